@@ -1,0 +1,76 @@
+"""Azurite (Table + Queue) on free loopback ports, in memory, stopped by PID.
+
+Azurite is installed into the project by npm (package.json pins azurite@3.35.0, the last release for Node 20).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sandbox.processes import ROOT, free_port, stop, wait_for_port
+
+# Azurite's well-known development account; it is public and grants nothing outside the emulator.
+ACCOUNT = "devstoreaccount1"
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+@dataclass(frozen=True)
+class Azurite:
+    table_port: int
+    queue_port: int
+    pid: int
+
+    @property
+    def table_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.table_port}/{ACCOUNT}"
+
+    @property
+    def queue_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.queue_port}/{ACCOUNT}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"TableEndpoint={self.table_endpoint};QueueEndpoint={self.queue_endpoint};"
+        )
+
+
+def _binary() -> str:
+    path = ROOT / "node_modules" / ".bin" / "azurite"
+    if not path.exists():
+        raise RuntimeError("Azurite is not installed: run `make setup` (npm ci installs azurite@3.35.0)")
+    return str(path)
+
+
+@contextlib.contextmanager
+def azurite() -> Iterator[Azurite]:
+    """Start Azurite's table and queue services; yield their endpoints; stop the process by PID."""
+    table_port, queue_port = free_port(), free_port()
+    blob_port = free_port()
+    argv = [
+        _binary(),
+        "--inMemoryPersistence",
+        "--disableTelemetry",
+        "--skipApiVersionCheck",
+        "--silent",
+        "--blobHost", "127.0.0.1", "--blobPort", str(blob_port),
+        "--queueHost", "127.0.0.1", "--queuePort", str(queue_port),
+        "--tableHost", "127.0.0.1", "--tablePort", str(table_port),
+    ]  # fmt: skip
+    proc = subprocess.Popen(
+        argv,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(table_port, proc=proc)
+        wait_for_port(queue_port, proc=proc)
+        yield Azurite(table_port, queue_port, proc.pid)
+    finally:
+        stop(proc)

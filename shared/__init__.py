@@ -1,0 +1,9 @@
+"""OpenAir <-> Microsoft 365 calendar sync: everything that is not a function binding.
+
+Layout (arrows point one way: bindings -> sync -> ports; adapters never import the engine):
+- `openair/`  the OpenAir XML API client and its typed records
+- `graph/`    the Microsoft Graph calendar gateway (msgraph-sdk)
+- `store/`    Azure Table Storage state and admin tables
+- `sync/`     the engine that decides what to write
+- `settings`, `secrets`  configuration from the environment and Key Vault
+"""

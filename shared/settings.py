@@ -1,0 +1,96 @@
+"""Typed settings, built once from the environment (app settings in Azure, local.settings.json locally).
+
+Every field's alias is the app setting's name; `setting_names()` lists them so the Bicep template can be
+checked against the code. Secrets are not fields here: they are read through `shared.secrets` by name, and
+`SECRET_SETTINGS` lists those names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from shared.errors import ConfigurationError
+
+# Read through the secret provider (Key Vault or environment), never logged, never defaulted.
+SECRET_SETTINGS: tuple[str, ...] = (
+    "OPENAIR_PASSWORD",
+    "OPENAIR_ACCESS_TOKEN",
+    "OPENAIR_API_KEY",
+    "GRAPH_CLIENT_SECRET",
+    "GRAPH_CLIENT_CERTIFICATE",
+    "WEBHOOK_CLIENT_STATE",
+)
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+
+class OpenAirSettings(_Section):
+    base_url: str = Field(alias="OPENAIR_BASE_URL", description="e.g. https://<company-id>.app.openair.com")
+    company: str = Field(default="", alias="OPENAIR_COMPANY", description="Company id (password login)")
+    user: str = Field(default="", alias="OPENAIR_USER", description="API user (password login)")
+    namespace: str = Field(default="default", alias="OPENAIR_NAMESPACE")
+    client_name: str = Field(default="openair-m365-sync", alias="OPENAIR_CLIENT_NAME")
+    timeout_seconds: float = Field(default=60.0, alias="OPENAIR_TIMEOUT_SECONDS", gt=0)
+    retry_budget_seconds: float = Field(default=120.0, alias="OPENAIR_RETRY_BUDGET_SECONDS", ge=0)
+    company_timezone: str = Field(
+        default="UTC",
+        alias="OPENAIR_COMPANY_TIMEZONE",
+        description="Zone OpenAir reports created/updated in (IANA name); used for watermarks",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
+            raise ValueError("must be an https:// URL (plain http only for a loopback simulator)")
+        return value.removesuffix("/api.pl")
+
+
+class GraphSettings(_Section):
+    tenant_id: str = Field(default="", alias="GRAPH_TENANT_ID")
+    client_id: str = Field(default="", alias="GRAPH_CLIENT_ID")
+    base_url: str = Field(default="https://graph.microsoft.com/v1.0", alias="GRAPH_BASE_URL")
+    use_managed_identity: bool = Field(default=False, alias="GRAPH_USE_MANAGED_IDENTITY")
+    max_in_flight_per_mailbox: int = Field(default=4, alias="GRAPH_MAX_IN_FLIGHT_PER_MAILBOX", ge=1, le=4)
+    retry_budget_seconds: float = Field(default=120.0, alias="GRAPH_RETRY_BUDGET_SECONDS", ge=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
+            raise ValueError("must be an https:// URL (plain http only for a loopback simulator)")
+        return value
+
+
+def load(section: type[_Section], environ: Mapping[str, str] | None = None) -> Any:
+    """Build one settings section from the environment; a bad value raises one clear ConfigurationError."""
+    env = os.environ if environ is None else environ
+    names = {f.alias for f in section.model_fields.values() if f.alias}
+    values = {k: v for k, v in env.items() if k in names}
+    try:
+        return section.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
+        )
+        raise ConfigurationError(f"Invalid settings: {problems}") from None
+
+
+def setting_names() -> dict[str, str]:
+    """Every app setting the code reads, with its description (secrets included)."""
+    out: dict[str, str] = {}
+    for section in _Section.__subclasses__():
+        for field in section.model_fields.values():
+            if field.alias:
+                out[field.alias] = field.description or ""
+    for name in SECRET_SETTINGS:
+        out[name] = "secret (Key Vault or environment)"
+    return out

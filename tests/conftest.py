@@ -1,0 +1,25 @@
+"""Shared fixtures: Azurite on free ports (stopped by PID), Hypothesis profiles."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from sandbox.azurite import Azurite, azurite
+
+# CI runs a bounded profile so `make test` stays within its time budget; locally `HYPOTHESIS_PROFILE=deep`
+# runs the long randomized searches.
+settings.register_profile("ci", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("deep", max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
+
+
+@pytest.fixture(scope="session")
+def azurite_service() -> Iterator[Azurite]:
+    """One in-memory Azurite (table + queue) per test session, on free loopback ports."""
+    with azurite() as service:
+        yield service
