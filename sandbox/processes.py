@@ -61,7 +61,9 @@ class Started:
 
 
 @contextlib.contextmanager
-def run_printing_url(argv: Sequence[str], *, timeout: float = 30.0, env: dict[str, str] | None = None) -> Iterator[Started]:
+def run_printing_url(
+    argv: Sequence[str], *, timeout: float = 30.0, env: dict[str, str] | None = None
+) -> Iterator[Started]:
     """Run a server that prints its URL as its first line; stop it by PID on exit."""
     proc = subprocess.Popen(
         list(argv),

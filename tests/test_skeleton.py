@@ -41,7 +41,9 @@ def test_settings_catalogue_lists_plain_and_secret_settings() -> None:
 
 
 def test_unresolved_key_vault_reference_is_a_clear_error() -> None:
-    secrets = EnvironmentSecrets({"OPENAIR_PASSWORD": "@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/x/)"})
+    secrets = EnvironmentSecrets(
+        {"OPENAIR_PASSWORD": "@Microsoft.KeyVault(SecretUri=https://v.vault.azure.net/secrets/x/)"}
+    )
     with pytest.raises(ConfigurationError, match="OPENAIR_PASSWORD.*Key Vault Secrets User"):
         secrets.get("OPENAIR_PASSWORD")
 

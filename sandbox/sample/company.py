@@ -206,7 +206,7 @@ def _work_for(
     if int(uid) % 9 == 0:
         booking(monday, monday + dt.timedelta(days=6 * 365), "Internal", notes="Standing internal allocation.")
 
-    for project, tasks in rng.sample(projects_with_tasks, 2):
+    for _project, tasks in rng.sample(projects_with_tasks, 2):
         task = rng.choice(tasks)
         add("Projecttaskassign", projecttaskid=task["id"], userid=uid,
             planned_hours=rng.choice(["0", "8", "16", "24.5"]), allocation="", booking_id="")  # fmt: skip
