@@ -1,0 +1,94 @@
+"""In-memory twin of the calendar gateway, for engine tests: Graph's semantics that matter to sync
+(transactionId de-duplication, change keys, extended-property lookup, 404s) plus fault hooks."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from shared.graph.models import CreateEvent, DeleteEvent, EventDraft, EventWrite, GraphEvent, UpdateEvent, WriteResult
+
+
+class LostResponse(Exception):
+    """The write happened but its answer never arrived (a crash or a dropped connection)."""
+
+
+@dataclass
+class StoredEvent:
+    id: str
+    change_key: str
+    draft: EventDraft
+    transaction_id: str | None
+    openair_key: str | None
+
+
+@dataclass
+class MemoryCalendar:
+    mailboxes: dict[str, dict[str, StoredEvent]] = field(default_factory=dict)
+    requests: int = 0  # HTTP requests the real gateway would have made ($batch of ≤ 20)
+    writes: int = 0
+    # fault(mailbox, write) -> None (succeed), an int status (fail that item), or raises (e.g. LostResponse).
+    fault: Callable[[str, EventWrite], int | None] | None = None
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def events(self, mailbox_id: str) -> list[StoredEvent]:
+        return list(self.mailboxes.get(mailbox_id, {}).values())
+
+    def user_edit_delete(self, mailbox_id: str, event_id: str) -> None:
+        """A person deletes the event in Outlook."""
+        self.mailboxes.get(mailbox_id, {}).pop(event_id, None)
+
+    def user_copy(self, mailbox_id: str, event_id: str) -> str:
+        """A person copies an event: the copy carries our extended property too, but not our transaction id."""
+        original = self.mailboxes[mailbox_id][event_id]
+        copy_id = f"evt-{next(self._ids)}"
+        self.mailboxes[mailbox_id][copy_id] = StoredEvent(copy_id, "ck-0", original.draft, None, original.openair_key)
+        return copy_id
+
+    async def apply(self, mailbox_id: str, writes: Sequence[EventWrite]) -> list[WriteResult]:
+        self.requests += (len(writes) + 19) // 20
+        box = self.mailboxes.setdefault(mailbox_id, {})
+        results: list[WriteResult] = []
+        lost = False
+        for write in writes:
+            status = self.fault(mailbox_id, write) if self.fault else None
+            if status == -1:
+                lost = True  # perform it, then lose every answer of this batch
+                status = None
+            if status is not None:
+                results.append(WriteResult(write=write, status=status, error_code="Injected"))
+                continue
+            self.writes += 1
+            results.append(self._one(box, write))
+        if lost:
+            raise LostResponse("the batch was applied but its response was lost")
+        return results
+
+    def _one(self, box: dict[str, StoredEvent], write: EventWrite) -> WriteResult:
+        if isinstance(write, CreateEvent):
+            for event in box.values():
+                if event.transaction_id == write.transaction_id:
+                    return WriteResult(write=write, status=201, event_id=event.id, change_key=event.change_key)
+            event_id = f"evt-{next(self._ids)}"
+            box[event_id] = StoredEvent(event_id, "ck-1", write.draft, write.transaction_id, write.draft.openair_key)
+            return WriteResult(write=write, status=201, event_id=event_id, change_key="ck-1")
+        if isinstance(write, UpdateEvent):
+            existing = box.get(write.event_id)
+            if existing is None:
+                return WriteResult(write=write, status=404, error_code="ErrorItemNotFound")
+            existing.draft = write.draft
+            existing.change_key = f"ck-{int(existing.change_key.split('-')[1]) + 1}"
+            return WriteResult(write=write, status=200, event_id=existing.id, change_key=existing.change_key)
+        assert isinstance(write, DeleteEvent)
+        if box.pop(write.event_id, None) is None:
+            return WriteResult(write=write, status=404, error_code="ErrorItemNotFound")
+        return WriteResult(write=write, status=204)
+
+    async def find_events_by_key(self, mailbox_id: str, openair_key: str) -> list[GraphEvent]:
+        self.requests += 1
+        return [
+            GraphEvent(id=e.id, change_key=e.change_key, transaction_id=e.transaction_id, openair_key=e.openair_key)
+            for e in self.mailboxes.get(mailbox_id, {}).values()
+            if e.openair_key == openair_key
+        ]

@@ -1,0 +1,396 @@
+"""The tables administrators edit in Storage Explorer, parsed into typed objects row by row.
+
+Parse, don't validate later: a row that parses is valid; a row that does not becomes a `RowProblem` with
+the table, the row, the column and what is allowed, and is skipped. Everyone else keeps syncing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from shared.kinds import RecordKind
+from shared.store.backend import Row
+
+USER_MAPPINGS = "UserMappings"
+SHOW_AS = "BookingTypeShowAs"
+SETTINGS = "IntegrationSettings"
+
+USER_PARTITION = "User"
+SHOW_AS_PARTITION = "BookingType"
+SETTINGS_PARTITION = "Setting"
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    table: str
+    row_key: str
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.table} row '{self.row_key}': column {self.column} {self.message}"
+
+
+class _BadValue(Exception):
+    pass
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        raise _BadValue(f"is the string '{value}'; use a Boolean (true or false) — set the column type to Boolean")
+    raise _BadValue(f"is {value!r}; use a Boolean (true or false)")
+
+
+def _int(value: Any, minimum: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _BadValue(f"is {value!r}; use a whole number (Int32) of at least {minimum}")
+    if value < minimum:
+        raise _BadValue(f"is {value}; use a whole number of at least {minimum}")
+    return value
+
+
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise _BadValue(f"is {value!r}; use text (String)")
+    return value.strip()
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise _BadValue(f"is {value!r}; use a date as YYYY-MM-DD (e.g. 2026-01-31) or a DateTime")
+
+
+def _enum(value: Any, choices: type[StrEnum]) -> Any:
+    allowed = [c.value for c in choices]
+    if isinstance(value, str):
+        for choice in choices:
+            if choice.value == value.strip():
+                return choice
+    raise _BadValue(f"is {value!r}; use one of: " + ", ".join(f"'{a}'" for a in allowed))
+
+
+class MappedBy(StrEnum):
+    EMAIL = "Email"
+    ALIAS = "Alias"
+    MANUAL = "Manual"
+
+
+class ShowAsChoice(StrEnum):
+    FREE = "Set event time as free"
+    TENTATIVE = "Set event time as tentative"
+    BUSY = "Set event time as busy"
+    OUT_OF_OFFICE = "Set event time as out of office"
+    DO_NOT_EXPORT = "Do not export"
+
+
+class WhenRemoved(StrEnum):
+    REMOVE_EVENT = "Remove event"
+    KEEP_EVENT = "Keep event"
+
+
+class ConflictResolution(StrEnum):
+    OPENAIR_WINS = "OpenAir wins"
+    EXCHANGE_WINS = "Exchange wins"
+
+
+class OutlookDeletion(StrEnum):
+    IGNORE = "Ignore"
+    DELETE_BOOKINGS_FROM_OUTLOOK = "Delete bookings created from Outlook"
+    DELETE_ANY_BOOKING = "Delete booking regardless of origin"
+    CHANGE_BOOKING_TYPE = "Change booking type"
+
+
+# ---------------------------------------------------------------- user mappings
+
+
+@dataclass(frozen=True)
+class UserMapping:
+    """One OpenAir user and the mailbox their work goes to. RowKey = OpenAir user id."""
+
+    openair_user_id: str
+    mailbox: str  # SMTP address or UPN the admin (or the refresh) chose
+    mailbox_id: str  # Graph user id, written by the product when the mailbox is resolved
+    mapped_by: MappedBy
+    export_kinds: frozenset[RecordKind]
+    import_events: bool
+    time_zone: str | None  # per-user override (IANA or Windows name)
+    name: str = ""
+    email: str = ""
+    openair_time_zone: str = ""  # written by the product from the OpenAir user record
+    mailbox_time_zone: str = ""  # written by the product from the mailbox settings
+
+    def exports(self, kind: RecordKind) -> bool:
+        return kind in self.export_kinds
+
+
+_SWITCHES = {
+    "ExportBookings": RecordKind.BOOKING,
+    "ExportTaskAssignments": RecordKind.TASK_ASSIGNMENT,
+    "ExportScheduleRequests": RecordKind.SCHEDULE_REQUEST,
+}
+
+
+def parse_user_mapping(row: Row) -> UserMapping | RowProblem:
+    """A row of UserMappings; columns absent mean 'off' (a switch must be set to true to export)."""
+    cols = row.columns
+    column = ""
+    try:
+        column = "RowKey"
+        if not row.row_key.strip():
+            raise _BadValue("is empty; use the OpenAir user id")
+        column = "Mailbox"
+        mailbox = _text(cols.get("Mailbox", ""))
+        if mailbox and "@" not in mailbox:
+            raise _BadValue(f"is '{mailbox}'; use the mailbox's email address (name@domain)")
+        column = "MailboxId"
+        mailbox_id = _text(cols.get("MailboxId", ""))
+        column = "MappedBy"
+        mapped_by = _enum(cols.get("MappedBy", MappedBy.MANUAL.value), MappedBy)
+        kinds = set()
+        for column, kind in _SWITCHES.items():
+            if cols.get(column) is not None and _bool(cols[column]):
+                kinds.add(kind)
+        column = "Import"
+        import_events = _bool(cols["Import"]) if cols.get("Import") is not None else False
+        column = "TimeZone"
+        zone = _text(cols.get("TimeZone", "")) or None
+        if zone is not None:
+            from shared.timezones import resolve_zone
+
+            if resolve_zone(zone) is None:
+                raise _BadValue(f"is '{zone}'; use an IANA zone (Europe/Berlin) or a Windows zone name")
+        column = "OpenAirUserName"
+        name = _text(cols.get("OpenAirUserName", ""))
+        column = "OpenAirEmail"
+        email = _text(cols.get("OpenAirEmail", ""))
+        column = "OpenAirTimeZone"
+        openair_zone = _text(cols.get("OpenAirTimeZone", ""))
+        column = "MailboxTimeZone"
+        mailbox_zone = _text(cols.get("MailboxTimeZone", ""))
+    except _BadValue as bad:
+        return RowProblem(USER_MAPPINGS, row.row_key, column, str(bad))
+    return UserMapping(
+        openair_user_id=row.row_key.strip(),
+        mailbox=mailbox.lower(),
+        mailbox_id=mailbox_id,
+        mapped_by=mapped_by,
+        export_kinds=frozenset(kinds),
+        import_events=import_events,
+        time_zone=zone,
+        name=name,
+        email=email,
+        openair_time_zone=openair_zone,
+        mailbox_time_zone=mailbox_zone,
+    )
+
+
+@dataclass(frozen=True)
+class Mappings:
+    users: dict[str, UserMapping]  # by OpenAir user id; only valid rows with a mailbox
+    unmapped: dict[str, UserMapping]  # valid rows without a mailbox yet
+    problems: tuple[RowProblem, ...]
+
+
+def parse_user_mappings(rows: Iterable[Row]) -> Mappings:
+    parsed: list[UserMapping] = []
+    problems: list[RowProblem] = []
+    for row in rows:
+        result = parse_user_mapping(row)
+        (problems if isinstance(result, RowProblem) else parsed).append(result)  # type: ignore[arg-type]
+    by_mailbox: dict[str, list[UserMapping]] = {}
+    for mapping in parsed:
+        if mapping.mailbox:
+            by_mailbox.setdefault(mapping.mailbox, []).append(mapping)
+    users: dict[str, UserMapping] = {}
+    unmapped: dict[str, UserMapping] = {}
+    for mapping in parsed:
+        if not mapping.mailbox:
+            unmapped[mapping.openair_user_id] = mapping
+            continue
+        twins = by_mailbox[mapping.mailbox]
+        if len(twins) > 1:
+            # Which of them is right is the admin's call: skip all, name all.
+            others = ", ".join(f"'{t.openair_user_id}'" for t in twins if t is not mapping)
+            problems.append(
+                RowProblem(
+                    USER_MAPPINGS,
+                    mapping.openair_user_id,
+                    "Mailbox",
+                    f"'{mapping.mailbox}' is also mapped to row(s) {others}; a mailbox can map to one user only",
+                )
+            )
+            continue
+        users[mapping.openair_user_id] = mapping
+    return Mappings(users, unmapped, tuple(problems))
+
+
+# ---------------------------------------------------------------- show-as overrides
+
+
+def parse_show_as(rows: Iterable[Row]) -> tuple[dict[str, ShowAsChoice], tuple[RowProblem, ...]]:
+    """BookingTypeShowAs: RowKey = OpenAir booking type id, column ShowAs."""
+    out: dict[str, ShowAsChoice] = {}
+    problems: list[RowProblem] = []
+    for row in rows:
+        try:
+            out[row.row_key.strip()] = _enum(row.columns.get("ShowAs"), ShowAsChoice)
+        except _BadValue as bad:
+            problems.append(RowProblem(SHOW_AS, row.row_key, "ShowAs", str(bad)))
+    return out, tuple(problems)
+
+
+# ---------------------------------------------------------------- integration settings
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    parse: Any
+    default: Any
+    description: str
+
+
+@dataclass(frozen=True)
+class IntegrationSettings:
+    export_after: dt.date | None = None
+    export_booking_notes_as_is: bool = False
+    on_record_deleted: WhenRemoved = WhenRemoved.REMOVE_EVENT
+    on_record_out_of_scope: WhenRemoved = WhenRemoved.REMOVE_EVENT
+    on_user_out_of_scope: WhenRemoved = WhenRemoved.KEEP_EVENT
+    max_deletions_per_run: int = 200
+    watermark_overlap_minutes: int = 10
+    default_time_zone: str = "UTC"
+    new_users_export_bookings: bool = True
+    new_users_export_task_assignments: bool = True
+    new_users_export_schedule_requests: bool = True
+    new_users_import: bool = False
+    import_enabled: bool = False
+    sync_events_after: dt.date | None = None
+    conflict_resolution: ConflictResolution = ConflictResolution.OPENAIR_WINS
+    default_booking_type_id: str = ""
+    default_project_id: str = ""
+    import_private_events: bool = False
+    skip_free_events: bool = True
+    on_outlook_deletion: OutlookDeletion = OutlookDeletion.IGNORE
+    deleted_booking_type_id: str = ""
+    window_past_days: int = 30
+    window_future_days: int = 180
+    report_recipients: str = ""
+    report_sender: str = ""
+    report_when: str = "Never"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _zone(value: Any) -> str:
+    from shared.timezones import resolve_zone
+
+    text = _text(value)
+    if resolve_zone(text) is None:
+        raise _BadValue(f"is '{text}'; use an IANA zone (e.g. Europe/Berlin) or a Windows zone name")
+    return text
+
+
+def _optional_date(value: Any) -> dt.date | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _date(value)
+
+
+def _report_when(value: Any) -> str:
+    text = _text(value)
+    if text in ("Never", "Each run with errors", "Each run") or _is_daily(text):
+        return text
+    raise _BadValue(f"is '{text}'; use 'Never', 'Each run', 'Each run with errors' or 'Daily at HH:MM' (UTC)")
+
+
+def _is_daily(text: str) -> bool:
+    if not text.startswith("Daily at "):
+        return False
+    try:
+        dt.time.fromisoformat(text.removeprefix("Daily at "))
+    except ValueError:
+        return False
+    return True
+
+
+SETTING_SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("ExportAfter", _optional_date, None, "Export only records created or modified after this date"),
+    SettingSpec("ExportBookingNotesAsIs", _bool, False, "Event body = booking notes only"),
+    SettingSpec("OnRecordDeleted", lambda v: _enum(v, WhenRemoved), WhenRemoved.REMOVE_EVENT,
+                "A record deleted in OpenAir: its event is removed or kept"),
+    SettingSpec("OnRecordOutOfScope", lambda v: _enum(v, WhenRemoved), WhenRemoved.REMOVE_EVENT,
+                "A record that no longer qualifies (Do not export type, zero planned hours)"),
+    SettingSpec("OnUserOutOfScope", lambda v: _enum(v, WhenRemoved), WhenRemoved.KEEP_EVENT,
+                "A user unmapped, or a record type switched off for them"),
+    SettingSpec("MaxDeletionsPerRun", _int, 200, "A run that would delete more events than this deletes none"),
+    SettingSpec("WatermarkOverlapMinutes", _int, 10, "Re-read this much before the last watermark"),
+    SettingSpec("DefaultTimeZone", _zone, "UTC", "Zone when neither OpenAir nor the mailbox has one"),
+    SettingSpec("NewUsersExportBookings", _bool, True, "Switch for users the refresh maps automatically"),
+    SettingSpec("NewUsersExportTaskAssignments", _bool, True, "Switch for users the refresh maps automatically"),
+    SettingSpec("NewUsersExportScheduleRequests", _bool, True, "Switch for users the refresh maps automatically"),
+    SettingSpec("NewUsersImport", _bool, False, "Switch for users the refresh maps automatically"),
+    SettingSpec("ImportEnabled", _bool, False, "Bidirectional sync: Outlook events become bookings"),
+    SettingSpec("SyncEventsAfter", _optional_date, None, "Import only events created or modified after this"),
+    SettingSpec("ConflictResolution", lambda v: _enum(v, ConflictResolution), ConflictResolution.OPENAIR_WINS,
+                "Same field changed on both sides: which side wins"),
+    SettingSpec("DefaultBookingTypeId", _text, "", "Booking type of imported bookings (user custom field wins)"),
+    SettingSpec("DefaultProjectId", _text, "", "Project of imported bookings (user custom field wins)"),
+    SettingSpec("ImportPrivateEvents", _bool, False, "Import private events (time only, no subject or body)"),
+    SettingSpec("SkipFreeEvents", _bool, True, "Do not import events shown as free"),
+    SettingSpec("OnOutlookDeletion", lambda v: _enum(v, OutlookDeletion), OutlookDeletion.IGNORE,
+                "What an event deleted or declined in Outlook does to its booking"),
+    SettingSpec("DeletedBookingTypeId", _text, "", "Booking type set by 'Change booking type'"),
+    SettingSpec("WindowPastDays", _int, 30, "Import window: days before today"),
+    SettingSpec("WindowFutureDays", _int, 180, "Import window: days after today"),
+    SettingSpec("ReportRecipients", _text, "", "Comma-separated addresses for run reports"),
+    SettingSpec("ReportSender", _text, "", "Mailbox that sends run reports (needs Mail.Send)"),
+    SettingSpec("ReportWhen", _report_when, "Never", "'Never', 'Each run', 'Each run with errors', 'Daily at HH:MM'"),
+)  # fmt: skip
+
+_FIELD_OF = {
+    spec.name: "".join("_" + c.lower() if c.isupper() else c for c in spec.name).lstrip("_") for spec in SETTING_SPECS
+}
+
+
+def parse_settings(rows: Iterable[Row]) -> tuple[IntegrationSettings, tuple[RowProblem, ...]]:
+    """IntegrationSettings: RowKey = setting name, column Value. A bad value keeps the default and is reported."""
+    specs = {spec.name: spec for spec in SETTING_SPECS}
+    values: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    problems: list[RowProblem] = []
+    for row in rows:
+        spec = specs.get(row.row_key)
+        if spec is None:
+            near = [n for n in specs if n.lower() == row.row_key.lower()]
+            hint = f"; did you mean '{near[0]}'?" if near else "; see the README for the list of settings"
+            problems.append(RowProblem(SETTINGS, row.row_key, "RowKey", f"is not a known setting{hint}"))
+            extra[row.row_key] = row.columns.get("Value")
+            continue
+        if "Value" not in row.columns:
+            problems.append(RowProblem(SETTINGS, row.row_key, "Value", "is missing; add a Value column"))
+            continue
+        try:
+            values[_FIELD_OF[spec.name]] = spec.parse(row.columns["Value"])
+        except _BadValue as bad:
+            problems.append(RowProblem(SETTINGS, row.row_key, "Value", str(bad)))
+    return IntegrationSettings(**values, extra=extra), tuple(problems)
+
+
+def settings_field(name: str) -> str:
+    return _FIELD_OF[name]
+
+
+def describe_settings() -> Mapping[str, SettingSpec]:
+    return {spec.name: spec for spec in SETTING_SPECS}

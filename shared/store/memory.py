@@ -1,0 +1,112 @@
+"""In-memory twin of Table Storage with Azure's ETag rules; used by unit tests and dry runs."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from shared.store.backend import BatchOp, EtagMismatch, Row
+
+
+class MemoryTables:
+    def __init__(self) -> None:
+        self._tables: dict[str, dict[tuple[str, str], tuple[dict[str, Any], str]]] = {}
+        self._etags = itertools.count(1)
+        self._lock = threading.Lock()
+        self.operations = 0  # counted like round trips, for tests that assert efficiency
+
+    def _table(self, name: str) -> dict[tuple[str, str], tuple[dict[str, Any], str]]:
+        return self._tables.setdefault(name, {})
+
+    def _etag(self) -> str:
+        return f'W/"{next(self._etags)}"'
+
+    def ensure_tables(self, names: Sequence[str]) -> None:
+        for name in names:
+            self._table(name)
+
+    def query(self, table: str, partition_key: str | None = None) -> Iterator[Row]:
+        with self._lock:
+            self.operations += 1
+            items = sorted(self._table(table).items())
+        for (pk, rk), (columns, etag) in items:
+            if partition_key is None or pk == partition_key:
+                yield Row(pk, rk, copy.deepcopy(columns), etag)
+
+    def get(self, table: str, partition_key: str, row_key: str) -> Row | None:
+        with self._lock:
+            self.operations += 1
+            hit = self._table(table).get((partition_key, row_key))
+        if hit is None:
+            return None
+        return Row(partition_key, row_key, copy.deepcopy(hit[0]), hit[1])
+
+    def _write(self, table: str, row: Row, merge: bool) -> str:
+        key = (row.partition_key, row.row_key)
+        existing = self._table(table).get(key)
+        columns = dict(existing[0]) if (merge and existing) else {}
+        columns.update(copy.deepcopy(dict(row.columns)))
+        etag = self._etag()
+        self._table(table)[key] = (columns, etag)
+        return etag
+
+    def upsert(self, table: str, row: Row, *, merge: bool = False) -> str:
+        with self._lock:
+            self.operations += 1
+            return self._write(table, row, merge)
+
+    def insert(self, table: str, row: Row) -> str:
+        with self._lock:
+            self.operations += 1
+            if (row.partition_key, row.row_key) in self._table(table):
+                raise EtagMismatch(f"{table} row {row.partition_key}/{row.row_key} already exists")
+            return self._write(table, row, False)
+
+    def update(self, table: str, row: Row, *, merge: bool = False) -> str:
+        with self._lock:
+            self.operations += 1
+            existing = self._table(table).get((row.partition_key, row.row_key))
+            if existing is None or (row.etag is not None and row.etag != "*" and existing[1] != row.etag):
+                raise EtagMismatch(f"{table} row {row.partition_key}/{row.row_key} changed since it was read")
+            return self._write(table, row, merge)
+
+    def delete(self, table: str, partition_key: str, row_key: str, *, etag: str | None = None) -> None:
+        with self._lock:
+            self.operations += 1
+            existing = self._table(table).get((partition_key, row_key))
+            if existing is None:
+                return
+            if etag is not None and existing[1] != etag:
+                raise EtagMismatch(f"{table} row {partition_key}/{row_key} changed since it was read")
+            del self._table(table)[(partition_key, row_key)]
+
+    def submit(self, table: str, ops: Sequence[BatchOp]) -> None:
+        with self._lock:
+            for chunk in _chunks(ops):
+                self.operations += 1
+                for op in chunk:
+                    if op.kind == "upsert":
+                        self._write(table, op.row, False)
+                    else:
+                        self._table(table).pop((op.row.partition_key, op.row.row_key), None)
+
+    # Test hooks: edit as an administrator would in Storage Explorer.
+    def raw_put(self, table: str, partition_key: str, row_key: str, columns: dict[str, Any]) -> None:
+        with self._lock:
+            self._write(table, Row(partition_key, row_key, columns), False)
+
+
+def _chunks(ops: Sequence[BatchOp]) -> Iterator[list[BatchOp]]:
+    """Azure transactions: one partition, at most 100 operations, each row once."""
+    by_partition: dict[str, list[BatchOp]] = {}
+    for op in ops:
+        by_partition.setdefault(op.row.partition_key, []).append(op)
+    for group in by_partition.values():
+        for start in range(0, len(group), 100):
+            yield group[start : start + 100]
+
+
+chunk_batch_ops = _chunks

@@ -1,0 +1,128 @@
+"""`SyncStore`: the product's typed view of its tables, over any `TableBackend`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from shared.store import admin, state
+from shared.store.admin import IntegrationSettings, Mappings, RowProblem, ShowAsChoice
+from shared.store.backend import BatchOp, EtagMismatch, Row, TableBackend
+from shared.store.state import Link, OutboxEntry, RunRecord, UserState
+
+ALL_TABLES = (
+    admin.USER_MAPPINGS,
+    admin.SHOW_AS,
+    admin.SETTINGS,
+    state.LINKS,
+    state.OUTBOX,
+    state.CURSORS,
+    state.USER_STATE,
+    state.RUNS,
+)
+
+
+class SyncStore:
+    def __init__(self, backend: TableBackend) -> None:
+        self.backend = backend
+
+    def ensure_tables(self) -> None:
+        self.backend.ensure_tables(ALL_TABLES)
+
+    # ------------------------------------------------------------ admin tables
+    def load_mappings(self) -> Mappings:
+        return admin.parse_user_mappings(self.backend.query(admin.USER_MAPPINGS, admin.USER_PARTITION))
+
+    def mapping_rows(self) -> list[Row]:
+        return list(self.backend.query(admin.USER_MAPPINGS, admin.USER_PARTITION))
+
+    def load_show_as(self) -> tuple[dict[str, ShowAsChoice], tuple[RowProblem, ...]]:
+        return admin.parse_show_as(self.backend.query(admin.SHOW_AS, admin.SHOW_AS_PARTITION))
+
+    def load_settings(self) -> tuple[IntegrationSettings, tuple[RowProblem, ...]]:
+        return admin.parse_settings(self.backend.query(admin.SETTINGS, admin.SETTINGS_PARTITION))
+
+    def put_setting(self, name: str, value: Any) -> None:
+        self.backend.upsert(admin.SETTINGS, Row(admin.SETTINGS_PARTITION, name, {"Value": value}))
+
+    def put_mapping_row(self, user_id: str, columns: dict[str, Any], *, etag: str | None = None) -> str:
+        """Create or change a mapping row; with an etag, only if nobody edited it meanwhile."""
+        row = Row(admin.USER_PARTITION, user_id, columns, etag)
+        if etag is None:
+            return self.backend.insert(admin.USER_MAPPINGS, row)
+        return self.backend.update(admin.USER_MAPPINGS, row, merge=True)
+
+    def write_mapping_status(self, user_id: str, **columns: Any) -> None:
+        """Merge product-written status columns (LastExport, LastError…) without touching the admin's columns."""
+        self.backend.upsert(admin.USER_MAPPINGS, Row(admin.USER_PARTITION, user_id, columns), merge=True)
+
+    # ------------------------------------------------------------ links
+    def links(self, user_id: str) -> dict[str, Link]:
+        return {row.row_key: Link.from_row(row) for row in self.backend.query(state.LINKS, user_id)}
+
+    def all_links(self) -> Iterable[Link]:
+        return (Link.from_row(row) for row in self.backend.query(state.LINKS))
+
+    def put_links(self, links: Sequence[Link]) -> None:
+        self.backend.submit(state.LINKS, [BatchOp("upsert", link.to_row()) for link in links])
+
+    def delete_links(self, user_id: str, keys: Sequence[str]) -> None:
+        self.backend.submit(state.LINKS, [BatchOp("delete", Row(user_id, key)) for key in keys])
+
+    # ------------------------------------------------------------ outbox
+    def outbox(self, user_id: str) -> list[OutboxEntry]:
+        return [OutboxEntry.from_row(row) for row in self.backend.query(state.OUTBOX, user_id)]
+
+    def outbox_users(self) -> set[str]:
+        return {row.partition_key for row in self.backend.query(state.OUTBOX)}
+
+    def put_outbox(self, entries: Sequence[OutboxEntry]) -> None:
+        self.backend.submit(state.OUTBOX, [BatchOp("upsert", e.to_row()) for e in entries])
+
+    def settle_outbox(self, entry: OutboxEntry) -> bool:
+        """Remove an applied entry unless a newer plan replaced it meanwhile (ETag); True when removed."""
+        try:
+            self.backend.delete(state.OUTBOX, entry.user_id, entry.key, etag=entry.etag)
+        except EtagMismatch:
+            return False
+        return True
+
+    # ------------------------------------------------------------ cursors
+    def cursor(self, scope: str, name: str) -> tuple[Any, str | None]:
+        row = self.backend.get(state.CURSORS, scope, name)
+        return (row.columns.get("Value"), row.etag) if row else (None, None)
+
+    def cursors(self, scope: str) -> dict[str, Any]:
+        return {row.row_key: row.columns.get("Value") for row in self.backend.query(state.CURSORS, scope)}
+
+    def put_cursors(self, scope: str, values: dict[str, Any]) -> None:
+        now = dt.datetime.now(dt.UTC)
+        self.backend.submit(
+            state.CURSORS, [BatchOp("upsert", Row(scope, k, {"Value": v, "Saved": now})) for k, v in values.items()]
+        )
+
+    def delete_cursor(self, scope: str, name: str) -> None:
+        self.backend.delete(state.CURSORS, scope, name)
+
+    # ------------------------------------------------------------ user state
+    def user_states(self) -> dict[str, UserState]:
+        return {row.row_key: UserState.from_row(row) for row in self.backend.query(state.USER_STATE, "User")}
+
+    def put_user_states(self, states: Sequence[UserState]) -> None:
+        self.backend.submit(state.USER_STATE, [BatchOp("upsert", s.to_row()) for s in states])
+
+    # ------------------------------------------------------------ runs
+    def record_run(self, run: RunRecord) -> None:
+        self.backend.upsert(state.RUNS, run.to_row())
+
+    def recent_runs(self, limit: int = 50) -> list[RunRecord]:
+        now = dt.datetime.now(dt.UTC)
+        months = [now.strftime("%Y-%m"), (now.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")]
+        runs: list[RunRecord] = []
+        for month in months:
+            for row in self.backend.query(state.RUNS, month):
+                runs.append(RunRecord.from_row(row))
+                if len(runs) >= limit:
+                    return runs
+        return runs
