@@ -60,6 +60,17 @@ class GraphSettings(_Section):
     use_managed_identity: bool = Field(default=False, alias="GRAPH_USE_MANAGED_IDENTITY")
     max_in_flight_per_mailbox: int = Field(default=4, alias="GRAPH_MAX_IN_FLIGHT_PER_MAILBOX", ge=1, le=4)
     retry_budget_seconds: float = Field(default=120.0, alias="GRAPH_RETRY_BUDGET_SECONDS", ge=0)
+    timeout_seconds: float = Field(default=60.0, alias="GRAPH_TIMEOUT_SECONDS", gt=0)
+    managed_identity_client_id: str = Field(
+        default="",
+        alias="AZURE_CLIENT_ID",
+        description="Client id of a user-assigned managed identity; empty = the system-assigned identity",
+    )
+    dev_token: str = Field(
+        default="dev-token",
+        alias="GRAPH_DEV_TOKEN",
+        description="Bearer token sent to a loopback Graph simulator; never used for https Graph",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -68,6 +79,11 @@ class GraphSettings(_Section):
         if not value.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
             raise ValueError("must be an https:// URL (plain http only for a loopback simulator)")
         return value
+
+    @property
+    def is_loopback(self) -> bool:
+        """True when GRAPH_BASE_URL points at a local simulator (which takes a fixed dev token)."""
+        return self.base_url.startswith("http://")
 
 
 def load(section: type[_Section], environ: Mapping[str, str] | None = None) -> Any:

@@ -55,7 +55,8 @@ def test_etags_guard_concurrent_writers(backend: TableBackend, table: str) -> No
     with pytest.raises(EtagMismatch):
         backend.delete(table, "p", "r", etag=first.etag)
     current = backend.get(table, "p", "r")
-    assert current is not None and current.columns["v"] == 2
+    assert current is not None
+    assert current.columns["v"] == 2
     backend.delete(table, "p", "r", etag=current.etag)
     assert backend.get(table, "p", "r") is None
     backend.delete(table, "p", "r")  # already gone: not an error
