@@ -1,0 +1,172 @@
+"""In-memory twin of OpenAir for engine tests: the same read contract as `source.OpenAirSource`
+(watermarks, dependent types, deletions with their user), with edits as a person would make them in OpenAir."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.kinds import RecordKind
+from shared.openair.changes import (
+    EXPORTED_TYPES,
+    ChangeSet,
+    Deletion,
+    Reference,
+    deleted_cursor,
+    updated_cursor,
+)
+from shared.openair.models import (
+    Booking,
+    BookingType,
+    Customer,
+    Project,
+    Projecttask,
+    Projecttaskassign,
+    Record,
+    Schedulerequest,
+    SchedulerequestItem,
+    Timetype,
+    User,
+)
+
+_TYPE_OF_KIND = {v: k for k, v in EXPORTED_TYPES.items()}
+
+
+class OpenAirUnavailable(Exception):
+    """Injected outage."""
+
+
+@dataclass
+class MemoryOpenAir:
+    records: dict[str, dict[str, Record]] = field(default_factory=dict)  # type name -> id -> record
+    deleted: dict[str, dict[str, tuple[dt.datetime, str]]] = field(default_factory=dict)  # type -> id -> (when, user)
+    clock: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 11, 1, 8, tzinfo=dt.UTC))
+    requests_made: int = 0
+    fail_reads: int = 0  # the next N reads raise, as an outage would
+
+    # ------------------------------------------------------------ edits, as in the OpenAir UI
+    def tick(self) -> dt.datetime:
+        self.clock += dt.timedelta(seconds=1)
+        return self.clock
+
+    def put(self, record: Record) -> Record:
+        stamped = record.model_copy(update={"updated": self.tick(), "created": record.created or self.clock})
+        self.records.setdefault(record.TYPE, {})[record.id] = stamped
+        self.deleted.get(record.TYPE, {}).pop(record.id, None)
+        return stamped
+
+    def edit(self, type_name: str, record_id: str, **changes: Any) -> Record:
+        current = self.records[type_name][record_id]
+        return self.put(current.model_copy(update=changes))
+
+    def delete(self, type_name: str, record_id: str) -> None:
+        record = self.records.get(type_name, {}).pop(record_id, None)
+        if record is not None:
+            self.deleted.setdefault(type_name, {})[record_id] = (self.tick(), getattr(record, "userid", "") or "")
+
+    def all(self, type_name: str) -> list[Any]:
+        return list(self.records.get(type_name, {}).values())
+
+    # ------------------------------------------------------------ the port
+    def _read(self) -> None:
+        self.requests_made += 1
+        if self.fail_reads:
+            self.fail_reads -= 1
+            raise OpenAirUnavailable("OpenAir did not answer")
+
+    def _newer(self, type_name: str, since: dt.datetime | None) -> list[Any]:
+        return [r for r in self.all(type_name) if since is None or (r.updated is not None and r.updated > since)]
+
+    async def read_changes(self, since: Mapping[str, dt.datetime | None]) -> ChangeSet:
+        self._read()
+        # The watermark is the time the read started (never later than what OpenAir could have stamped), so
+        # a quiet tenant re-reads nothing once the overlap has passed.
+        started = self.clock
+        marks: dict[str, dt.datetime] = {}
+        deletion_marks: dict[str, dt.datetime] = {}
+
+        def changed(type_name: str) -> list[Any]:
+            marks[updated_cursor(type_name)] = started
+            return self._newer(type_name, since.get(updated_cursor(type_name)))
+
+        bookings = {b.id: b for b in changed("Booking")}
+        assignments = {a.id: a for a in changed("Projecttaskassign")}
+        requests = {r.id: r for r in changed("Schedulerequest")}
+        # Records whose rendering depends on a changed task, item or booking type are re-rendered.
+        tasks = {t.id for t in changed("Projecttask")}
+        assignments.update({a.id: a for a in self.all("Projecttaskassign") if a.projecttaskid in tasks})
+        items = {i.schedule_requestid for i in changed("Schedulerequest_item")}
+        requests.update({r.id: r for r in self.all("Schedulerequest") if r.id in items})
+        types = {t.id for t in changed("BookingType")}
+        bookings.update({b.id: b for b in self.all("Booking") if b.booking_typeid in types})
+        users = changed("User")
+
+        deletions: list[Deletion] = []
+        for kind, type_name in EXPORTED_TYPES.items():
+            cursor = deleted_cursor(type_name)
+            mark = since.get(cursor)
+            deletion_marks[cursor] = started
+            if mark is None:
+                continue  # first run: nothing was exported yet, so nothing can need deleting
+            for record_id, (when, user) in self.deleted.get(type_name, {}).items():
+                if when > mark:
+                    deletions.append(Deletion(kind, record_id, user, when))
+        return ChangeSet(
+            bookings=tuple(bookings.values()),
+            task_assignments=tuple(assignments.values()),
+            schedule_requests=tuple(requests.values()),
+            deletions=tuple(deletions),
+            users=tuple(users),
+            watermarks=marks,
+            deletion_watermarks=deletion_marks,
+            requests_made=1,
+        )
+
+    async def read_user_records(
+        self, user_ids: Collection[str], kinds: Collection[RecordKind], since: dt.datetime | None
+    ) -> ChangeSet:
+        self._read()
+        wanted = set(user_ids)
+        found: dict[RecordKind, tuple[Any, ...]] = {}
+        for kind in kinds:
+            found[kind] = tuple(r for r in self._newer(EXPORTED_TYPES[kind], since) if r.userid in wanted)
+        return ChangeSet(
+            bookings=found.get(RecordKind.BOOKING, ()),
+            task_assignments=found.get(RecordKind.TASK_ASSIGNMENT, ()),
+            schedule_requests=found.get(RecordKind.SCHEDULE_REQUEST, ()),
+            requests_made=1,
+        )
+
+    async def read_reference(self, changes: ChangeSet) -> Reference:
+        self._read()
+        items: dict[str, list[SchedulerequestItem]] = {}
+        request_ids = {r.id for r in changes.schedule_requests}
+        for item in self.all("Schedulerequest_item"):
+            if item.schedule_requestid in request_ids:
+                items.setdefault(item.schedule_requestid, []).append(item)
+        return Reference(
+            booking_types={t.id: t for t in self.all("BookingType")},
+            projects={p.id: p for p in self.all("Project")},
+            customers={c.id: c for c in self.all("Customer")},
+            tasks={t.id: t for t in self.all("Projecttask")},
+            timetypes={t.id: t for t in self.all("Timetype")},
+            request_items={k: tuple(v) for k, v in items.items()},
+        )
+
+
+__all__ = [
+    "Booking",
+    "BookingType",
+    "Customer",
+    "MemoryOpenAir",
+    "OpenAirUnavailable",
+    "Project",
+    "Projecttask",
+    "Projecttaskassign",
+    "Schedulerequest",
+    "SchedulerequestItem",
+    "Timetype",
+    "User",
+]

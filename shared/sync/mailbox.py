@@ -1,0 +1,239 @@
+"""Apply one user's outbox to their mailbox: the queue worker's whole job, host-agnostic.
+
+Crash-safety, in order: a create's link is stored (state `creating`, with its transaction id) before the create
+is sent; the answer turns it `synced`; only then is the outbox entry settled (ETag-conditional, so a newer plan
+written meanwhile survives). Interrupted anywhere, the next attempt finds the event by transaction id or by our
+extended property instead of creating a second one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from shared.graph.models import EventDraft, EventWrite, WriteResult
+from shared.kinds import openair_event_key, parse_record_key
+from shared.store import admin
+from shared.store.admin import UserMapping
+from shared.store.state import Desire, Link, LinkState
+from shared.store.store import SyncStore
+from shared.sync.decide import Action, Step, content_hash, decide, new_link
+from shared.sync.ports import CalendarPort
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class MailboxIncomplete(Exception):
+    """Some writes failed for reasons that pass (throttling, outages): retry the message later."""
+
+
+@dataclass
+class MailboxReport:
+    user_id: str
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    recovered: int = 0
+    failed: int = 0
+    transient_failures: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "recovered": self.recovered,
+            "failed": self.failed,
+        }
+
+
+def load_mapping(store: SyncStore, user_id: str) -> UserMapping | None:
+    """The user's mapping row if it parses and has a resolved mailbox (one row read, not the whole table;
+    the planner has already refused mailboxes mapped twice)."""
+    row = store.backend.get(admin.USER_MAPPINGS, admin.USER_PARTITION, user_id)
+    if row is None:
+        return None
+    mapping = admin.parse_user_mapping(row)
+    return mapping if isinstance(mapping, UserMapping) and mapping.mailbox_id else None
+
+
+def synced_fields(draft: EventDraft) -> dict[str, str]:
+    """What we wrote, field by field: the base of later three-way merges."""
+    return {
+        "subject": draft.subject,
+        "body": draft.body,
+        "start": draft.start.isoformat(),
+        "end": draft.end.isoformat(),
+        "time_zone": draft.time_zone,
+        "is_all_day": str(draft.is_all_day).lower(),
+        "show_as": draft.show_as,
+    }
+
+
+async def export_mailbox(
+    user_id: str, *, store: SyncStore, calendar: CalendarPort, now: dt.datetime | None = None
+) -> MailboxReport:
+    """Make the user's mailbox match their outbox. Raises MailboxIncomplete when a retry may finish the job."""
+    now = now or dt.datetime.now(dt.UTC)
+    report = MailboxReport(user_id)
+    entries = store.outbox(user_id)
+    if not entries:
+        return report
+    mapping = load_mapping(store, user_id)
+    mailbox_id = mapping.mailbox_id if mapping else ""
+    links = store.links(user_id)
+    steps = [decide(entry, links.get(entry.key), mailbox_id) for entry in entries]
+    steps = [
+        await _recover(step, calendar, mailbox_id, report) if step.action is Action.RECOVER else step for step in steps
+    ]
+
+    # Persist the intent to create before creating: a crash after the send is then recoverable.
+    store.put_links([s.link for s in steps if s.action is Action.CREATE and s.link is not None])
+    retry_creates: list[Step] = []
+    moved: list[Link] = []
+    for step, result in await _apply(calendar, [s for s in steps if s.write() is not None]):
+        outcome = _record(step, result, store, report, now)
+        if outcome == "gone":
+            retry_creates.append(step)
+        elif outcome == "done" and step.moved_from is not None:
+            moved.append(step.moved_from)
+
+    if retry_creates:
+        # The event was deleted in Outlook: OpenAir is the source of truth for exported records, so write it again
+        # under a new generation (a new transaction id; the old one belongs to the deleted event).
+        again = [
+            dataclasses.replace(
+                s,
+                action=Action.CREATE,
+                link=new_link(user_id, s.entry.key, mailbox_id, (s.link.generation if s.link else 0) + 1),
+            )
+            for s in retry_creates
+        ]
+        store.put_links([s.link for s in again if s.link is not None])
+        for step, result in await _apply(calendar, again):
+            _record(step, result, store, report, now)
+
+    if moved:
+        for old_mailbox, group in _group_links(moved).items():
+            results = await calendar.apply(old_mailbox, [_delete(link) for link in group])
+            for link, result in zip(group, results, strict=True):
+                if not (result.ok or result.status == 404):
+                    report.errors.append(f"{link.key}: could not remove the event from the previous mailbox: "
+                                         f"{result.status} {result.error_code}")  # fmt: skip
+
+    for step in steps:
+        if step.action in (Action.UNCHANGED, Action.NOTHING):
+            if step.action is Action.UNCHANGED:
+                report.unchanged += 1
+            if step.action is Action.NOTHING and step.link is not None and step.entry.desire is Desire.REMOVE:
+                store.delete_links(user_id, [step.link.key])
+            store.settle_outbox(step.entry)
+
+    store.write_mapping_status(
+        user_id,
+        LastExport=now,
+        LastExportCounts=", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
+        LastError=report.errors[-1] if report.errors else "",
+        LastErrorAt=now if report.errors else None,
+    )
+    if report.transient_failures:
+        raise MailboxIncomplete(
+            f"{report.transient_failures} write(s) for user {user_id} failed transiently; they stay queued"
+        )
+    return report
+
+
+def _delete(link: Link) -> EventWrite:
+    from shared.graph.models import DeleteEvent
+
+    return DeleteEvent(event_id=link.event_id)
+
+
+def _group_links(links: list[Link]) -> dict[str, list[Link]]:
+    groups: dict[str, list[Link]] = defaultdict(list)
+    for link in links:
+        if link.event_id:
+            groups[link.mailbox_id].append(link)
+    return groups
+
+
+async def _recover(step: Step, calendar: CalendarPort, mailbox_id: str, report: MailboxReport) -> Step:
+    """A create was sent but its answer was lost: find the event before deciding anything else."""
+    link = step.link
+    assert link is not None
+    kind, record_id = parse_record_key(step.entry.key)
+    found = await calendar.find_events_by_key(link.mailbox_id, openair_event_key(kind, record_id))
+    # Copies of an event carry our property too; the one with our transaction id is ours.
+    ours = [e for e in found if e.transaction_id == link.transaction_id] or found[:1]
+    if ours:
+        report.recovered += 1
+        recovered = dataclasses.replace(
+            link, state=LinkState.SYNCED, event_id=ours[0].id, change_key=ours[0].change_key or "", content_hash=""
+        )
+        return decide(step.entry, recovered, mailbox_id)
+    if step.entry.desire is Desire.REMOVE:
+        return Step(step.entry, Action.NOTHING, link)
+    # Never created: create now, under the same transaction id.
+    return Step(step.entry, Action.CREATE, link, step.draft, mailbox_id or link.mailbox_id)
+
+
+async def _apply(calendar: CalendarPort, steps: list[Step]) -> list[tuple[Step, WriteResult]]:
+    by_mailbox: dict[str, list[Step]] = defaultdict(list)
+    for step in steps:
+        by_mailbox[step.mailbox_id].append(step)
+    pairs: list[tuple[Step, WriteResult]] = []
+    for mailbox, group in by_mailbox.items():
+        writes = [s.write() for s in group]
+        results = await calendar.apply(mailbox, [w for w in writes if w is not None])
+        pairs.extend(zip(group, results, strict=True))
+    return pairs
+
+
+def _record(step: Step, result: WriteResult, store: SyncStore, report: MailboxReport, now: dt.datetime) -> str:
+    """Store the outcome of one write; returns 'done', 'gone' (update hit a deleted event) or 'failed'."""
+    link = step.link
+    assert link is not None
+    if step.action is Action.DELETE:
+        if result.ok or result.status == 404:
+            store.delete_links(link.user_id, [link.key])
+            store.settle_outbox(step.entry)
+            report.deleted += 1
+            return "done"
+    elif result.ok and step.draft is not None:
+        store.put_links([
+            dataclasses.replace(
+                link,
+                state=LinkState.SYNCED,
+                event_id=result.event_id or link.event_id,
+                change_key=result.change_key or "",
+                content_hash=content_hash(step.draft),
+                fields=synced_fields(step.draft),
+                synced_at=now,
+                etag=None,
+            )
+        ])  # fmt: skip
+        store.settle_outbox(step.entry)
+        if step.action is Action.CREATE:
+            report.created += 1
+        else:
+            report.updated += 1
+        return "done"
+    elif step.action is Action.UPDATE and result.status == 404:
+        return "gone"
+    report.failed += 1
+    if result.status in TRANSIENT_STATUSES:
+        report.transient_failures += 1
+    message = f"{step.entry.key}: {step.action.value} failed with {result.status} {result.error_code or ''}".strip()
+    if result.error_message:
+        message += f" ({result.error_message})"
+    report.errors.append(message)
+    log.warning("event write failed", extra={"user": link.user_id, "record": step.entry.key, "status": result.status})
+    return "failed"

@@ -1,0 +1,284 @@
+"""Plan an export run for the whole tenant: read OpenAir once, decide each record's desired event, write the
+outbox, advance the watermarks. The mailbox workers (`mailbox.py`) apply the outbox in parallel.
+
+Guards, because calendars are trusted to us:
+- a failed OpenAir read raises before anything is written: never "OpenAir is empty, delete everything";
+- out of scope (a user unmapped, a type switched off, Do not export) and deleted are separate, each with its
+  own setting;
+- a run that would delete more events than `MaxDeletionsPerRun` deletes none, says so, and keeps the deletions'
+  watermarks so the next run sees them again once an administrator has looked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from shared.graph.models import EventDraft
+from shared.kinds import RecordKind, record_key
+from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Reference, updated_cursor
+from shared.openair.models import Booking, Projecttaskassign, Schedulerequest
+from shared.store.admin import IntegrationSettings, Mappings, RowProblem, UserMapping, WhenRemoved
+from shared.store.state import Desire, LinkState, OutboxEntry, UserState
+from shared.store.store import SyncStore
+from shared.sync.decide import content_hash
+from shared.sync.ports import OpenAirPort
+from shared.sync.render import OutOfScope, RenderContext, render
+from shared.timezones import resolve_zone
+
+log = logging.getLogger(__name__)
+
+CURSOR_SCOPE = "OpenAir"
+
+
+@dataclass
+class ExportPlan:
+    run_id: str
+    entries: dict[str, list[OutboxEntry]] = field(default_factory=dict)  # by OpenAir user id
+    users_with_work: list[str] = field(default_factory=list)
+    mailbox_ids: dict[str, str] = field(default_factory=dict)  # user id -> mailbox id, for queue messages
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: tuple[RowProblem, ...] = ()
+    alerts: list[str] = field(default_factory=list)
+    deletions_blocked: bool = False
+    openair_requests: int = 0
+
+    def bump(self, name: str, by: int = 1) -> None:
+        self.counts[name] = self.counts.get(name, 0) + by
+
+
+def user_zone(mapping: UserMapping, settings: IntegrationSettings) -> str:
+    """Override, else the OpenAir user's zone, else the mailbox's, else the integration default."""
+    for candidate in (mapping.time_zone, mapping.openair_time_zone, mapping.mailbox_time_zone):
+        resolved = resolve_zone(candidate)
+        if resolved:
+            return resolved
+    return resolve_zone(settings.default_time_zone) or "UTC"
+
+
+def _since(cursors: Mapping[str, object], overlap: dt.timedelta) -> dict[str, dt.datetime | None]:
+    """Watermarks minus the overlap: OpenAir's `updated` granularity and clock are not ours to trust exactly."""
+    out: dict[str, dt.datetime | None] = {}
+    for name, value in cursors.items():
+        out[name] = value - overlap if isinstance(value, dt.datetime) else None
+    return out
+
+
+async def plan_export(
+    *,
+    store: SyncStore,
+    openair: OpenAirPort,
+    now: dt.datetime | None = None,
+    run_id: str | None = None,
+    dry_run: bool = False,
+    only_users: Iterable[str] | None = None,
+    full_resync: bool = False,
+) -> ExportPlan:
+    """Decide what every mapped mailbox should contain, from what changed in OpenAir since the last run.
+
+    With `dry_run`, nothing is written (no outbox, no watermarks). With `only_users` + `full_resync`, those
+    users' records are re-read and re-rendered whatever the watermarks say (admin resync).
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    plan = ExportPlan(run_id=run_id or uuid.uuid4().hex[:12])
+    mappings = store.load_mappings()
+    settings, setting_problems = store.load_settings()
+    show_as, show_as_problems = store.load_show_as()
+    plan.problems = mappings.problems + setting_problems + show_as_problems
+    states = store.user_states()
+    targets = set(only_users) if only_users is not None else None
+
+    if full_resync:
+        changes = ChangeSet()
+        fully_read: set[RecordKind] = set()
+    else:
+        overlap = dt.timedelta(minutes=settings.watermark_overlap_minutes)
+        since = _since(store.cursors(CURSOR_SCOPE), overlap)
+        changes = await openair.read_changes(since)
+        # A type read from the beginning of time (first run) needs no per-user backfill on top.
+        fully_read = {kind for kind, name in EXPORTED_TYPES.items() if since.get(updated_cursor(name)) is None}
+    backfill, scope_out, new_states = _scope_changes(mappings, states, changes, settings, targets, full_resync)
+    backfill = {u: kinds - fully_read for u, kinds in backfill.items() if kinds - fully_read}
+    export_after = dt.datetime.combine(settings.export_after, dt.time(0), dt.UTC) if settings.export_after else None
+    by_kinds: dict[frozenset[RecordKind], list[str]] = defaultdict(list)
+    for user_id, kinds in backfill.items():
+        by_kinds[frozenset(kinds)].append(user_id)
+    for kind_set, user_ids in by_kinds.items():
+        changes = changes.merged(await openair.read_user_records(user_ids, kind_set, export_after))
+    plan.counts["users_backfilled"] = len(backfill)
+    reference = await openair.read_reference(changes) if len(changes) else Reference()
+    plan.openair_requests = changes.requests_made
+
+    entries: dict[str, dict[str, OutboxEntry]] = defaultdict(dict)
+
+    def put(user_id: str, entry: OutboxEntry) -> None:
+        entries[user_id][entry.key] = entry
+
+    contexts: dict[str, RenderContext] = {}
+    for user_id, mapping in mappings.users.items():
+        if mapping.mailbox_id and (targets is None or user_id in targets):
+            contexts[user_id] = RenderContext(user_zone(mapping, settings), settings, show_as)
+
+    records: list[tuple[RecordKind, Booking | Projecttaskassign | Schedulerequest]] = [
+        *((RecordKind.BOOKING, r) for r in changes.bookings),
+        *((RecordKind.TASK_ASSIGNMENT, r) for r in changes.task_assignments),
+        *((RecordKind.SCHEDULE_REQUEST, r) for r in changes.schedule_requests),
+    ]
+    for kind, record in records:
+        user_id = record.userid or ""
+        ctx = contexts.get(user_id)
+        if ctx is None or kind not in mappings.users[user_id].export_kinds:
+            continue
+        if export_after is not None and record.updated is not None and record.updated < export_after:
+            plan.bump("skipped_before_export_after")
+            continue
+        key = record_key(kind, record.id)
+        rendered = render(record, reference, ctx)
+        if isinstance(rendered, OutOfScope):
+            plan.bump("out_of_scope")
+            if settings.on_record_out_of_scope is WhenRemoved.REMOVE_EVENT:
+                put(user_id, OutboxEntry(user_id, key, Desire.REMOVE, rendered.reason, run_id=plan.run_id))
+            continue
+        plan.bump(f"render_{kind.value}")
+        put(user_id, OutboxEntry(user_id, key, Desire.WRITE, "changed in OpenAir", rendered.model_dump_json(),
+                                 plan.run_id))  # fmt: skip
+
+    if settings.on_record_deleted is WhenRemoved.REMOVE_EVENT:
+        for deletion in changes.deletions:
+            if deletion.user_id and (targets is None or deletion.user_id in targets):
+                key = record_key(deletion.kind, deletion.record_id)
+                put(deletion.user_id, OutboxEntry(deletion.user_id, key, Desire.REMOVE, "deleted in OpenAir",
+                                                  run_id=plan.run_id))  # fmt: skip
+    if settings.on_user_out_of_scope is WhenRemoved.REMOVE_EVENT:
+        for user_id, kinds in scope_out.items():
+            for link in store.links(user_id).values():
+                if link.kind in kinds and link.key not in entries[user_id]:
+                    put(user_id, OutboxEntry(user_id, link.key, Desire.REMOVE, "user or record type out of scope",
+                                             run_id=plan.run_id))  # fmt: skip
+
+    _drop_settled(plan, store, entries, {u: m.mailbox_id for u, m in mappings.users.items()})
+    _apply_deletion_budget(plan, entries, settings)
+    for user_id, by_key in entries.items():
+        if by_key:
+            plan.entries[user_id] = list(by_key.values())
+    plan.bump("outbox_entries", sum(len(v) for v in plan.entries.values()))
+
+    if dry_run:
+        plan.users_with_work = sorted(plan.entries)
+        return plan
+
+    for user_entries in plan.entries.values():
+        store.put_outbox(user_entries)
+    watermarks = dict(changes.watermarks)
+    if not plan.deletions_blocked:
+        watermarks.update(changes.deletion_watermarks)
+        store.put_user_states(new_states)
+    else:
+        # Keep scope-outs pending too: only record the kinds that were added.
+        store.put_user_states([s for s in new_states if s.user_id not in scope_out])
+    if watermarks and not full_resync:
+        store.put_cursors(CURSOR_SCOPE, {k: min(v, now) for k, v in watermarks.items()})
+    pending = store.outbox_users()  # includes leftovers of earlier runs (failed or interrupted writes)
+    plan.users_with_work = sorted(u for u in pending if targets is None or u in targets)
+    plan.mailbox_ids = {u: m.mailbox_id for u, m in mappings.users.items() if u in pending}
+    return plan
+
+
+def _scope_changes(
+    mappings: Mappings,
+    states: dict[str, UserState],
+    changes: ChangeSet,
+    settings: IntegrationSettings,
+    targets: set[str] | None,
+    full_resync: bool,
+) -> tuple[dict[str, set[RecordKind]], dict[str, set[RecordKind]], list[UserState]]:
+    """Who needs a backfill (a type switched on, a new mailbox, a new zone) and who left scope."""
+    backfill: dict[str, set[RecordKind]] = {}
+    scope_out: dict[str, set[RecordKind]] = {}
+    new_states: list[UserState] = []
+    zone_changed = {
+        user.id for user in changes.users
+        if user.id in mappings.users and (user.timezone or "") != mappings.users[user.id].openair_time_zone
+    }  # fmt: skip
+    for user_id, mapping in mappings.users.items():
+        if not mapping.mailbox_id or (targets is not None and user_id not in targets):
+            continue
+        state = states.get(user_id)
+        exported = state.exported_kinds if state else frozenset()
+        wanted = set(mapping.export_kinds)
+        if full_resync or user_id in zone_changed or (state is not None and state.mailbox_id != mapping.mailbox_id):
+            added = wanted
+        else:
+            added = wanted - exported
+        if added:
+            backfill[user_id] = added
+        gone = set(exported - wanted)
+        if gone:
+            scope_out[user_id] = gone
+        if state is None or state.exported_kinds != frozenset(wanted) or state.mailbox_id != mapping.mailbox_id:
+            new_states.append(UserState(user_id, mapping.mailbox_id, frozenset(wanted)))
+    # Users the product exported for who are no longer mapped. A row that failed validation is not "unmapped":
+    # a typo must never delete a consultant's calendar.
+    unparsable = {p.row_key for p in mappings.problems}
+    for user_id, state in states.items():
+        if user_id in mappings.users or user_id in unparsable or not state.exported_kinds:
+            continue
+        if targets is not None and user_id not in targets:
+            continue
+        scope_out[user_id] = set(state.exported_kinds)
+        new_states.append(UserState(user_id, "", frozenset()))
+    return backfill, scope_out, new_states
+
+
+def _drop_settled(
+    plan: ExportPlan, store: SyncStore, entries: dict[str, dict[str, OutboxEntry]], mailboxes: Mapping[str, str]
+) -> None:
+    """Drop what the mailbox already shows: the overlap re-reads records, and a re-read is not work.
+
+    One partition read per user with candidate entries; what remains is real work (and real deletions, which is
+    what the deletion budget must count).
+    """
+    for user_id, by_key in entries.items():
+        if not by_key:
+            continue
+        links = store.links(user_id)
+        for key, entry in list(by_key.items()):
+            link = links.get(key)
+            if entry.desire is Desire.REMOVE:
+                if link is None:
+                    del by_key[key]
+                continue
+            if (
+                link is not None
+                and link.state is LinkState.SYNCED
+                and link.mailbox_id == mailboxes.get(user_id)
+                and link.content_hash == content_hash(EventDraft.model_validate_json(entry.draft_json))
+            ):
+                del by_key[key]
+                plan.bump("unchanged")
+
+
+def _apply_deletion_budget(
+    plan: ExportPlan, entries: dict[str, dict[str, OutboxEntry]], settings: IntegrationSettings
+) -> None:
+    """Over budget, drop every removal of this run and raise an alert (removals here all have an event)."""
+    real = sum(1 for by_key in entries.values() for e in by_key.values() if e.desire is Desire.REMOVE)
+    plan.counts["deletions_planned"] = real
+    if real <= settings.max_deletions_per_run:
+        return
+    plan.deletions_blocked = True
+    for by_key in entries.values():
+        for key in [k for k, e in by_key.items() if e.desire is Desire.REMOVE]:
+            del by_key[key]
+    message = (
+        f"Deletion guard: this run would delete {real} events, more than MaxDeletionsPerRun "
+        f"({settings.max_deletions_per_run}). No event was deleted. If the deletions are expected, raise "
+        "MaxDeletionsPerRun in IntegrationSettings for one run; otherwise check the OpenAir data and the "
+        "UserMappings table."
+    )
+    plan.alerts.append(message)
+    log.error("deletion budget exceeded", extra={"run_id": plan.run_id, "deletions": real})

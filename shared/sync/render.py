@@ -1,0 +1,212 @@
+"""OpenAir records rendered as the events a consultant sees in Outlook (pure functions).
+
+All-day boundaries and times are wall-clock values in the user's zone: an all-day event is midnight to
+midnight in that zone (Graph's isAllDay rule), a timed booking keeps its OpenAir wall-clock times, and DST is
+left to Graph's zone arithmetic, never to ours in UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from shared.graph.models import EventDraft, ShowAs
+from shared.kinds import RecordKind, openair_event_key
+from shared.openair.changes import Reference
+from shared.openair.models import Booking, Projecttaskassign, Schedulerequest
+from shared.store.admin import IntegrationSettings, ShowAsChoice
+
+log = logging.getLogger(__name__)
+
+MAX_EVENT_YEARS = 5  # Exchange's documented maximum calendar item duration (incumbent guide, "Known Limitations")
+
+BOOKING_STATUS = {"O": "Open", "S": "Submitted", "A": "Approved", "R": "Rejected"}
+REQUEST_STATUS = {"O": "Open", "P": "Pending approval", "A": "Approved", "R": "Rejected"}
+SHOW_AS: dict[ShowAsChoice, ShowAs] = {
+    ShowAsChoice.FREE: "free",
+    ShowAsChoice.TENTATIVE: "tentative",
+    ShowAsChoice.BUSY: "busy",
+    ShowAsChoice.OUT_OF_OFFICE: "oof",
+}
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    time_zone: str  # IANA
+    settings: IntegrationSettings
+    show_as_overrides: Mapping[str, ShowAsChoice] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OutOfScope:
+    """The record exists but should not be an event (Do not export, zero planned hours…)."""
+
+    reason: str
+
+
+Rendered = EventDraft | OutOfScope
+
+
+def hours_text(hours: float | None) -> str:
+    return f"{(hours or 0.0):.2f}"
+
+
+def _cap(key: str, start: dt.datetime, end: dt.datetime) -> dt.datetime:
+    try:
+        limit = start.replace(year=start.year + MAX_EVENT_YEARS)
+    except ValueError:  # 29 February
+        limit = start.replace(year=start.year + MAX_EVENT_YEARS, day=28)
+    if end > limit:
+        log.info("event capped at five years", extra={"record": key, "from": end.isoformat(), "to": limit.isoformat()})
+        return limit
+    return end
+
+
+def _all_day(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Midnight of the first day to midnight after the last day (Graph's end is exclusive)."""
+    if last < first:
+        last = first
+    return dt.datetime.combine(first, dt.time(0)), dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0))
+
+
+def _lines(*pairs: tuple[str, str | None]) -> str:
+    return "\n".join(f"{label}: {value}" for label, value in pairs if value)
+
+
+def show_as_for(booking: Booking, ref: Reference, ctx: RenderContext) -> ShowAsChoice:
+    override = ctx.show_as_overrides.get(booking.booking_typeid or "")
+    if override is not None:
+        return override
+    booking_type = ref.booking_types.get(booking.booking_typeid or "")
+    value = (booking_type.calendar_export_type or "").strip() if booking_type else ""
+    for choice in ShowAsChoice:
+        if choice.value == value:
+            return choice
+    if value:
+        log.warning(
+            "unknown calendar_export_type; using free",
+            extra={"booking_type": booking.booking_typeid, "value": value},
+        )
+    return ShowAsChoice.FREE
+
+
+def render_booking(booking: Booking, ref: Reference, ctx: RenderContext) -> Rendered:
+    key = openair_event_key(RecordKind.BOOKING, booking.id)
+    choice = show_as_for(booking, ref, ctx)
+    if choice is ShowAsChoice.DO_NOT_EXPORT:
+        return OutOfScope("booking type is 'Do not export'")
+    project = ref.projects.get(booking.projectid or "")
+    customer = ref.customers.get(booking.customerid or (project.customerid if project else "") or "")
+    task = ref.tasks.get(booking.project_taskid or "")
+    timed = False
+    if booking.starttime is not None and booking.endtime is not None:
+        timed = True
+        start = dt.datetime.combine(booking.startdate, booking.starttime.time())
+        end = dt.datetime.combine(booking.enddate, booking.endtime.time())
+        if end <= start:
+            log.warning("booking end time not after start; exported as all-day", extra={"record": key})
+            timed = False
+    if not timed:
+        start, end = _all_day(booking.startdate, booking.enddate)
+    show_as = SHOW_AS.get(choice, "free")
+    if show_as == "busy" and not timed:
+        show_as = "free"  # the incumbent's rule: busy only when the booking has start and end times
+    amount = f"{hours_text(booking.hours)} hrs" if booking.hours is not None else f"{booking.percentage or 0:g}%"
+    names = " : ".join(n for n in (customer.name if customer else None, project.name if project else None) if n)
+    subject = f"OA Booking: {amount} for {names}" if names else f"OA Booking: {amount}"
+    if ctx.settings.export_booking_notes_as_is:
+        body = booking.notes or ""
+    else:
+        when = f"{booking.startdate.isoformat()} to {booking.enddate.isoformat()}"
+        if timed:
+            when = f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} ({ctx.time_zone})"
+        body = _lines(
+            ("Customer", customer.name if customer else None),
+            ("Project", project.name if project else None),
+            ("Task", task.name if task else None),
+            ("Duration", f"{when}, {amount}"),
+            ("Status", BOOKING_STATUS.get(booking.approval_status or "", booking.approval_status)),
+            ("Notes", booking.notes),
+        )
+    return EventDraft(
+        openair_key=key,
+        subject=subject,
+        body=body,
+        start=start,
+        end=_cap(key, start, end),
+        time_zone=ctx.time_zone,
+        is_all_day=not timed,
+        show_as=show_as,
+    )
+
+
+def render_task_assignment(assignment: Projecttaskassign, ref: Reference, ctx: RenderContext) -> Rendered:
+    key = openair_event_key(RecordKind.TASK_ASSIGNMENT, assignment.id)
+    if not assignment.planned_hours:
+        return OutOfScope("task assignment has no planned hours")
+    task = ref.tasks.get(assignment.projecttaskid or "")
+    if task is None or task.starts is None or task.fnlt_date is None:
+        return OutOfScope("task has no start and finish dates")
+    project = ref.projects.get(task.projectid or "")
+    customer = ref.customers.get(project.customerid or "") if project else None
+    start, end = _all_day(task.starts, task.fnlt_date)
+    task_label = f"{task.id_number or task.id} {task.name}".strip()
+    project_name = project.name if project else "(no project)"
+    return EventDraft(
+        openair_key=key,
+        subject=f"OA Task Assignment: {hours_text(assignment.planned_hours)} hrs for {project_name} - {task_label}",
+        body=_lines(
+            ("Task", task_label),
+            ("Start", task.starts.isoformat()),
+            ("Finish", task.fnlt_date.isoformat()),
+            ("Planned hours", hours_text(assignment.planned_hours)),
+            ("Customer", customer.name if customer else None),
+            ("Project", project_name),
+        ),
+        start=start,
+        end=_cap(key, start, end),
+        time_zone=ctx.time_zone,
+        is_all_day=True,
+        show_as="free",
+    )
+
+
+def render_schedule_request(request: Schedulerequest, ref: Reference, ctx: RenderContext) -> Rendered:
+    key = openair_event_key(RecordKind.SCHEDULE_REQUEST, request.id)
+    items = ref.request_items.get(request.id, ())
+    dates = [item.date for item in items if item.date is not None]
+    first = request.startdate or (min(dates) if dates else None)
+    last = request.enddate or (max(dates) if dates else None)
+    if first is None or last is None:
+        return OutOfScope("schedule request has no dates")
+    hours = sum(item.hours or 0.0 for item in items)
+    timetype = ref.timetypes.get(request.timetypeid or "")
+    label = request.name or (timetype.name if timetype else "") or "Time off"
+    status = REQUEST_STATUS.get(request.approval_status or "", request.approval_status or "")
+    start, end = _all_day(first, last)
+    return EventDraft(
+        openair_key=key,
+        subject=f"OA Schedule request: {hours_text(hours)} hrs for {label} [{status}]",
+        body=_lines(
+            ("Duration", f"{first.isoformat()} to {last.isoformat()}"),
+            ("Description", request.description),
+            ("Notes", request.notes),
+        ),
+        start=start,
+        end=_cap(key, start, end),
+        time_zone=ctx.time_zone,
+        is_all_day=True,
+        # Approved time off is out of office; a pending one may still change; a rejected one blocks nothing.
+        show_as={"A": "oof", "R": "free"}.get(request.approval_status or "", "tentative"),
+    )
+
+
+def render(record: Booking | Projecttaskassign | Schedulerequest, ref: Reference, ctx: RenderContext) -> Rendered:
+    """Render any exportable record."""
+    if isinstance(record, Booking):
+        return render_booking(record, ref, ctx)
+    if isinstance(record, Projecttaskassign):
+        return render_task_assignment(record, ref, ctx)
+    return render_schedule_request(record, ref, ctx)
