@@ -1,0 +1,60 @@
+"""python -m sandbox.graph --host 127.0.0.1 --port N [--data FILE] [--token T] [--latency-ms N] …
+
+Prints the root URL (…/v1.0) as the first line of stdout, then serves until SIGTERM or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from sandbox.graph.options import RETRY_AFTER_FORMATS
+from sandbox.graph.server import GraphSimulator
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m sandbox.graph", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--data", type=Path, help="graph.json of the sample company's shape (default: sample, today)")
+    parser.add_argument("--token", help="accept only this bearer token (default: any)")
+    parser.add_argument("--latency-ms", type=float, default=0.0)
+    parser.add_argument("--mailbox-concurrency", type=int, default=4)
+    parser.add_argument("--mailbox-budget", type=int, default=10_000)
+    parser.add_argument("--budget-window-s", type=float, default=600.0)
+    parser.add_argument("--retry-after-format", choices=RETRY_AFTER_FORMATS, default="decimal")
+    parser.add_argument("--delta-expired-status", type=int, choices=(400, 404, 410), default=410)
+    args = parser.parse_args(argv)
+    data: dict[str, Any] | None = json.loads(args.data.read_text()) if args.data else None
+    sim = GraphSimulator(
+        data,
+        token=args.token,
+        latency_ms=args.latency_ms,
+        mailbox_concurrency=args.mailbox_concurrency,
+        mailbox_budget=args.mailbox_budget,
+        budget_window_s=args.budget_window_s,
+        retry_after_format=args.retry_after_format,
+        delta_expired_status=args.delta_expired_status,
+    )
+    url = sim.start(args.host, args.port)
+    print(url, flush=True)
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    done.wait()
+    sim.stop()
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Graph's error shape: every failure the simulator answers is a `GraphError` turned into one JSON body."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+
+class GraphError(Exception):
+    """An error answer: HTTP status, Graph error code and message, plus optional extra headers."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or {}
+
+
+def error_body(code: str, message: str, request_id: str, client_request_id: str) -> dict[str, Any]:
+    """`{"error":{"code","message","innerError":{date, request-id, client-request-id}}}` as Graph sends it."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            },
+        }
+    }
+
+
+def bad_request(message: str, code: str = "ErrorInvalidRequest") -> GraphError:
+    return GraphError(400, code, message)
+
+
+def item_not_found() -> GraphError:
+    return GraphError(404, "ErrorItemNotFound", "The specified object was not found in the store.")
+
+
+def invalid_user(user: str) -> GraphError:
+    return GraphError(404, "ErrorInvalidUser", f"The requested user '{user}' is invalid.")

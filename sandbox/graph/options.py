@@ -1,0 +1,72 @@
+"""Every knob of the simulator in one typed object; CLI flags and the control API both set these.
+
+Defaults follow the reference (reference/graph.md). Where Graph's behaviour is unconfirmed the knob lets a test
+choose, and the default is the documented or most commonly observed answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+RETRY_AFTER_FORMATS = ("integer", "decimal", "http-date")
+
+
+@dataclass
+class Options:
+    token: str | None = None  # None: any bearer token is accepted
+    latency_ms: float = 0.0
+    # Exchange Online: 4 concurrent requests and 10,000 requests / 10 minutes per app per mailbox.
+    mailbox_concurrency: int = 4
+    mailbox_budget: int = 10_000
+    budget_window_s: float = 600.0
+    retry_after_format: str = "decimal"  # Graph sends seconds, sometimes decimal ("2.128"), or an HTTP date
+    concurrency_retry_after_s: float = 1.0
+    # Pages: Graph's default page for events and calendarView is 10; users 100.
+    events_page_size: int = 10
+    delta_page_size: int = 10
+    users_page_size: int = 100
+    # Expired delta state: 410 Gone + Location (the documented answer), or 400/404 with SyncStateNotFound.
+    delta_expired_status: int = 410
+    # A replayed transactionId: 201 like the first create (the client cannot tell a replay) or 200.
+    transaction_replay_status: int = 201
+    text_body_as_html: bool = True  # Graph returns bodies as HTML unless Prefer: outlook.body-content-type="text"
+    # Subscriptions and notifications.
+    max_subscription_minutes: int = 10_080
+    max_subscriptions_per_mailbox: int = 1000
+    validation_timeout_s: float = 10.0
+    notification_batch_window_s: float = 0.05
+    notification_timeout_s: float = 3.0
+    notification_attempts: int = 5
+    notification_backoff_s: float = 0.2
+    duplicate_deliveries: int = 0  # extra copies of every notification POST, to prove the receiver is idempotent
+    updates_after_create: int = 0  # extra `updated` notifications after each create, as Graph often sends
+    # The sandbox must never reach beyond loopback, even for an https notificationUrl.
+    loopback_only_delivery: bool = True
+
+    def update(self, changes: dict[str, Any]) -> None:
+        """Apply a partial update, refusing unknown names and wrong types."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        for name, value in changes.items():
+            if name not in fields:
+                raise ValueError(f"unknown option {name!r}; known: {sorted(fields)}")
+            current = getattr(self, name)
+            if isinstance(current, bool) and not isinstance(value, bool):
+                raise ValueError(f"option {name!r} must be true or false")
+            if (
+                isinstance(current, int | float)
+                and not isinstance(current, bool)
+                and not isinstance(value, int | float)
+            ):
+                raise ValueError(f"option {name!r} must be a number")
+            if name == "retry_after_format" and value not in RETRY_AFTER_FORMATS:
+                raise ValueError(f"retry_after_format must be one of {RETRY_AFTER_FORMATS}")
+            if name == "delta_expired_status" and value not in (400, 404, 410):
+                raise ValueError("delta_expired_status must be 400, 404 or 410")
+            if name == "transaction_replay_status" and value not in (200, 201):
+                raise ValueError("transaction_replay_status must be 200 or 201")
+            setattr(self, name, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(self).items() if k != "token"}
