@@ -95,8 +95,14 @@ async def export_mailbox(
         await _recover(step, calendar, mailbox_id, report) if step.action is Action.RECOVER else step for step in steps
     ]
 
-    # Persist the intent to create before creating: a crash after the send is then recoverable.
-    store.put_links([s.link for s in steps if s.action is Action.CREATE and s.link is not None])
+    # Persist intent before writing. A create's link (state creating, transaction id) makes a crash after the
+    # send recoverable; an update's link loses its hash, so if the answer is lost the event counts as unknown
+    # and is written again rather than assumed to match what the link remembered.
+    store.put_links([
+        s.link if s.action is Action.CREATE else dataclasses.replace(s.link, content_hash="", etag=None)
+        for s in steps
+        if s.action in (Action.CREATE, Action.UPDATE) and s.link is not None
+    ])  # fmt: skip
     retry_creates: list[Step] = []
     moved: list[Link] = []
     for step, result in await _apply(calendar, [s for s in steps if s.write() is not None]):

@@ -246,7 +246,12 @@ def _drop_settled(
         if not by_key:
             continue
         links = store.links(user_id)
+        # A pending entry of an earlier run must be overwritten even when the new one matches the link:
+        # otherwise the older, now wrong, desire would be applied later.
+        pending = {entry.key for entry in store.outbox(user_id)}
         for key, entry in list(by_key.items()):
+            if key in pending:
+                continue
             link = links.get(key)
             if entry.desire is Desire.REMOVE:
                 if link is None:
