@@ -63,7 +63,8 @@ class ExportConvergence(RuleBasedStateMachine):
     def add_booking(self, user: str, start: dt.date, length: int, timed: bool, bt: str) -> None:
         extra: dict[str, Any] = {"booking_typeid": bt}
         if timed:
-            extra |= {"starttime": dt.datetime.combine(start, dt.time(9)), "endtime": dt.datetime.combine(start, dt.time(12))}
+            extra["starttime"] = dt.datetime.combine(start, dt.time(9))
+            extra["endtime"] = dt.datetime.combine(start, dt.time(12))
         self.world.booking(self._id(), user, start, start + dt.timedelta(days=length), **extra)
 
     @precondition(lambda self: self.world.openair.all("Booking"))
