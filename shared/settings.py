@@ -86,6 +86,33 @@ class GraphSettings(_Section):
         return self.base_url.startswith("http://")
 
 
+class StorageSettings(_Section):
+    """Table and Queue storage: a connection string locally (Azurite), the managed identity in Azure."""
+
+    connection_string: str = Field(
+        default="", alias="AzureWebJobsStorage", description="Connection string (local/Azurite); empty in Azure"
+    )
+    table_service_uri: str = Field(
+        default="", alias="AzureWebJobsStorage__tableServiceUri", description="Table endpoint (identity-based)"
+    )
+    queue_service_uri: str = Field(
+        default="", alias="AzureWebJobsStorage__queueServiceUri", description="Queue endpoint (identity-based)"
+    )
+
+
+class SyncSettings(_Section):
+    """How the function app schedules and fans out work (the integration's behaviour lives in the
+    IntegrationSettings table, where administrators can change it without a redeploy)."""
+
+    export_schedule: str = Field(
+        default="0 */2 * * * *", alias="EXPORT_SCHEDULE", description="NCRONTAB (UTC) of the export timer"
+    )
+    export_queue: str = Field(default="export-mailbox", alias="EXPORT_QUEUE", description="Per-mailbox export work")
+    max_dequeue_count: int = Field(
+        default=5, alias="QUEUE_MAX_DEQUEUE_COUNT", ge=1, description="Must match host.json queues.maxDequeueCount"
+    )
+
+
 def load(section: type[_Section], environ: Mapping[str, str] | None = None) -> Any:
     """Build one settings section from the environment; a bad value raises one clear ConfigurationError."""
     env = os.environ if environ is None else environ

@@ -512,8 +512,10 @@ class GraphApp:
 
     def send_mail(self, req: Request, groups: list[str]) -> Response:
         user = mailbox.user_or_404(self.store, groups[0])
-        body = req.json()
-        message = body.get("message") if isinstance(body, dict) else None
+        raw = req.json()
+        # Action parameters are matched case-insensitively by Graph (msgraph-sdk sends "Message").
+        body = {str(k)[:1].lower() + str(k)[1:]: v for k, v in raw.items()} if isinstance(raw, dict) else {}
+        message = body.get("message")
         if not isinstance(message, dict):
             raise GraphError(400, "ErrorInvalidParameter", "The request body must contain a 'message'.")
         if not message.get("toRecipients") and not message.get("ccRecipients") and not message.get("bccRecipients"):

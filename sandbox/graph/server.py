@@ -23,6 +23,8 @@ ROOT = "/v1.0"
 
 
 class _Server(ThreadingHTTPServer):
+    # Many mailboxes connect at once in benchmarks; the stdlib default backlog of 5 resets connections.
+    request_queue_size = 128
     daemon_threads = True
     block_on_close = False
     allow_reuse_address = True

@@ -146,6 +146,11 @@ class WriteResult(_Model):
     def ok(self) -> bool:
         return 200 <= self.status < 300
 
+    @property
+    def done(self) -> bool:
+        """The mailbox is now as the write wanted: it succeeded, or it deleted an event already gone (404)."""
+        return self.ok or (isinstance(self.write, DeleteEvent) and self.status == 404)
+
 
 class DeltaResult(_Model):
     """One complete pass of calendarView/delta, followed to its end."""

@@ -1,0 +1,94 @@
+"""calendarView/delta through the real SDK against the simulator: pages, changes, removals, expiry, series."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from shared.graph.errors import DeltaExpired
+from shared.graph.gateway import CalendarGateway
+from shared.graph.models import CreateEvent, EventDraft
+from tests.graph.conftest import user_in_zone
+
+WINDOW = (dt.datetime(2027, 3, 1, tzinfo=dt.UTC), dt.datetime(2027, 5, 1, tzinfo=dt.UTC))
+
+
+def booking(n: int) -> CreateEvent:
+    day = dt.datetime(2027, 3, 2) + dt.timedelta(days=n % 40)
+    draft = EventDraft(
+        openair_key=f"openair:booking:{n}", subject=f"booking {n}", body="", start=day.replace(hour=9),
+        end=day.replace(hour=10), time_zone="Europe/Berlin", is_all_day=False,
+    )  # fmt: skip
+    return CreateEvent(draft=draft, transaction_id=f"tx-{n}")
+
+
+async def test_delta_pages_changes_removals_and_expiry(
+    sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any]
+) -> None:
+    user = sample_graph["users"][4]["id"]
+    created = await sim_gateway.apply(user, [booking(n) for n in range(25)])
+    ids = {r.event_id for r in created if r.event_id}
+    before = sim_gateway.requests_made
+
+    first = await sim_gateway.delta(user, *WINDOW, None, page_size=10)
+
+    assert {e.id for e in first.events} == ids
+    assert sim_gateway.requests_made - before >= 3  # 25 events in pages of 10
+    assert all(e.openair_key is None or e.openair_key.startswith("openair:") for e in first.events)
+
+    # A person edits one event and deletes another in Outlook.
+    edited, removed = sorted(ids)[:2]
+    sim.control_client.update_event(user, edited, {"subject": "moved by the user"})
+    sim.control_client.delete_event(user, removed)
+    second = await sim_gateway.delta(user, *WINDOW, first.delta_link)
+
+    assert removed in second.removed_ids
+    assert [e.subject for e in second.events if e.id == edited] == ["moved by the user"]
+    assert removed not in {e.id for e in second.events}
+    assert second.delta_link
+    assert second.delta_link != first.delta_link
+
+    sim.control_client.expire_delta_tokens()
+    with pytest.raises(DeltaExpired):
+        await sim_gateway.delta(user, *WINDOW, second.delta_link)
+    fresh = await sim_gateway.delta(user, *WINDOW, None)  # start over: nothing is treated as deleted
+    assert {e.id for e in fresh.events} == ids - {removed}
+    assert fresh.removed_ids == ()
+
+
+@pytest.mark.parametrize("status", [400, 404])
+async def test_sync_state_not_found_is_delta_expired_too(
+    sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any], status: int
+) -> None:
+    sim.control_client.set_options(delta_expired_status=status)
+    user = sample_graph["users"][5]["id"]
+    link = (await sim_gateway.delta(user, *WINDOW, None)).delta_link
+    sim.control_client.expire_delta_tokens()
+    with pytest.raises(DeltaExpired) as caught:
+        await sim_gateway.delta(user, *WINDOW, link)
+    assert caught.value.code.lower() == "syncstatenotfound"
+
+
+async def test_recurring_occurrences_across_dst_come_with_series_and_original_start(
+    sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any]
+) -> None:
+    user = user_in_zone(sample_graph, "W. Europe Standard Time")["id"]
+    series = sim.control_client.create_series(
+        user,
+        {"subject": "Stand-up", "start": {"dateTime": "2027-03-25T09:00:00", "timeZone": "W. Europe Standard Time"},
+         "end": {"dateTime": "2027-03-25T09:15:00", "timeZone": "W. Europe Standard Time"}},
+        {"pattern": {"type": "daily", "interval": 1},
+         "range": {"type": "numbered", "startDate": "2027-03-25", "numberOfOccurrences": 6}},
+    )  # fmt: skip
+
+    result = await sim_gateway.delta(user, *WINDOW, None)
+
+    occurrences = sorted((e for e in result.events if e.type == "occurrence"), key=lambda e: e.start or WINDOW[0])
+    assert len(occurrences) == 6
+    assert {e.series_master_id for e in occurrences} == {series["id"]}
+    assert all(e.original_start is not None for e in occurrences)
+    starts = [e.start for e in occurrences]
+    assert starts[0] == dt.datetime(2027, 3, 25, 8, tzinfo=dt.UTC)  # 09:00 CET
+    assert starts[-1] == dt.datetime(2027, 3, 30, 7, tzinfo=dt.UTC)  # 09:00 CEST: wall clock kept across DST
