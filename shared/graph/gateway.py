@@ -74,6 +74,10 @@ class CalendarGateway:
             client.service, self._limiter, RetryPolicy(budget_seconds=settings.retry_budget_seconds), sleep
         )
 
+    async def aclose(self) -> None:
+        """Close the HTTP pool and credential (end of a CLI run or a test; the Functions worker never needs to)."""
+        await self._client.aclose()
+
     @property
     def requests_made(self) -> int:
         """HTTP requests sent through this gateway's client so far, retries included."""

@@ -11,6 +11,7 @@ Guards, because calendars are trusted to us:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import uuid
@@ -103,6 +104,15 @@ async def plan_export(
         fully_read = {kind for kind, name in EXPORTED_TYPES.items() if since.get(updated_cursor(name)) is None}
     backfill, scope_out, new_states = _scope_changes(mappings, states, changes, settings, targets, full_resync)
     backfill = {u: kinds - fully_read for u, kinds in backfill.items() if kinds - fully_read}
+    # A user's OpenAir time zone changed: render with the new zone now (the back-fill above re-renders all
+    # their records) and remember it in the mapping row, so the next run does not back-fill again.
+    zone_updates = {
+        user.id: user.timezone or ""
+        for user in changes.users
+        if user.id in mappings.users and (user.timezone or "") != mappings.users[user.id].openair_time_zone
+    }
+    for user_id, zone_name in zone_updates.items():
+        mappings.users[user_id] = dataclasses.replace(mappings.users[user_id], openair_time_zone=zone_name)
     export_after = dt.datetime.combine(settings.export_after, dt.time(0), dt.UTC) if settings.export_after else None
     by_kinds: dict[frozenset[RecordKind], list[str]] = defaultdict(list)
     for user_id, kinds in backfill.items():
@@ -173,6 +183,8 @@ async def plan_export(
 
     for user_entries in plan.entries.values():
         store.put_outbox(user_entries)
+    for user_id, zone_name in zone_updates.items():
+        store.write_mapping_status(user_id, OpenAirTimeZone=zone_name)
     watermarks = dict(changes.watermarks)
     if not plan.deletions_blocked:
         watermarks.update(changes.deletion_watermarks)

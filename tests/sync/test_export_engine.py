@@ -278,3 +278,27 @@ async def test_records_before_export_after_are_not_exported() -> None:
     plan = await world.run()
     assert world.events("u1") == {}
     assert plan.counts["skipped_before_export_after"] == 1
+
+
+async def test_a_time_zone_change_in_openair_moves_the_users_events_once() -> None:
+    world = World.build(("u1",))
+    world.booking(
+        "b1",
+        "u1",
+        D(2026, 11, 23),
+        D(2026, 11, 23),
+        starttime=dt.datetime(2026, 11, 23, 9),
+        endtime=dt.datetime(2026, 11, 23, 10),
+    )
+    from shared.openair.models import User
+
+    world.openair.put(User(id="u1", name="One", timezone="America/New_York"))
+    await world.run()
+    assert world.event("u1", RecordKind.BOOKING, "b1").draft.time_zone == "America/New_York"
+    world.openair.edit("User", "u1", timezone="Europe/London")
+    await world.run()
+    event = world.event("u1", RecordKind.BOOKING, "b1")
+    assert event.draft.time_zone == "Europe/London"
+    assert event.draft.start == dt.datetime(2026, 11, 23, 9)  # the same wall-clock time, in the new zone
+    plan = await world.run()
+    assert plan.counts.get("users_backfilled") == 0

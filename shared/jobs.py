@@ -1,0 +1,150 @@
+"""What each function does, host-agnostic: the bindings in `function_app.py` call these and nothing else.
+
+Queue messages carry keys only (the OpenAir user id, the mailbox id, the run id), never payloads: the outbox
+table holds the work, and a message stays far below the 64 KB queue limit whatever a user's backlog is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ValidationError
+
+from shared.runtime import Services
+from shared.store.state import RunRecord
+
+log = logging.getLogger(__name__)
+
+EXPORT_QUEUE = "export-mailbox"
+
+
+class ExportWork(BaseModel):
+    """One queue message: export this user's outbox to their mailbox."""
+
+    user_id: str
+    mailbox_id: str = ""
+    run_id: str = ""
+
+
+class BadMessage(ValueError):
+    """A queue message that can never succeed: it goes to the poison queue with this reason."""
+
+
+@dataclass(frozen=True)
+class ExportRunResult:
+    run: RunRecord
+    messages: list[str]
+
+
+async def run_export_timer(services: Services, *, dry_run: bool = False) -> ExportRunResult:
+    """Plan the export for the whole tenant and return one queue message per mailbox with work."""
+    from shared.sync.planner import plan_export
+
+    started = dt.datetime.now(dt.UTC)
+    clock = time.monotonic()
+    store = services.store()
+    store.ensure_tables()
+    try:
+        plan = await plan_export(store=store, openair=services.openair(), now=started, dry_run=dry_run)
+    except Exception as exc:
+        run = RunRecord(
+            run_id="failed-" + started.strftime("%H%M%S"),
+            kind="export-plan",
+            started=started,
+            finished=dt.datetime.now(dt.UTC),
+            status="failed",
+            errors=(f"{type(exc).__name__}: {exc}",),
+        )
+        store.record_run(run)
+        log.exception("export run failed before writing anything", extra={"run_id": run.run_id})
+        raise
+    status = "blocked" if plan.deletions_blocked else ("partial" if plan.problems else "ok")
+    run = RunRecord(
+        run_id=plan.run_id,
+        kind="export-plan" + ("-dry-run" if dry_run else ""),
+        started=started,
+        finished=dt.datetime.now(dt.UTC),
+        status=status,
+        counts={
+            **plan.counts,
+            "mailboxes_with_work": len(plan.users_with_work),
+            "openair_requests": plan.openair_requests,
+        },
+        errors=tuple(str(p) for p in plan.problems),
+        alerts=tuple(plan.alerts),
+    )
+    store.record_run(run)
+    log.info(
+        "export planned",
+        extra={
+            "run_id": plan.run_id,
+            "mailboxes": len(plan.users_with_work),
+            "ms": int((time.monotonic() - clock) * 1000),
+        },
+    )
+    messages = [
+        ExportWork(user_id=u, mailbox_id=plan.mailbox_ids.get(u, ""), run_id=plan.run_id).model_dump_json()
+        for u in plan.users_with_work
+    ]
+    return ExportRunResult(run, [] if dry_run else messages)
+
+
+def parse_export_work(body: bytes | str) -> ExportWork:
+    try:
+        return ExportWork.model_validate_json(body)
+    except ValidationError as exc:
+        raise BadMessage(f"not an export message: {exc.errors(include_url=False)[:1]}") from None
+
+
+async def run_export_mailbox(services: Services, body: bytes | str, *, dequeue_count: int = 1) -> None:
+    """Apply one user's outbox. On the last allowed attempt, a failure is recorded before the host poisons it."""
+    from shared.sync.mailbox import export_mailbox
+
+    started = dt.datetime.now(dt.UTC)
+    store = services.store()
+    max_attempts = services.sync_settings.max_dequeue_count
+    try:
+        work = parse_export_work(body)
+        report = await export_mailbox(work.user_id, store=store, calendar=services.calendar(), now=started)
+    except Exception as exc:
+        final = isinstance(exc, BadMessage) or dequeue_count >= max_attempts
+        if final:
+            user = _user_of(body)
+            store.record_run(
+                RunRecord(
+                    run_id=f"poison-{started:%H%M%S}",
+                    kind="export-mailbox",
+                    started=started,
+                    finished=dt.datetime.now(dt.UTC),
+                    status="poison",
+                    user_id=user,
+                    errors=(f"{type(exc).__name__}: {exc}",),
+                    counts={"attempts": dequeue_count},
+                )
+            )
+            log.error("export message poisoned", extra={"user": user, "attempts": dequeue_count})
+        raise
+    store.record_run(
+        RunRecord(
+            run_id=work.run_id or f"mbx-{started:%H%M%S}",
+            kind="export-mailbox",
+            started=started,
+            finished=dt.datetime.now(dt.UTC),
+            status="ok" if not report.errors else "partial",
+            user_id=work.user_id,
+            counts=report.counts(),
+            errors=tuple(report.errors),
+        )
+    )
+
+
+def _user_of(body: bytes | str) -> str:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return ""
+    return str(value.get("user_id", "")) if isinstance(value, dict) else ""
