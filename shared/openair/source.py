@@ -139,6 +139,10 @@ class OpenAirSource:
             requests_made=self.client.requests_made - before,
         )
 
+    async def read_active_users(self) -> list[User]:
+        """Every active OpenAir user (for mapping refreshes), with email and time zone."""
+        return [user for user in await self.client.read_users() if user.active]
+
     async def read_user_records(
         self, user_ids: Collection[str], kinds: Collection[RecordKind], since: dt.datetime | None
     ) -> ChangeSet:
