@@ -21,6 +21,7 @@ from shared.graph.models import EventDraft, EventWrite
 from shared.kinds import RecordKind, openair_event_key
 from shared.openair.changes import ChangeSet
 from shared.openair.memory import OpenAirUnavailable
+from shared.openair.models import Projecttask
 from shared.store.admin import IntegrationSettings
 from shared.sync.mailbox import MailboxIncomplete
 from shared.sync.render import RenderContext, render
@@ -102,6 +103,9 @@ class ExportConvergence(RuleBasedStateMachine):
     @rule(shift=st.integers(-5, 5))
     def move_task(self, shift: int) -> None:
         task = self.world.openair.records["Projecttask"]["t1"]
+        assert isinstance(task, Projecttask)
+        assert task.starts is not None
+        assert task.fnlt_date is not None
         delta = dt.timedelta(days=shift)
         self.world.openair.edit("Projecttask", "t1", starts=task.starts + delta, fnlt_date=task.fnlt_date + delta)
 

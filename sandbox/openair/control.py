@@ -1,0 +1,77 @@
+"""A tiny synchronous client of the simulator's `/_sim/` control API, for tests, the demo and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+
+class ControlError(Exception):
+    pass
+
+
+class SimulatorControl:
+    def __init__(self, base_url: str, *, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(  # noqa: S310 - loopback simulator URL given by the caller
+            f"{self.base_url}/_sim/{path}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
+                return json.loads(response.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            raise ControlError(
+                f"{method} /_sim/{path}: HTTP {exc.code} {exc.read().decode(errors='replace')}"
+            ) from None
+
+    def health(self) -> bool:
+        return bool(self._call("GET", "health").get("ok"))
+
+    def stats(self) -> dict[str, Any]:
+        """{"requests": total api.pl requests, "by_command": {"Read Booking": n, ...}, "rejected": {...}}."""
+        result: dict[str, Any] = self._call("GET", "stats")
+        return result
+
+    def reset(self) -> None:
+        """Seed data back; counters, faults and rate windows cleared."""
+        self._call("POST", "reset")
+
+    def inject(self, kind: str, count: int = 1, *, status: int = 503, seconds: float = 2.0) -> int:
+        """Queue a fault (malformed | http | slow | rate_limit) for the next `count` requests; returns pending."""
+        result = self._call("POST", "faults", {"kind": kind, "count": count, "status": status, "seconds": seconds})
+        return int(result["pending"])
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """rate_per_minute, rate_per_day, latency_ms, filter_boundary, empty_read_status."""
+        result: dict[str, Any] = self._call("PATCH", "config", settings)
+        return result
+
+    def records(self, type_name: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", f"records/{type_name}")
+        return result
+
+    def get(self, type_name: str, record_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", f"records/{type_name}/{record_id}")
+        return result
+
+    def create(self, type_name: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Create a record as a user in the OpenAir UI would (no API request counted)."""
+        result: dict[str, Any] = self._call("POST", f"records/{type_name}", fields)
+        return result
+
+    def modify(self, type_name: str, record_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("PATCH", f"records/{type_name}/{record_id}", fields)
+        return result
+
+    def delete(self, type_name: str, record_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("DELETE", f"records/{type_name}/{record_id}")
+        return result

@@ -1,0 +1,241 @@
+"""`OpenAirClient`: paged reads (several commands per request), writes in batches of 1,000, whoami.
+
+Every public coroutine either returns what OpenAir said or raises a typed `OpenAirError`; an unreadable
+OpenAir is never reported as an empty one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+from xml.etree.ElementTree import Element
+
+import httpx
+
+from shared.openair.dates import company_zone, date_element
+from shared.openair.errors import OpenAirError, OpenAirProtocolError, error_for
+from shared.openair.fields import CUSTOM_SUFFIX, FieldReader
+from shared.openair.models import (
+    Booking,
+    BookingType,
+    Customer,
+    DeletedRecord,
+    Project,
+    Projecttask,
+    Projecttaskassign,
+    Record,
+    Schedulerequest,
+    SchedulerequestItem,
+    Timetype,
+    User,
+)
+from shared.openair.reads import MAX_PAGE, ReadSpec
+from shared.openair.transport import Sleep, Transport, default_sleep
+from shared.openair.typed import Batch, TypedRead, read_types
+from shared.openair.xml import Command, Raw, Reply, object_element, record_from_element, records
+from shared.secrets import SecretProvider
+from shared.settings import OpenAirSettings
+
+WriteObject = Record | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """One written object as OpenAir returned it (id, created/updated), or its per-object error."""
+
+    id: str | None
+    created: dt.datetime | None
+    updated: dt.datetime | None
+    raw: Raw
+    error: OpenAirError | None = None
+
+
+class OpenAirClient:
+    """The OpenAir XML API. Use as `async with OpenAirClient(settings, secrets) as client:`."""
+
+    def __init__(
+        self,
+        settings: OpenAirSettings,
+        secrets: SecretProvider,
+        *,
+        http: httpx.AsyncClient | None = None,
+        sleep: Sleep = default_sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self.zone = company_zone(settings.company_timezone)
+        self._transport = Transport(settings, secrets, http=http, sleep=sleep, rng=rng)
+        self.read_users = TypedRead(self, User)
+        self.read_bookings = TypedRead(self, Booking)
+        self.read_booking_types = TypedRead(self, BookingType)
+        self.read_projects = TypedRead(self, Project)
+        self.read_customers = TypedRead(self, Customer)
+        self.read_project_tasks = TypedRead(self, Projecttask)
+        self.read_task_assignments = TypedRead(self, Projecttaskassign)
+        self.read_schedule_requests = TypedRead(self, Schedulerequest)
+        self.read_schedule_request_items = TypedRead(self, SchedulerequestItem)
+        self.read_time_types = TypedRead(self, Timetype)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client if this client created it."""
+        await self._transport.aclose()
+
+    @property
+    def requests_made(self) -> int:
+        """HTTP requests sent so far, retries included (what OpenAir counts against the account's limits)."""
+        return self._transport.requests_made
+
+    # Reads ---------------------------------------------------------------------------------------------
+
+    async def read(self, spec: ReadSpec) -> list[Raw]:
+        """Every row of one Read, paging by `spec.page_size` until a short page."""
+        (rows,) = await self.read_many([spec])
+        return rows
+
+    async def read_many(self, specs: Sequence[ReadSpec]) -> list[list[Raw]]:
+        """Several Reads in one HTTP request per round; later rounds carry only the Reads whose page was full."""
+        results: list[list[Raw]] = [[] for _ in specs]
+        offsets = [0] * len(specs)
+        pending = list(range(len(specs)))
+        while pending:
+            commands = [specs[i].command(offsets[i], self.zone) for i in pending]
+            replies = await self._transport.send(commands)
+            still: list[int] = []
+            for i, reply in zip(pending, replies, strict=True):
+                rows = _read_rows(reply, specs[i])
+                results[i].extend(rows)
+                if len(rows) >= specs[i].page_size:
+                    offsets[i] += specs[i].page_size
+                    still.append(i)
+            pending = still
+        return results
+
+    async def read_types(
+        self,
+        models: Sequence[type[Record]],
+        *,
+        since: dt.datetime | Mapping[str, dt.datetime | None] | None = None,
+        deleted: bool = False,
+        user_id: str | None = None,
+    ) -> Batch:
+        """Several record types (plus their deletions when `deleted`) in one request per page round."""
+        return await read_types(self, models, since=since, deleted=deleted, user_id=user_id)
+
+    async def whoami(self) -> User:
+        """The API user itself (admin checks: credentials, key and namespace all work)."""
+        (reply,) = await self._transport.send([Command(Element("Whoami"), "Whoami")])
+        _raise_for(reply, "Whoami")
+        rows = records(reply.element, "User", "Whoami")
+        if not rows:
+            raise OpenAirProtocolError(0, "Whoami", "response holds no <User>")
+        return User.from_raw(rows[0], self.zone)
+
+    # Writes --------------------------------------------------------------------------------------------
+
+    async def add(self, type_name: str, objects: Sequence[WriteObject], lookup: str | None = None) -> list[WriteResult]:
+        """Create objects (ids assigned by OpenAir). With `lookup="externalid"` an object whose externalid
+        matches one record updates it instead, which makes a retried Add safe."""
+        attributes = {"type": type_name}
+        if lookup:
+            attributes["lookup"] = lookup
+        fields = [_fields(o, include_id=False) for o in objects]
+        return await self._write("Add", type_name, attributes, fields, idempotent=bool(lookup))
+
+    async def modify(self, type_name: str, objects: Sequence[WriteObject]) -> list[WriteResult]:
+        """Change the given fields of existing objects (each needs its `id`)."""
+        fields = [_fields(o, include_id=True) for o in objects]
+        for f in fields:
+            if not str(f.get("id") or ""):
+                raise ValueError(f"Modify {type_name}: every object needs an id")
+        return await self._write("Modify", type_name, {"type": type_name}, fields, idempotent=True)
+
+    async def modify_on_condition(
+        self, type_name: str, obj: WriteObject, not_updated_since: dt.datetime
+    ) -> WriteResult:
+        """Modify only if the record was not updated after `not_updated_since` (else OpenAirConditionFailed)."""
+        if not_updated_since.tzinfo is None:
+            raise ValueError("not_updated_since must be an aware datetime")
+        element = Element("ModifyOnCondition", {"type": type_name, "condition": "if-not-updated"})
+        fields = _fields(obj, include_id=True)
+        _mark_custom(element, [fields])
+        element.append(object_element(type_name, fields, zone=self.zone))
+        date_element(element, not_updated_since, zone=self.zone)
+        label = f"ModifyOnCondition {type_name}"
+        (reply,) = await self._transport.send([Command(element, label)])
+        return self._results(reply, type_name, label)[0]
+
+    async def delete(self, type_name: str, ids: Sequence[str]) -> list[WriteResult]:
+        """Delete records by id (they then show up in `deleted="1"` reads)."""
+        return await self._write("Delete", type_name, {"type": type_name}, [{"id": i} for i in ids], idempotent=True)
+
+    async def _write(
+        self,
+        verb: str,
+        type_name: str,
+        attributes: dict[str, str],
+        objects: Sequence[Mapping[str, Any]],
+        *,
+        idempotent: bool,
+    ) -> list[WriteResult]:
+        label = f"{verb} {type_name}"
+        out: list[WriteResult] = []
+        for start in range(0, len(objects), MAX_PAGE):
+            batch = objects[start : start + MAX_PAGE]
+            element = Element(verb, attributes)
+            _mark_custom(element, batch)
+            for fields in batch:
+                element.append(object_element(type_name, fields, zone=self.zone))
+            (reply,) = await self._transport.send([Command(element, label)], idempotent=idempotent)
+            out.extend(self._results(reply, type_name, label))
+        return out
+
+    def _results(self, reply: Reply, type_name: str, label: str) -> list[WriteResult]:
+        _raise_for(reply, label)
+        out: list[WriteResult] = []
+        for child in reply.element:
+            if child.tag != type_name:
+                continue
+            raw = record_from_element(child, label)
+            f = FieldReader(type_name, raw, self.zone)
+            status = int(child.get("status") or "0")
+            error = error_for(status, label, " ".join(child.itertext()).strip()) if status else None
+            out.append(WriteResult(f.text("id"), f.instant("created"), f.instant("updated"), raw, error))
+        return out
+
+
+def _read_rows(reply: Reply, spec: ReadSpec) -> list[Raw]:
+    if reply.status == 601:  # "no results": an empty page, not an error
+        return []
+    _raise_for(reply, spec.label)
+    return records(reply.element, spec.type, spec.label)
+
+
+def _raise_for(reply: Reply, label: str) -> None:
+    if reply.status != 0:
+        raise error_for(reply.status, label, reply.text())
+
+
+def _fields(obj: WriteObject, *, include_id: bool) -> dict[str, Any]:
+    if isinstance(obj, Record):
+        return obj.to_fields(include_id=include_id)
+    return dict(obj)
+
+
+def _mark_custom(element: Element, objects: Sequence[Mapping[str, Any]]) -> None:
+    # Custom fields are only accepted on writes that ask for them.
+    if any(str(k).endswith(CUSTOM_SUFFIX) for o in objects for k in o):
+        element.set("enable_custom", "1")
+
+
+__all__ = ["DeletedRecord", "OpenAirClient", "ReadSpec", "WriteResult"]

@@ -1,0 +1,198 @@
+"""Request envelopes out, response elements in. Parsing goes through defusedxml only.
+
+A hostile response (a DTD, entity declarations, external references: billion laughs, XXE) is refused with
+an OpenAirProtocolError before anything is expanded or fetched; a body that does not parse at all is a
+retryable protocol error, because a truncated response passes on the next try.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError, SubElement, tostring
+from zoneinfo import ZoneInfo
+
+import defusedxml.ElementTree as safe_et
+from defusedxml import DefusedXmlException
+
+from shared.openair.dates import date_element, read_date
+from shared.openair.errors import OpenAirProtocolError
+
+Raw = dict[str, Any]
+"""One record as read: field name → str, date/datetime/None (from `<Date>`), or nested dict/list."""
+
+API_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command of a request: its element (`Read`, `Add`…) and a label for messages (`Read Booking`)."""
+
+    element: Element
+    label: str
+
+
+@dataclass(frozen=True)
+class Envelope:
+    client: str
+    client_version: str
+    namespace: str
+    key: str
+    login: Mapping[str, str]  # company/user/password, or access_token
+    commands: Sequence[Command] = field(default_factory=tuple)
+
+
+def build_request(envelope: Envelope) -> bytes:
+    """The `<request>` document: Auth first, then the commands in order."""
+    root = Element(
+        "request",
+        {
+            "API_version": API_VERSION,
+            "client": envelope.client,
+            "client_ver": envelope.client_version,
+            "namespace": envelope.namespace,
+            "key": envelope.key,
+        },
+    )
+    login = SubElement(SubElement(root, "Auth"), "Login")
+    for name, value in envelope.login.items():
+        SubElement(login, name).text = value
+    for command in envelope.commands:
+        root.append(command.element)
+    body: bytes = tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
+
+
+def object_element(type_name: str, fields: Mapping[str, Any], *, zone: ZoneInfo | None = None) -> Element:
+    """`<Booking><id>7</id>…</Booking>` from OpenAir field names; dates become `<Date>`, None an empty element."""
+    element = Element(type_name)
+    for name, value in fields.items():
+        _append_value(element, name, value, zone)
+    return element
+
+
+def _append_value(parent: Element, name: str, value: Any, zone: ZoneInfo | None) -> None:
+    if isinstance(value, list | tuple):
+        for item in value:
+            _append_value(parent, name, item, zone)
+        return
+    child = SubElement(parent, name)
+    if isinstance(value, dt.date):  # datetime is a date too
+        date_element(child, value, zone=zone)
+    elif isinstance(value, Mapping):
+        for key, inner in value.items():
+            _append_value(child, str(key), inner, zone)
+    elif isinstance(value, bool):
+        child.text = "1" if value else "0"
+    elif isinstance(value, float):
+        child.text = f"{value:.10g}"
+    elif value is not None:
+        child.text = str(value)
+
+
+def parse_document(body: bytes, label: str) -> Element:
+    """The root element of an XML body, refusing DTDs, entities and external references."""
+    try:
+        return safe_et.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as exc:
+        raise OpenAirProtocolError(
+            0,
+            label,
+            f"refused hostile XML ({type(exc).__name__}: DTDs, entities and external references are not accepted)",
+        ) from None
+    except ParseError as exc:
+        raise OpenAirProtocolError(0, label, f"response is not well-formed XML ({exc})", retryable=True) from None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One element of the response: its tag, status code and the element itself."""
+
+    tag: str
+    status: int
+    element: Element
+
+    def text(self) -> str:
+        """OpenAir's error text: `<errors>` children or the element's own text."""
+        parts = [" ".join(e.itertext()).strip() for e in self.element.iter("errors")]
+        parts = [p for p in parts if p] or [(self.element.text or "").strip()]
+        return "; ".join(p for p in parts if p)
+
+
+def parse_response(body: bytes, label: str) -> list[Reply]:
+    """The `<response>` children in order (Auth first when present). A root-level non-zero status (OpenAir's
+    answer to a request it could not parse) is returned as a single Reply tagged `response`."""
+    root = parse_document(body, label)
+    if root.tag != "response":
+        raise OpenAirProtocolError(0, label, f"expected <response>, got <{root.tag}>")
+    if root.get("status") not in (None, "", "0") and len(root) == 0:
+        return [Reply("response", _status(root, label), root)]
+    return [Reply(child.tag, _status(child, label), child) for child in root]
+
+
+def _status(element: Element, label: str) -> int:
+    value = (element.get("status") or "0").strip()
+    try:
+        return int(value)
+    except ValueError:
+        raise OpenAirProtocolError(0, label, f"<{element.tag}> has a non-numeric status {value!r}") from None
+
+
+def record_from_element(element: Element, label: str) -> Raw:
+    """One object element as a dict of its fields (see `Raw`)."""
+    out: Raw = {}
+    for child in element:
+        _merge(out, child.tag, _value(child, label))
+    return out
+
+
+def records(element: Element, type_name: str, label: str) -> list[Raw]:
+    """The `<type_name>` children of a command's reply, as raw records."""
+    return [record_from_element(child, label) for child in element if child.tag == type_name]
+
+
+def _merge(out: Raw, key: str, value: Any) -> None:
+    if key not in out:
+        out[key] = value
+    elif isinstance(out[key], list):
+        out[key].append(value)
+    else:
+        out[key] = [out[key], value]
+
+
+def _value(element: Element, label: str) -> Any:
+    children = list(element)
+    if not children:
+        return element.text or ""
+    if len(children) == 1 and children[0].tag == "Date":
+        try:
+            return read_date(children[0])
+        except ValueError as exc:
+            raise OpenAirProtocolError(0, label, f"field {element.tag}: invalid <Date> ({exc})") from None
+    return record_from_element(element, label)
+
+
+def read_command(
+    type_name: str,
+    *,
+    method: str,
+    limit: str,
+    attributes: Mapping[str, str],
+    query: Mapping[str, Any] | None,
+    dates: Iterable[dt.datetime | dt.date],
+    return_fields: Sequence[str] | None,
+    zone: ZoneInfo,
+) -> Element:
+    """A `<Read>` element: query object, filter dates in filter order, then `<_Return>`."""
+    element = Element("Read", {"type": type_name, "method": method, "limit": limit, **attributes})
+    if query:
+        element.append(object_element(type_name, query, zone=zone))
+    for value in dates:
+        date_element(element, value, zone=zone)
+    if return_fields:
+        returned = SubElement(element, "_Return")
+        for name in return_fields:
+            SubElement(returned, name)
+    return element

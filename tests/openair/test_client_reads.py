@@ -1,0 +1,132 @@
+"""Client reads against the simulator over real HTTP: paging, batching, incremental and deleted passes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import pytest
+
+from sandbox.openair import OpenAirSimulator, SimulatorControl
+from shared.openair import OpenAirClient, ReadSpec
+from shared.openair.models import Booking, BookingType, User
+from tests.openair.conftest import ClientFactory, company
+
+BIG = company(bookings=2500, users=5)
+
+
+@pytest.mark.parametrize("sim", [BIG], indirect=True)
+async def test_2500_bookings_take_three_pages(client: OpenAirClient, control: SimulatorControl) -> None:
+    bookings = await client.read_bookings()
+    assert len(bookings) == 2500
+    assert len({b.id for b in bookings}) == 2500
+    assert client.requests_made == 3
+    assert control.stats()["by_command"] == {"Read Booking": 3}
+
+
+@pytest.mark.parametrize("sim", [BIG], indirect=True)
+async def test_read_many_rerequests_only_full_pages(client: OpenAirClient, control: SimulatorControl) -> None:
+    batch = await client.read_types([Booking, User, BookingType])
+    assert (len(batch.of(Booking)), len(batch.of(User)), len(batch.of(BookingType))) == (2500, 5, 2)
+    assert client.requests_made == 3  # round 1 reads all three types; rounds 2-3 only bookings
+    assert control.stats()["by_command"] == {"Read Booking": 3, "Read User": 1, "Read BookingType": 1}
+
+
+async def test_small_pages_and_exact_multiple_end_with_an_empty_page(client: OpenAirClient) -> None:
+    rows = await client.read(ReadSpec(type="Booking", page_size=5))  # 20 bookings: 4 full pages, then 601
+    assert len(rows) == 20
+    assert client.requests_made == 5
+
+
+async def test_incremental_read_returns_only_records_changed_after_the_watermark(
+    client: OpenAirClient, control: SimulatorControl
+) -> None:
+    everything = await client.read_bookings()
+    watermark = max(b.updated for b in everything if b.updated)
+    control.modify("Booking", "10003", {"notes": "moved by a resource manager"})
+    added = control.create("Booking", {"userid": "100", "startdate": "2026-05-01", "enddate": "2026-05-01"})
+    changed = await client.read_bookings(since=watermark)
+    assert sorted(b.id for b in changed) == sorted(["10003", added["id"]])
+    assert all(b.updated and b.updated > watermark for b in changed)
+    # Nothing changed since the newest of those: the next incremental read is empty (601 on the wire).
+    assert await client.read_bookings(since=max(b.updated for b in changed if b.updated)) == []
+
+
+async def test_created_and_updated_come_back_as_utc_from_the_company_zone(
+    client: OpenAirClient, control: SimulatorControl
+) -> None:
+    (user,) = await client.read_users(user_id="100")
+    # Seeded at 2026-03-01 09:00 New York time (EST, UTC-5).
+    assert user.updated == dt.datetime(2026, 3, 1, 14, 0, tzinfo=dt.UTC)
+    assert control.get("User", "100")["updated"] == "2026-03-01 09:00:00"
+    assert user.email == "u0@contoso.com"
+
+
+async def test_deleted_pass_reports_deletions_after_the_watermark(
+    client: OpenAirClient, control: SimulatorControl
+) -> None:
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    control.delete("Booking", "10001")
+    await client.delete("Booking", ["10002"])
+    gone = await client.read_bookings(since=before, deleted=True)
+    assert sorted(g.id for g in gone) == ["10001", "10002"]
+    assert all(g.type == "Booking" and g.updated and g.updated > before for g in gone)
+    remaining = await client.read_bookings()
+    assert {"10001", "10002"}.isdisjoint(b.id for b in remaining)
+    assert len(remaining) == 18
+    both = await client.read(ReadSpec(type="Booking", deleted=True, include_nondeleted=True))
+    assert len(both) == 20
+
+
+async def test_batch_with_deletions_reads_both_passes_in_one_request(
+    client: OpenAirClient, control: SimulatorControl
+) -> None:
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    control.modify("Booking", "10005", {"hours": "4.00"})
+    control.delete("Booking", "10006")
+    batch = await client.read_types([Booking, User], since=since, deleted=True)
+    assert [b.id for b in batch.of(Booking)] == ["10005"]
+    assert batch.of(User) == []
+    assert [d.id for d in batch.deleted(Booking)] == ["10006"]
+    assert client.requests_made == 1
+
+
+async def test_user_filter_and_return_fields(client: OpenAirClient) -> None:
+    mine = await client.read_bookings(user_id="101")
+    assert mine
+    assert all(b.userid == "101" for b in mine)
+    rows = await client.read(ReadSpec(type="Booking", return_fields=["updated"], page_size=1000))
+    assert rows
+    assert all(set(r) == {"id", "updated"} for r in rows)
+
+
+async def test_custom_fields_are_read_with_enable_custom(client: OpenAirClient) -> None:
+    types = await client.read_booking_types()
+    assert {t.calendar_export_type for t in types} == {"Set event time as busy"}
+    rows = await client.read(ReadSpec(type="BookingType", enable_custom=False))
+    assert all("calendar_export_type__c" not in r for r in rows)
+
+
+@pytest.mark.parametrize("empty_status", [601, 0])
+async def test_empty_reads_are_empty_lists_whichever_status(
+    sim_factory: Callable[..., OpenAirSimulator], empty_status: int
+) -> None:
+    other = sim_factory(company(bookings=0), empty_read_status=empty_status)
+    client = ClientFactory(other.url)()
+    try:
+        assert await client.read_bookings() == []
+    finally:
+        await client.aclose()
+
+
+async def test_token_login(make_client: ClientFactory) -> None:
+    client = make_client(secret_values={"OPENAIR_ACCESS_TOKEN": "demo-access-token", "OPENAIR_PASSWORD": ""})
+    me = await client.whoami()
+    assert me.nickname == "admin"
+
+
+async def test_company_zone_setting_is_respected(make_client: ClientFactory) -> None:
+    utc_client = make_client(OPENAIR_COMPANY_TIMEZONE="UTC")
+    (user,) = await utc_client.read_users(user_id="100")
+    # The simulator says -0500 on the value itself, and an offset on the value wins over the setting.
+    assert user.updated == dt.datetime(2026, 3, 1, 14, 0, tzinfo=dt.UTC)

@@ -1,0 +1,138 @@
+"""The client's XML codec: `<Date>` both ways, hostile documents refused, envelopes and replies."""
+
+from __future__ import annotations
+
+import datetime as dt
+from xml.etree.ElementTree import tostring
+from zoneinfo import ZoneInfo
+
+import defusedxml.ElementTree as safe_et
+import pytest
+
+from shared.openair.dates import date_element, read_date, to_utc
+from shared.openair.errors import OpenAirProtocolError
+from shared.openair.xml import Envelope, build_request, parse_response, record_from_element
+
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def roundtrip(value: dt.date | dt.datetime | None, zone: ZoneInfo | None = None) -> dt.date | dt.datetime | None:
+    element = date_element(None, value, zone=zone)
+    return read_date(safe_et.fromstring(tostring(element)))
+
+
+def test_empty_date_has_all_parts_empty_and_reads_back_as_none() -> None:
+    element = date_element(None, None)
+    assert [child.text or "" for child in element] == ["", "", "", "", "", ""]
+    assert roundtrip(None) is None
+
+
+def test_date_only_values_keep_empty_time_parts() -> None:
+    element = date_element(None, dt.date(2026, 2, 28))
+    assert element.findtext("year") == "2026"
+    assert element.findtext("day") == "28"
+    assert element.findtext("hour") == ""
+    assert element.findtext("second") == ""
+    assert roundtrip(dt.date(2026, 2, 28)) == dt.date(2026, 2, 28)
+
+
+def test_naive_datetimes_round_trip_unchanged_including_midnight() -> None:
+    for value in (dt.datetime(2026, 3, 8, 1, 59, 59), dt.datetime(2026, 1, 1, 0, 0, 0)):
+        assert roundtrip(value) == value
+
+
+def test_aware_values_are_sent_in_the_company_zone_across_dst() -> None:
+    # 06:59:59Z is 01:59:59 EST, one second before New York springs forward; 07:00:00Z is 03:00:00 EDT.
+    before = dt.datetime(2026, 3, 8, 6, 59, 59, tzinfo=dt.UTC)
+    after = dt.datetime(2026, 3, 8, 7, 0, 0, tzinfo=dt.UTC)
+    assert roundtrip(before, NEW_YORK) == dt.datetime(2026, 3, 8, 1, 59, 59)
+    assert roundtrip(after, NEW_YORK) == dt.datetime(2026, 3, 8, 3, 0, 0)
+    assert to_utc(dt.datetime(2026, 3, 8, 3, 0, 0), NEW_YORK) == after
+
+
+def test_repeated_fall_back_hour_reads_as_the_earlier_instant() -> None:
+    # 01:30 happens twice on 2026-11-01 in New York; the earlier (EDT) reading can only re-read, never skip.
+    assert to_utc(dt.datetime(2026, 11, 1, 1, 30), NEW_YORK) == dt.datetime(2026, 11, 1, 5, 30, tzinfo=dt.UTC)
+
+
+def test_timezone_offset_on_a_response_date_wins() -> None:
+    xml = (
+        b"<Date><year>2026</year><month>11</month><day>01</day><hour>01</hour><minute>30</minute>"
+        b"<second>00</second><timezone>-0500</timezone></Date>"
+    )
+    value = read_date(safe_et.fromstring(xml))
+    assert isinstance(value, dt.datetime)
+    assert to_utc(value, NEW_YORK) == dt.datetime(2026, 11, 1, 6, 30, tzinfo=dt.UTC)
+
+
+def test_zero_date_is_empty_and_impossible_dates_raise() -> None:
+    zero = b"<Date><year>0000</year><month>00</month><day>00</day><hour/><minute/><second/></Date>"
+    assert read_date(safe_et.fromstring(zero)) is None
+    bad = b"<Date><year>2026</year><month>13</month><day>01</day><hour/><minute/><second/></Date>"
+    with pytest.raises(ValueError, match="month"):
+        read_date(safe_et.fromstring(bad))
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<response><Auth status="0"/><Read status="0"><Booking><notes>&lol3;</notes></Booking></Read></response>"""
+
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<response><Auth status="0"/><Read status="0"><Booking><notes>&xxe;</notes></Booking></Read></response>"""
+
+
+@pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY], ids=["billion-laughs", "external-entity"])
+def test_hostile_responses_are_refused_not_expanded(body: bytes) -> None:
+    with pytest.raises(OpenAirProtocolError, match="refused hostile XML") as caught:
+        parse_response(body, "Read Booking")
+    assert not caught.value.retryable
+    assert "Read Booking" in str(caught.value)
+
+
+def test_truncated_response_is_a_retryable_protocol_error() -> None:
+    with pytest.raises(OpenAirProtocolError, match="not well-formed") as caught:
+        parse_response(b"<response><Auth status='0'></Auth><Read status='0'><Boo", "Read Booking")
+    assert caught.value.retryable
+
+
+def test_root_status_of_an_unparseable_request_is_reported() -> None:
+    replies = parse_response(b'<response status="1">unclosed token at line 1, column 322</response>', "Read User")
+    assert replies[0].tag == "response"
+    assert replies[0].status == 1
+    assert "unclosed token" in replies[0].text()
+
+
+def test_envelope_carries_key_namespace_and_token_login() -> None:
+    body = build_request(Envelope("sync", "1.0", "default", "KEY", {"access_token": "tok"}))
+    root = safe_et.fromstring(body)
+    assert root.tag == "request"
+    assert (root.get("API_version"), root.get("key"), root.get("namespace")) == ("1.0", "KEY", "default")
+    assert root.findtext("Auth/Login/access_token") == "tok"
+    assert root.find("Auth/Login/password") is None
+
+
+def test_records_decode_dates_nested_addresses_and_repeated_tags() -> None:
+    xml = (
+        b"<User><id>5</id><addr><Address><email>a@b.c</email></Address></addr><tag>x</tag><tag>y</tag>"
+        b"<updated><Date><year>2026</year><month>01</month><day>02</day><hour>03</hour><minute>04</minute>"
+        b"<second>05</second></Date></updated><note/></User>"
+    )
+    raw = record_from_element(safe_et.fromstring(xml), "Read User")
+    assert raw == {
+        "id": "5",
+        "addr": {"Address": {"email": "a@b.c"}},
+        "tag": ["x", "y"],
+        "updated": dt.datetime(2026, 1, 2, 3, 4, 5),
+        "note": "",
+    }
+
+
+def test_invalid_date_in_a_record_names_the_field() -> None:
+    xml = (
+        b"<Booking><id>9</id><startdate><Date><year>2026</year><month>02</month><day>30</day></Date></startdate>"
+        b"</Booking>"
+    )
+    with pytest.raises(OpenAirProtocolError, match="startdate"):
+        record_from_element(safe_et.fromstring(xml), "Read Booking")
