@@ -1,0 +1,48 @@
+"""`make demo`: the product's main job, offline, end to end.
+
+Starts Azurite, the OpenAir and Graph simulators (serving the same sample company) and the local function host
+loaded from `function_app.py`; then runs the steps below in order. Ends with one JSON line and leaves no process
+behind; exits non-zero when a step's check failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+
+from sandbox.demo import export
+from sandbox.demo.world import DemoContext, offline_world
+from sandbox.graph.control import GraphControl
+from sandbox.host.localhost import LocalHost
+from sandbox.openair.control import SimulatorControl
+from shared.runtime import Services
+from shared.secrets import EnvironmentSecrets
+
+STEPS: list[Callable[[DemoContext], None]] = [*export.STEPS]
+
+
+def main() -> int:
+    export.say("Starting the offline world: Azurite, OpenAir simulator, Graph simulator, local function host …")
+    with offline_world() as env:
+        os.environ.update(env)  # the function app reads its settings from the environment, as in Azure
+        with LocalHost("function_app:app", env, timers=False) as host:
+            ctx = DemoContext(
+                env=env,
+                host=host,
+                openair=SimulatorControl(env["OPENAIR_BASE_URL"]),
+                graph=GraphControl(env["GRAPH_BASE_URL"]),
+                store=Services(env, EnvironmentSecrets(env)).store(),
+            )
+            export.say(f"  function host {host.base_url}: {', '.join(sorted(f.name for f in host.functions))}")
+            for step in STEPS:
+                step(ctx)
+    export.say()
+    for failure in ctx.failures:
+        export.say(f"CHECK FAILED: {failure}")
+    print(json.dumps({"demo": "export", **ctx.result}), flush=True)
+    return 1 if ctx.failures else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

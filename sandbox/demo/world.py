@@ -1,0 +1,61 @@
+"""The demo's offline world and the context its steps share."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.azurite import azurite
+from sandbox.graph.control import GraphControl
+from sandbox.host.localhost import LocalHost
+from sandbox.openair.control import SimulatorControl
+from sandbox.processes import run_printing_url
+from sandbox.sample import CREDENTIALS
+from shared.store.admin import UserMapping
+from shared.store.store import SyncStore
+
+
+@contextlib.contextmanager
+def offline_world() -> Iterator[dict[str, str]]:
+    """Azurite + both simulators; yields the app settings that point the product at them."""
+    python = sys.executable
+    with (
+        azurite() as storage,
+        run_printing_url([python, "-m", "sandbox.openair", "--port", "0"]) as openair,
+        run_printing_url([python, "-m", "sandbox.graph", "--port", "0"]) as graph,
+    ):
+        yield {
+            "AzureWebJobsStorage": storage.connection_string,
+            "FUNCTIONS_WORKER_RUNTIME": "python",
+            "EXPORT_SCHEDULE": "0 */2 * * * *",
+            "OPENAIR_BASE_URL": openair.first_line,
+            "OPENAIR_COMPANY": CREDENTIALS["company"],
+            "OPENAIR_USER": CREDENTIALS["user"],
+            "OPENAIR_PASSWORD": CREDENTIALS["password"],
+            "OPENAIR_API_KEY": CREDENTIALS["api_key"],
+            "OPENAIR_COMPANY_TIMEZONE": "America/New_York",
+            "GRAPH_BASE_URL": graph.first_line,
+            "GRAPH_TENANT_ID": "demo-tenant",
+            "GRAPH_CLIENT_ID": "demo-client",
+        }
+
+
+@dataclass
+class DemoContext:
+    """What every step can use, and where it reports: `result` becomes the final JSON line, `failures` the exit."""
+
+    env: dict[str, str]
+    host: LocalHost
+    openair: SimulatorControl
+    graph: GraphControl
+    store: SyncStore
+    mapped: dict[str, UserMapping] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+
+    def check(self, ok: bool, what: str) -> None:
+        if not ok:
+            self.failures.append(what)
