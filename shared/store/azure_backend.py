@@ -151,11 +151,20 @@ class AzureTables:
             for op in chunk:
                 if op.kind == "upsert":
                     operations.append(("upsert", _entity(op.row), {"mode": UpdateMode.REPLACE}))
+                elif op.row.etag is not None:
+                    operations.append((
+                        "delete",
+                        {"PartitionKey": op.row.partition_key, "RowKey": op.row.row_key},
+                        {"etag": op.row.etag, "match_condition": MatchConditions.IfNotModified},
+                    ))  # fmt: skip
                 else:
                     operations.append(("delete", {"PartitionKey": op.row.partition_key, "RowKey": op.row.row_key}))
             try:
                 client.submit_transaction(operations)
             except AzureError as exc:
+                if any(op.kind == "delete" and op.row.etag is not None for op in chunk):
+                    # A condition failed somewhere in the transaction (atomic): the caller sorts it out row by row.
+                    raise EtagMismatch(f"a conditional delete in a batch to {table} did not match") from exc
                 # A delete of a missing row fails the whole transaction; fall back to one call per row.
                 if any(op.kind == "delete" for op in chunk):
                     for op in chunk:

@@ -62,5 +62,6 @@ class TableBackend(Protocol):
         ...
 
     def submit(self, table: str, ops: Sequence[BatchOp]) -> None:
-        """Unconditional upserts/deletes, batched in transactions of ≤100 rows of one partition."""
+        """Upserts and deletes in transactions of ≤100 rows of one partition. A delete whose row carries an ETag
+        is conditional; if any condition fails the transaction fails with EtagMismatch (Azure's atomicity)."""
         ...

@@ -87,6 +87,12 @@ class MemoryTables:
         with self._lock:
             for chunk in _chunks(ops):
                 self.operations += 1
+                # Azure transactions are atomic: one failed condition fails the whole chunk.
+                for op in chunk:
+                    if op.kind == "delete" and op.row.etag is not None:
+                        existing = self._table(table).get((op.row.partition_key, op.row.row_key))
+                        if existing is None or existing[1] != op.row.etag:
+                            raise EtagMismatch(f"{table} row {op.row.partition_key}/{op.row.row_key} changed")
                 for op in chunk:
                     if op.kind == "upsert":
                         self._write(table, op.row, False)

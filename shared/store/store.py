@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from shared.store import admin, state
+from shared.store import admin, importing, state
 from shared.store.admin import IntegrationSettings, Mappings, RowProblem, ShowAsChoice
 from shared.store.backend import BatchOp, EtagMismatch, Row, TableBackend
 from shared.store.state import Link, OutboxEntry, RunRecord, UserState
@@ -20,6 +20,7 @@ ALL_TABLES = (
     state.CURSORS,
     state.USER_STATE,
     state.RUNS,
+    *importing.IMPORT_TABLES,
 )
 
 
@@ -79,6 +80,16 @@ class SyncStore:
 
     def put_outbox(self, entries: Sequence[OutboxEntry]) -> None:
         self.backend.submit(state.OUTBOX, [BatchOp("upsert", e.to_row()) for e in entries])
+
+    def settle_outbox_many(self, entries: Sequence[OutboxEntry]) -> int:
+        """Remove applied entries (ETag-conditional) in batches; returns how many were removed."""
+        if not entries:
+            return 0
+        try:
+            self.backend.submit(state.OUTBOX, [BatchOp("delete", Row(e.user_id, e.key, {}, e.etag)) for e in entries])
+        except EtagMismatch:
+            return sum(self.settle_outbox(e) for e in entries)  # some were re-planned meanwhile: one by one
+        return len(entries)
 
     def settle_outbox(self, entry: OutboxEntry) -> bool:
         """Remove an applied entry unless a newer plan replaced it meanwhile (ETag); True when removed."""

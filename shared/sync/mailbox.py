@@ -8,6 +8,7 @@ extended property instead of creating a second one.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -18,18 +19,38 @@ from shared.graph.models import EventDraft, EventWrite, WriteResult
 from shared.kinds import openair_event_key, parse_record_key
 from shared.store import admin
 from shared.store.admin import UserMapping
-from shared.store.state import Desire, Link, LinkState
+from shared.store.state import Desire, Link, LinkState, OutboxEntry
 from shared.store.store import SyncStore
 from shared.sync.decide import Action, Step, content_hash, decide, new_link
 from shared.sync.ports import CalendarPort
 
 log = logging.getLogger(__name__)
 
+# Table Storage calls are blocking (azure-data-tables' sync client): run them off the event loop so one mailbox's
+# table round trips never stall the Graph writes of the others sharing this worker.
+io = asyncio.to_thread
+
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class MailboxIncomplete(Exception):
     """Some writes failed for reasons that pass (throttling, outages): retry the message later."""
+
+
+@dataclass
+class Settlement:
+    """Store writes collected during a round and flushed in batches (one table transaction per 100 rows)."""
+
+    put: list[Link] = field(default_factory=list)
+    drop: list[Link] = field(default_factory=list)
+    settled: list[OutboxEntry] = field(default_factory=list)
+
+    async def flush(self, store: SyncStore, user_id: str) -> None:
+        put, drop, settled = self.put, self.drop, self.settled
+        self.put, self.drop, self.settled = [], [], []
+        await io(store.put_links, put)
+        await io(store.delete_links, user_id, [link.key for link in drop])
+        await io(store.settle_outbox_many, settled)
 
 
 @dataclass
@@ -84,12 +105,12 @@ async def export_mailbox(
     """Make the user's mailbox match their outbox. Raises MailboxIncomplete when a retry may finish the job."""
     now = now or dt.datetime.now(dt.UTC)
     report = MailboxReport(user_id)
-    entries = store.outbox(user_id)
+    entries = await io(store.outbox, user_id)
     if not entries:
         return report
-    mapping = load_mapping(store, user_id)
+    mapping = await io(load_mapping, store, user_id)
     mailbox_id = mapping.mailbox_id if mapping else ""
-    links = store.links(user_id)
+    links = await io(store.links, user_id)
     steps = [decide(entry, links.get(entry.key), mailbox_id) for entry in entries]
     steps = [
         await _recover(step, calendar, mailbox_id, report) if step.action is Action.RECOVER else step for step in steps
@@ -98,19 +119,21 @@ async def export_mailbox(
     # Persist intent before writing. A create's link (state creating, transaction id) makes a crash after the
     # send recoverable; an update's link loses its hash, so if the answer is lost the event counts as unknown
     # and is written again rather than assumed to match what the link remembered.
-    store.put_links([
+    await io(store.put_links, [
         s.link if s.action is Action.CREATE else dataclasses.replace(s.link, content_hash="", etag=None)
         for s in steps
         if s.action in (Action.CREATE, Action.UPDATE) and s.link is not None
     ])  # fmt: skip
     retry_creates: list[Step] = []
     moved: list[Link] = []
+    settlement = Settlement()
     for step, result in await _apply(calendar, [s for s in steps if s.write() is not None]):
-        outcome = _record(step, result, store, report, now)
+        outcome = _record(step, result, settlement, report, now)
         if outcome == "gone":
             retry_creates.append(step)
         elif outcome == "done" and step.moved_from is not None:
             moved.append(step.moved_from)
+    await settlement.flush(store, user_id)
 
     if retry_creates:
         # The event was deleted in Outlook: OpenAir is the source of truth for exported records, so write it again
@@ -123,9 +146,10 @@ async def export_mailbox(
             )
             for s in retry_creates
         ]
-        store.put_links([s.link for s in again if s.link is not None])
+        await io(store.put_links, [s.link for s in again if s.link is not None])
         for step, result in await _apply(calendar, again):
-            _record(step, result, store, report, now)
+            _record(step, result, settlement, report, now)
+        await settlement.flush(store, user_id)
 
     if moved:
         for old_mailbox, group in _group_links(moved).items():
@@ -140,10 +164,12 @@ async def export_mailbox(
             if step.action is Action.UNCHANGED:
                 report.unchanged += 1
             if step.action is Action.NOTHING and step.link is not None and step.entry.desire is Desire.REMOVE:
-                store.delete_links(user_id, [step.link.key])
-            store.settle_outbox(step.entry)
+                settlement.drop.append(step.link)
+            settlement.settled.append(step.entry)
+    await settlement.flush(store, user_id)
 
-    store.write_mapping_status(
+    await io(
+        store.write_mapping_status,
         user_id,
         LastExport=now,
         LastExportCounts=", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
@@ -203,18 +229,18 @@ async def _apply(calendar: CalendarPort, steps: list[Step]) -> list[tuple[Step, 
     return pairs
 
 
-def _record(step: Step, result: WriteResult, store: SyncStore, report: MailboxReport, now: dt.datetime) -> str:
-    """Store the outcome of one write; returns 'done', 'gone' (update hit a deleted event) or 'failed'."""
+def _record(step: Step, result: WriteResult, settlement: Settlement, report: MailboxReport, now: dt.datetime) -> str:
+    """Collect the outcome of one write; returns 'done', 'gone' (update hit a deleted event) or 'failed'."""
     link = step.link
     assert link is not None
     if step.action is Action.DELETE:
         if result.ok or result.status == 404:
-            store.delete_links(link.user_id, [link.key])
-            store.settle_outbox(step.entry)
+            settlement.drop.append(link)
+            settlement.settled.append(step.entry)
             report.deleted += 1
             return "done"
     elif result.ok and step.draft is not None:
-        store.put_links([
+        settlement.put.append(
             dataclasses.replace(
                 link,
                 state=LinkState.SYNCED,
@@ -225,8 +251,8 @@ def _record(step: Step, result: WriteResult, store: SyncStore, report: MailboxRe
                 synced_at=now,
                 etag=None,
             )
-        ])  # fmt: skip
-        store.settle_outbox(step.entry)
+        )
+        settlement.settled.append(step.entry)
         if step.action is Action.CREATE:
             report.created += 1
         else:

@@ -17,6 +17,7 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from shared.graph.models import EventDraft
@@ -24,7 +25,7 @@ from shared.kinds import RecordKind, record_key
 from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Reference, updated_cursor
 from shared.openair.models import Booking, Projecttaskassign, Schedulerequest
 from shared.store.admin import IntegrationSettings, Mappings, RowProblem, UserMapping, WhenRemoved
-from shared.store.state import Desire, LinkState, OutboxEntry, UserState
+from shared.store.state import Desire, Link, LinkState, OutboxEntry, UserState
 from shared.store.store import SyncStore
 from shared.sync.decide import content_hash
 from shared.sync.ports import OpenAirPort
@@ -170,8 +171,8 @@ async def plan_export(
                     put(user_id, OutboxEntry(user_id, link.key, Desire.REMOVE, "user or record type out of scope",
                                              run_id=plan.run_id))  # fmt: skip
 
-    _drop_settled(plan, store, entries, {u: m.mailbox_id for u, m in mappings.users.items()})
-    _apply_deletion_budget(plan, entries, settings)
+    drop_settled(plan, store, entries, {u: m.mailbox_id for u, m in mappings.users.items()})
+    apply_deletion_budget(plan, entries, settings)
     for user_id, by_key in entries.items():
         if by_key:
             plan.entries[user_id] = list(by_key.values())
@@ -246,22 +247,27 @@ def _scope_changes(
     return backfill, scope_out, new_states
 
 
-def _drop_settled(
+def drop_settled(
     plan: ExportPlan, store: SyncStore, entries: dict[str, dict[str, OutboxEntry]], mailboxes: Mapping[str, str]
 ) -> None:
     """Drop what the mailbox already shows: the overlap re-reads records, and a re-read is not work.
 
-    One partition read per user with candidate entries; what remains is real work (and real deletions, which is
-    what the deletion budget must count).
+    Two partition reads per user with candidate entries (links, pending outbox), a few users at a time in
+    threads (the table client is blocking); what remains is real work (and real deletions, which is what the
+    deletion budget must count).
     """
-    for user_id, by_key in entries.items():
-        if not by_key:
-            continue
-        links = store.links(user_id)
-        # A pending entry of an earlier run must be overwritten even when the new one matches the link:
-        # otherwise the older, now wrong, desire would be applied later.
-        pending = {entry.key for entry in store.outbox(user_id)}
+
+    def state_of(user_id: str) -> tuple[str, dict[str, Link], set[str]]:
+        return user_id, store.links(user_id), {entry.key for entry in store.outbox(user_id)}
+
+    users = [user_id for user_id, by_key in entries.items() if by_key]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        states = list(pool.map(state_of, users))
+    for user_id, links, pending in states:
+        by_key = entries[user_id]
         for key, entry in list(by_key.items()):
+            # A pending entry of an earlier run must be overwritten even when the new one matches the link:
+            # otherwise the older, now wrong, desire would be applied later.
             if key in pending:
                 continue
             link = links.get(key)
@@ -279,7 +285,7 @@ def _drop_settled(
                 plan.bump("unchanged")
 
 
-def _apply_deletion_budget(
+def apply_deletion_budget(
     plan: ExportPlan, entries: dict[str, dict[str, OutboxEntry]], settings: IntegrationSettings
 ) -> None:
     """Over budget, drop every removal of this run and raise an alert (removals here all have an event)."""

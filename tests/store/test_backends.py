@@ -86,3 +86,13 @@ def test_batches_split_by_partition_and_size_and_queries_filter_by_partition(bac
 
 def test_a_missing_table_reads_as_empty(backend: TableBackend) -> None:
     assert list(backend.query("nosuchtable" + uuid.uuid4().hex[:6])) == []
+
+
+def test_conditional_deletes_in_a_batch_are_atomic(backend: TableBackend, table: str) -> None:
+    etags = [backend.upsert(table, Row("p", f"r{i}", {"v": i})) for i in range(3)]
+    backend.upsert(table, Row("p", "r1", {"v": 10}))  # r1 changed since we read it
+    with pytest.raises(EtagMismatch):
+        backend.submit(table, [BatchOp("delete", Row("p", f"r{i}", {}, etags[i])) for i in range(3)])
+    assert len(list(backend.query(table, "p"))) == 3  # nothing was deleted
+    backend.submit(table, [BatchOp("delete", Row("p", f"r{i}", {}, etags[i])) for i in (0, 2)])
+    assert [r.row_key for r in backend.query(table, "p")] == ["r1"]

@@ -1,0 +1,229 @@
+"""The tables the import owns: subscriptions, the imported-event index and the per-mailbox delta cursor.
+
+- Subscriptions (PK `Subscription`, RK Graph subscription id): whose mailbox it watches and until when. The
+  webhook reads one row by id (a point read) to accept a notification; the subscription timer reads them all.
+- ImportedEvents (PK OpenAir user id, RK a hash of the event's identity): which booking an Outlook event
+  became. The identity of an occurrence is its series id + original start (failure class 7), of any other event
+  its id; the change key of the last version imported makes a replayed delta item a no-op.
+- Cursors (PK `Delta`, RK OpenAir user id): the mailbox's delta link and window, and the lease that lets one
+  worker at a time run a delta pass. A worker that finds the lease taken sets `Pending`; the holder's release is
+  ETag-conditional, so it sees the flag and runs again: concurrent notifications collapse into one more pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, replace
+
+from shared.store.backend import EtagMismatch, Row, TableBackend
+from shared.store.state import CURSORS
+
+SUBSCRIPTIONS = "Subscriptions"
+IMPORTED_EVENTS = "ImportedEvents"
+SUBSCRIPTION_PARTITION = "Subscription"
+DELTA_SCOPE = "Delta"
+
+
+@dataclass(frozen=True)
+class SubscriptionRecord:
+    subscription_id: str
+    user_id: str
+    mailbox_id: str
+    expiration: dt.datetime
+    etag: str | None = None
+
+    def to_row(self) -> Row:
+        return Row(
+            SUBSCRIPTION_PARTITION,
+            self.subscription_id,
+            {"UserId": self.user_id, "MailboxId": self.mailbox_id, "Expiration": self.expiration},
+            self.etag,
+        )
+
+    @classmethod
+    def from_row(cls, row: Row) -> SubscriptionRecord:
+        c = row.columns
+        expiration = c.get("Expiration")
+        if not isinstance(expiration, dt.datetime):
+            expiration = dt.datetime.min.replace(tzinfo=dt.UTC)  # unreadable: treated as expired, so renewed
+        return cls(row.row_key, str(c.get("UserId", "")), str(c.get("MailboxId", "")), expiration, row.etag)
+
+
+def identity_key(identity: str) -> str:
+    """A Table-safe RowKey for an event identity (Graph ids may hold `/` and are long)."""
+    return hashlib.sha256(identity.encode()).hexdigest()[:40]
+
+
+@dataclass(frozen=True)
+class ImportedEvent:
+    user_id: str
+    identity: str  # "occ|<series id>|<original start>" or "evt|<event id>"
+    event_id: str
+    record_key: str = ""  # booking:123 once the booking exists
+    external_id: str = ""  # the booking's externalid: a retried Add updates instead of duplicating
+    change_key: str = ""  # of the event version last imported
+    etag: str | None = None
+
+    def to_row(self) -> Row:
+        return Row(
+            self.user_id,
+            identity_key(self.identity),
+            {
+                "Identity": self.identity,
+                "EventId": self.event_id,
+                "RecordKey": self.record_key,
+                "ExternalId": self.external_id,
+                "ChangeKey": self.change_key,
+            },
+            self.etag,
+        )
+
+    @classmethod
+    def from_row(cls, row: Row) -> ImportedEvent:
+        c = row.columns
+        return cls(
+            user_id=row.partition_key,
+            identity=str(c.get("Identity", "")),
+            event_id=str(c.get("EventId", "")),
+            record_key=str(c.get("RecordKey", "")),
+            external_id=str(c.get("ExternalId", "")),
+            change_key=str(c.get("ChangeKey", "")),
+            etag=row.etag,
+        )
+
+
+@dataclass(frozen=True)
+class DeltaCursor:
+    """A mailbox's delta chain and its lease, as read (with the ETag every change is conditional on)."""
+
+    user_id: str
+    delta_link: str = ""
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+    lease_until: dt.datetime | None = None
+    holder: str = ""
+    pending: bool = False
+    etag: str | None = None
+
+    def to_row(self) -> Row:
+        return Row(
+            DELTA_SCOPE,
+            self.user_id,
+            {
+                "Value": self.delta_link,
+                "WindowStart": self.window_start,
+                "WindowEnd": self.window_end,
+                "LeaseUntil": self.lease_until,
+                "Holder": self.holder,
+                "Pending": self.pending,
+            },
+            self.etag,
+        )
+
+    @classmethod
+    def from_row(cls, row: Row) -> DeltaCursor:
+        c = row.columns
+        return cls(
+            user_id=row.row_key,
+            delta_link=str(c.get("Value") or ""),
+            window_start=c.get("WindowStart"),
+            window_end=c.get("WindowEnd"),
+            lease_until=c.get("LeaseUntil"),
+            holder=str(c.get("Holder") or ""),
+            pending=bool(c.get("Pending", False)),
+            etag=row.etag,
+        )
+
+
+class ImportStore:
+    """Typed access to the import's tables over any TableBackend (Azure or the in-memory twin)."""
+
+    def __init__(self, backend: TableBackend) -> None:
+        self.backend = backend
+
+    # ------------------------------------------------------------ subscriptions
+    def subscriptions(self) -> list[SubscriptionRecord]:
+        return [SubscriptionRecord.from_row(r) for r in self.backend.query(SUBSCRIPTIONS, SUBSCRIPTION_PARTITION)]
+
+    def subscription(self, subscription_id: str) -> SubscriptionRecord | None:
+        row = self.backend.get(SUBSCRIPTIONS, SUBSCRIPTION_PARTITION, subscription_id)
+        return SubscriptionRecord.from_row(row) if row else None
+
+    def put_subscription(self, record: SubscriptionRecord) -> None:
+        self.backend.upsert(SUBSCRIPTIONS, replace(record, etag=None).to_row())
+
+    def delete_subscription(self, subscription_id: str) -> None:
+        self.backend.delete(SUBSCRIPTIONS, SUBSCRIPTION_PARTITION, subscription_id)
+
+    # ------------------------------------------------------------ imported events
+    def imported_events(self, user_id: str) -> dict[str, ImportedEvent]:
+        """The user's imported events by identity."""
+        rows = (ImportedEvent.from_row(r) for r in self.backend.query(IMPORTED_EVENTS, user_id))
+        return {e.identity: e for e in rows}
+
+    def put_imported(self, event: ImportedEvent) -> None:
+        self.backend.upsert(IMPORTED_EVENTS, replace(event, etag=None).to_row())
+
+    def delete_imported(self, event: ImportedEvent) -> None:
+        self.backend.delete(IMPORTED_EVENTS, event.user_id, identity_key(event.identity))
+
+    # ------------------------------------------------------------ delta cursor and lease
+    def delta_cursor(self, user_id: str) -> DeltaCursor:
+        row = self.backend.get(CURSORS, DELTA_SCOPE, user_id)
+        return DeltaCursor.from_row(row) if row else DeltaCursor(user_id)
+
+    def delta_cursors(self) -> dict[str, DeltaCursor]:
+        return {r.row_key: DeltaCursor.from_row(r) for r in self.backend.query(CURSORS, DELTA_SCOPE)}
+
+    def acquire(self, user_id: str, holder: str, now: dt.datetime, lease: dt.timedelta) -> DeltaCursor | None:
+        """Take the mailbox's lease; None when another worker holds it (it is then told to run again)."""
+        for _ in range(20):
+            cursor = self.delta_cursor(user_id)
+            held = cursor.holder and cursor.holder != holder and cursor.lease_until and cursor.lease_until > now
+            wanted = (
+                replace(cursor, pending=True)
+                if held
+                else replace(cursor, holder=holder, lease_until=now + lease, pending=False)
+            )
+            try:
+                etag = self._write_cursor(wanted)
+            except EtagMismatch:
+                continue  # someone changed the row between our read and write: read again
+            return None if held else replace(wanted, etag=etag)
+        raise EtagMismatch(f"Cursors row {DELTA_SCOPE}/{user_id}: lease contended 20 times in a row")
+
+    def release(self, cursor: DeltaCursor, *, delta_link: str | None) -> DeltaCursor | None:
+        """Store the pass's delta link (None: keep the old one) and give the lease back.
+
+        Returns None when released, or the renewed cursor (still ours) when another worker asked for a pass
+        meanwhile: the caller runs again from that cursor.
+        """
+        link = cursor.delta_link if delta_link is None else delta_link
+        released = replace(cursor, delta_link=link, holder="", lease_until=None, pending=False)
+        try:
+            self._write_cursor(released)
+            return None
+        except EtagMismatch:
+            pass
+        current = self.delta_cursor(cursor.user_id)
+        if current.holder != cursor.holder:
+            return None  # our lease expired and someone else took over; their pass covers the work
+        again = replace(current, delta_link=link, window_start=cursor.window_start, window_end=cursor.window_end,
+                        pending=False)  # fmt: skip
+        etag = self._write_cursor(again)
+        return replace(again, etag=etag)
+
+    def reset_chain(self, user_id: str) -> None:
+        """Forget a mailbox's delta link (resync): the next pass starts a fresh chain, deleting nothing."""
+        cursor = self.delta_cursor(user_id)
+        if cursor.etag is not None:
+            self.backend.upsert(CURSORS, replace(cursor, delta_link="", window_start=None, etag=None).to_row())
+
+    def _write_cursor(self, cursor: DeltaCursor) -> str:
+        if cursor.etag is None:
+            return self.backend.insert(CURSORS, cursor.to_row())
+        return self.backend.update(CURSORS, cursor.to_row())
+
+
+IMPORT_TABLES = (SUBSCRIPTIONS, IMPORTED_EVENTS)
