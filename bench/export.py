@@ -77,6 +77,13 @@ def company(users: int, records: int, seed: int = 1) -> tuple[dict[str, Any], di
     return openair, {"tenantId": str(uuid.uuid4()), "users": graph_users, "events": {}}
 
 
+def write_data(folder: Path, openair: dict[str, Any], graph: dict[str, Any]) -> tuple[Path, Path]:
+    paths = folder / "openair.json", folder / "graph.json"
+    paths[0].write_text(json.dumps(openair))
+    paths[1].write_text(json.dumps(graph))
+    return paths
+
+
 async def measured(
     name: str, work: Callable[[], Awaitable[dict[str, Any]]], sims: tuple[SimulatorControl, GraphControl]
 ) -> dict[str, Any]:
@@ -130,9 +137,7 @@ async def scenario(
 ) -> list[dict[str, Any]]:
     openair_data, graph_data = company(users, records)
     with tempfile.TemporaryDirectory() as tmp:
-        oa_file, graph_file = Path(tmp, "openair.json"), Path(tmp, "graph.json")
-        oa_file.write_text(json.dumps(openair_data))
-        graph_file.write_text(json.dumps(graph_data))
+        oa_file, graph_file = write_data(Path(tmp), openair_data, graph_data)
         py = sys.executable
         with (
             azurite() as storage,
