@@ -23,6 +23,7 @@ SECRET_SETTINGS: tuple[str, ...] = (
     "GRAPH_CLIENT_SECRET",
     "GRAPH_CLIENT_CERTIFICATE",
     "WEBHOOK_CLIENT_STATE",
+    "OPENAIR_PUSH_SECRET",
 )
 
 
@@ -107,9 +108,20 @@ class SyncSettings(_Section):
     export_schedule: str = Field(
         default="0 */2 * * * *", alias="EXPORT_SCHEDULE", description="NCRONTAB (UTC) of the export timer"
     )
-    export_queue: str = Field(default="export-mailbox", alias="EXPORT_QUEUE", description="Per-mailbox export work")
     max_dequeue_count: int = Field(
         default=5, alias="QUEUE_MAX_DEQUEUE_COUNT", ge=1, description="Must match host.json queues.maxDequeueCount"
+    )
+
+
+class PushSettings(_Section):
+    """The OpenAir form script's push (`POST /api/openair/changed`); its shared secret is OPENAIR_PUSH_SECRET."""
+
+    max_age_seconds: int = Field(
+        default=300,
+        alias="OPENAIR_PUSH_MAX_AGE_SECONDS",
+        ge=10,
+        le=3600,
+        description="A push whose timestamp is further than this from now (either way) is refused (replay)",
     )
 
 
