@@ -66,6 +66,9 @@ class ChangeSet:
     watermarks: Mapping[str, dt.datetime] = field(default_factory=dict)
     deletion_watermarks: Mapping[str, dt.datetime] = field(default_factory=dict)
     requests_made: int = 0
+    # Record keys that must be re-rendered even if their `updated` did not move: pulled in because something they
+    # show changed (a task's dates, a request's items, a booking type), or back-filled for a user.
+    forced: frozenset[str] = frozenset()
 
     def merged(self, other: ChangeSet) -> ChangeSet:
         def unique(items: tuple[object, ...]) -> tuple[object, ...]:
@@ -83,6 +86,7 @@ class ChangeSet:
             watermarks={**self.watermarks, **other.watermarks},
             deletion_watermarks={**self.deletion_watermarks, **other.deletion_watermarks},
             requests_made=self.requests_made + other.requests_made,
+            forced=self.forced | other.forced,
         )
 
     def __len__(self) -> int:

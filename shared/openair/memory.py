@@ -8,7 +8,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.kinds import RecordKind
+from shared.kinds import RecordKind, record_key
 from shared.openair.changes import (
     EXPORTED_TYPES,
     ChangeSet,
@@ -96,11 +96,19 @@ class MemoryOpenAir:
         requests = {r.id: r for r in changed("Schedulerequest")}
         # Records whose rendering depends on a changed task, item or booking type are re-rendered.
         tasks = {t.id for t in changed("Projecttask")}
-        assignments.update({a.id: a for a in self.all("Projecttaskassign") if a.projecttaskid in tasks})
+        pulled_assignments = {a.id: a for a in self.all("Projecttaskassign") if a.projecttaskid in tasks}
         items = {i.schedule_requestid for i in changed("Schedulerequest_item")}
-        requests.update({r.id: r for r in self.all("Schedulerequest") if r.id in items})
+        pulled_requests = {r.id: r for r in self.all("Schedulerequest") if r.id in items}
         types = {t.id for t in changed("BookingType")}
-        bookings.update({b.id: b for b in self.all("Booking") if b.booking_typeid in types})
+        pulled_bookings = {b.id: b for b in self.all("Booking") if b.booking_typeid in types}
+        forced = frozenset(
+            [record_key(RecordKind.TASK_ASSIGNMENT, i) for i in pulled_assignments]
+            + [record_key(RecordKind.SCHEDULE_REQUEST, i) for i in pulled_requests]
+            + [record_key(RecordKind.BOOKING, i) for i in pulled_bookings]
+        )
+        assignments.update(pulled_assignments)
+        requests.update(pulled_requests)
+        bookings.update(pulled_bookings)
         users = changed("User")
 
         deletions: list[Deletion] = []
@@ -122,6 +130,7 @@ class MemoryOpenAir:
             watermarks=marks,
             deletion_watermarks=deletion_marks,
             requests_made=1,
+            forced=forced,
         )
 
     async def read_user_records(
@@ -137,6 +146,7 @@ class MemoryOpenAir:
             task_assignments=found.get(RecordKind.TASK_ASSIGNMENT, ()),
             schedule_requests=found.get(RecordKind.SCHEDULE_REQUEST, ()),
             requests_made=1,
+            forced=frozenset(record_key(kind, r.id) for kind, records in found.items() for r in records),
         )
 
     async def read_reference(self, changes: ChangeSet) -> Reference:

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from shared.kinds import RecordKind
+from shared.kinds import RecordKind, record_key
 from shared.openair.changes import (
     EXPORTED_TYPES,
     ChangeSet,
@@ -124,8 +124,11 @@ class OpenAirSource:
             *(ReadSpec(type="Schedulerequest", query={"id": r}) for r in sorted(touched_requests)),
             *(ReadSpec(type="Booking", query={"booking_typeid": b}) for b in sorted(retyped)),
         ]
+        forced: set[str] = set()
         for spec, rows in zip(follow, await self._read(follow), strict=True):
-            changed[spec.type].update({r.id: r for r in self._parse(_MODELS[spec.type], rows)})
+            pulled = {r.id: r for r in self._parse(_MODELS[spec.type], rows)}
+            changed[spec.type].update(pulled)
+            forced.update(record_key(_KIND_OF[spec.type], record_id) for record_id in pulled)
 
         watermarks = {updated_cursor(name): started for name in [*EXPORTED_TYPES.values(), *dependents]}
         return ChangeSet(
@@ -137,6 +140,7 @@ class OpenAirSource:
             watermarks=watermarks,
             deletion_watermarks={deleted_cursor(name): started for name in EXPORTED_TYPES.values()},
             requests_made=self.client.requests_made - before,
+            forced=frozenset(forced),
         )
 
     async def read_active_users(self) -> list[User]:
@@ -160,6 +164,7 @@ class OpenAirSource:
             task_assignments=tuple(found["Projecttaskassign"]),
             schedule_requests=tuple(found["Schedulerequest"]),
             requests_made=self.client.requests_made - before,
+            forced=frozenset(record_key(_KIND_OF[name], r.id) for name, records in found.items() for r in records),
         )
 
     async def read_reference(self, changes: ChangeSet) -> Reference:

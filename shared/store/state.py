@@ -53,6 +53,7 @@ class Link:
     origin: Origin = Origin.OPENAIR
     fields: Mapping[str, Any] = field(default_factory=dict)  # last synced values, for three-way merges
     synced_at: dt.datetime | None = None
+    source_updated: dt.datetime | None = None  # OpenAir `updated` of the record version the event shows
     etag: str | None = None
 
     def to_row(self) -> Row:
@@ -70,6 +71,7 @@ class Link:
                 "Origin": self.origin.value,
                 "Fields": json.dumps(dict(self.fields), sort_keys=True, default=str),
                 "SyncedAt": self.synced_at,
+                "SourceUpdated": self.source_updated,
             },
             self.etag,
         )
@@ -90,6 +92,7 @@ class Link:
             origin=Origin(c.get("Origin", Origin.OPENAIR.value)),
             fields=json.loads(c.get("Fields") or "{}"),
             synced_at=c.get("SyncedAt"),
+            source_updated=c.get("SourceUpdated"),
             etag=row.etag,
         )
 
@@ -111,13 +114,20 @@ class OutboxEntry:
     reason: str  # why (updated, deleted in OpenAir, out of scope, user out of scope, resync…)
     draft_json: str = ""  # EventDraft as JSON when desire is WRITE
     run_id: str = ""
+    source_updated: dt.datetime | None = None  # OpenAir `updated` of the record version rendered
     etag: str | None = None
 
     def to_row(self) -> Row:
         return Row(
             self.user_id,
             self.key,
-            {"Desire": self.desire.value, "Reason": self.reason, "Draft": self.draft_json, "RunId": self.run_id},
+            {
+                "Desire": self.desire.value,
+                "Reason": self.reason,
+                "Draft": self.draft_json,
+                "RunId": self.run_id,
+                "SourceUpdated": self.source_updated,
+            },
             self.etag,
         )
 
@@ -131,6 +141,7 @@ class OutboxEntry:
             reason=str(c.get("Reason", "")),
             draft_json=str(c.get("Draft", "")),
             run_id=str(c.get("RunId", "")),
+            source_updated=c.get("SourceUpdated"),
             etag=row.etag,
         )
 

@@ -249,6 +249,7 @@ def _record(step: Step, result: WriteResult, settlement: Settlement, report: Mai
                 content_hash=content_hash(step.draft),
                 fields=synced_fields(step.draft),
                 synced_at=now,
+                source_updated=step.entry.source_updated,
                 etag=None,
             )
         )

@@ -121,6 +121,17 @@ async def plan_export(
     for kind_set, user_ids in by_kinds.items():
         changes = changes.merged(await openair.read_user_records(user_ids, kind_set, export_after))
     plan.counts["users_backfilled"] = len(backfill)
+    # Records re-read by the watermark overlap whose version is already in the mailbox need no rendering, and
+    # so no reference read: an idle run within the overlap costs one OpenAir request, like any other idle run.
+    candidates: list[Booking | Projecttaskassign | Schedulerequest] = [
+        *changes.bookings,
+        *changes.task_assignments,
+        *changes.schedule_requests,
+    ]
+    link_states = load_states(store, {r.userid for r in candidates if r.userid and r.userid in mappings.users})
+    mailbox_of = {u: m.mailbox_id for u, m in mappings.users.items()}
+    changes, already = _without_exported(changes, link_states, mailbox_of)
+    plan.bump("already_exported", already)
     reference = await openair.read_reference(changes) if len(changes) else Reference()
     plan.openair_requests = changes.requests_made
 
@@ -156,7 +167,7 @@ async def plan_export(
             continue
         plan.bump(f"render_{kind.value}")
         put(user_id, OutboxEntry(user_id, key, Desire.WRITE, "changed in OpenAir", rendered.model_dump_json(),
-                                 plan.run_id))  # fmt: skip
+                                 plan.run_id, source_updated=record.updated))  # fmt: skip
 
     if settings.on_record_deleted is WhenRemoved.REMOVE_EVENT:
         for deletion in changes.deletions:
@@ -171,7 +182,7 @@ async def plan_export(
                     put(user_id, OutboxEntry(user_id, link.key, Desire.REMOVE, "user or record type out of scope",
                                              run_id=plan.run_id))  # fmt: skip
 
-    drop_settled(plan, store, entries, {u: m.mailbox_id for u, m in mappings.users.items()})
+    drop_settled(plan, store, entries, mailbox_of, link_states)
     apply_deletion_budget(plan, entries, settings)
     for user_id, by_key in entries.items():
         if by_key:
@@ -247,23 +258,66 @@ def _scope_changes(
     return backfill, scope_out, new_states
 
 
-def drop_settled(
-    plan: ExportPlan, store: SyncStore, entries: dict[str, dict[str, OutboxEntry]], mailboxes: Mapping[str, str]
-) -> None:
-    """Drop what the mailbox already shows: the overlap re-reads records, and a re-read is not work.
+UserStates = dict[str, tuple[dict[str, Link], set[str]]]
 
-    Two partition reads per user with candidate entries (links, pending outbox), a few users at a time in
-    threads (the table client is blocking); what remains is real work (and real deletions, which is what the
-    deletion budget must count).
-    """
+
+def load_states(store: SyncStore, user_ids: Iterable[str]) -> UserStates:
+    """Each user's links and pending outbox keys: two partition reads per user, a few users at a time in threads
+    (the table client is blocking)."""
 
     def state_of(user_id: str) -> tuple[str, dict[str, Link], set[str]]:
         return user_id, store.links(user_id), {entry.key for entry in store.outbox(user_id)}
 
-    users = [user_id for user_id, by_key in entries.items() if by_key]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        states = list(pool.map(state_of, users))
-    for user_id, links, pending in states:
+        return {user_id: (links, pending) for user_id, links, pending in pool.map(state_of, sorted(user_ids))}
+
+
+def _without_exported(changes: ChangeSet, states: UserStates, mailboxes: Mapping[str, str]) -> tuple[ChangeSet, int]:
+    """Drop records whose exact version (`updated`) is already in the user's mailbox, unless forced."""
+
+    def exported(kind: RecordKind, record: Booking | Projecttaskassign | Schedulerequest) -> bool:
+        key = record_key(kind, record.id)
+        if key in changes.forced or record.updated is None or record.userid not in states:
+            return False
+        links, pending = states[record.userid]
+        link = links.get(key)
+        return (
+            link is not None
+            and key not in pending
+            and link.state is LinkState.SYNCED
+            and link.source_updated == record.updated
+            and link.mailbox_id == mailboxes.get(record.userid)
+        )
+
+    bookings = tuple(r for r in changes.bookings if not exported(RecordKind.BOOKING, r))
+    assignments = tuple(r for r in changes.task_assignments if not exported(RecordKind.TASK_ASSIGNMENT, r))
+    requests = tuple(r for r in changes.schedule_requests if not exported(RecordKind.SCHEDULE_REQUEST, r))
+    skipped = (
+        len(changes.bookings) + len(changes.task_assignments) + len(changes.schedule_requests)
+        - len(bookings) - len(assignments) - len(requests)
+    )  # fmt: skip
+    return dataclasses.replace(
+        changes, bookings=bookings, task_assignments=assignments, schedule_requests=requests
+    ), skipped
+
+
+def drop_settled(
+    plan: ExportPlan,
+    store: SyncStore,
+    entries: dict[str, dict[str, OutboxEntry]],
+    mailboxes: Mapping[str, str],
+    states: UserStates | None = None,
+) -> None:
+    """Drop what the mailbox already shows: the overlap re-reads records, and a re-read is not work.
+
+    Uses the preloaded `states` where it has them and reads the other users' (two partition reads each); what
+    remains is real work (and real deletions, which is what the deletion budget must count).
+    """
+    users = [user_id for user_id, by_key in entries.items() if by_key]
+    known = dict(states or {})
+    known.update(load_states(store, [u for u in users if u not in known]))
+    for user_id in users:
+        links, pending = known[user_id]
         by_key = entries[user_id]
         for key, entry in list(by_key.items()):
             # A pending entry of an earlier run must be overwritten even when the new one matches the link:
