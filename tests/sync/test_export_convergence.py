@@ -142,9 +142,14 @@ class ExportConvergence(RuleBasedStateMachine):
             self.world.calendar.fault = None
             self.world.openair.fail_reads = 0
 
-    def run_once(self) -> None:
+    def run_once(self, minutes_later: int = 30) -> None:
         with contextlib.suppress(OpenAirUnavailable, MailboxIncomplete, LostResponse):
-            self.loop.run_until_complete(self.world.run())
+            self.loop.run_until_complete(self.world.run(minutes_later=minutes_later))
+
+    @rule(minutes=st.sampled_from([0, 2, 9]))
+    def run_soon(self, minutes: int) -> None:
+        """A run inside the watermark overlap: recent records come back again and must be recognised."""
+        self.run_once(minutes)
 
     @rule()
     def settle_and_check(self) -> None:

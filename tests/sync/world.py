@@ -92,9 +92,11 @@ class World:
             self.openair.put(SchedulerequestItem(id=f"{request_id}-{n}", schedule_requestid=request_id, date=day,
                                                  hours=8.0, userid=user))  # fmt: skip
 
-    async def run(self, *, dry_run: bool = False, swallow: bool = True) -> ExportPlan:
-        """One timer run and every mailbox worker it fans out to (failures left for the next run)."""
-        self.openair.clock += dt.timedelta(minutes=30)  # timer runs are minutes apart; the overlap is 10
+    async def run(self, *, dry_run: bool = False, swallow: bool = True, minutes_later: int = 30) -> ExportPlan:
+        """One timer run and every mailbox worker it fans out to (failures left for the next run).
+
+        `minutes_later`: time since the previous run; under 10 the watermark overlap re-reads recent changes."""
+        self.openair.clock += dt.timedelta(minutes=minutes_later)
         plan = await plan_export(store=self.store, openair=self.openair, dry_run=dry_run)
         self.last_plan = plan
         if dry_run:
