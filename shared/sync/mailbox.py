@@ -19,6 +19,7 @@ from shared.graph.models import EventDraft, EventWrite, WriteResult
 from shared.kinds import openair_event_key, parse_record_key
 from shared.store import admin
 from shared.store.admin import UserMapping
+from shared.store.lease import mailbox_lease
 from shared.store.state import Desire, Link, LinkState, OutboxEntry
 from shared.store.store import SyncStore
 from shared.sync.decide import Action, Step, content_hash, decide, new_link
@@ -102,7 +103,18 @@ def synced_fields(draft: EventDraft) -> dict[str, str]:
 async def export_mailbox(
     user_id: str, *, store: SyncStore, calendar: CalendarPort, now: dt.datetime | None = None
 ) -> MailboxReport:
-    """Make the user's mailbox match their outbox. Raises MailboxIncomplete when a retry may finish the job."""
+    """Make the user's mailbox match their outbox. Raises MailboxIncomplete when a retry may finish the job.
+
+    One worker per user at a time (`store.lease`): the timer's message and a push's for the same user would
+    otherwise both read an entry before either settled it, and both write it.
+    """
+    async with mailbox_lease(store.backend, user_id):
+        return await _export_mailbox(user_id, store=store, calendar=calendar, now=now)
+
+
+async def _export_mailbox(
+    user_id: str, *, store: SyncStore, calendar: CalendarPort, now: dt.datetime | None = None
+) -> MailboxReport:
     now = now or dt.datetime.now(dt.UTC)
     report = MailboxReport(user_id)
     entries = await io(store.outbox, user_id)
@@ -117,12 +129,12 @@ async def export_mailbox(
     ]
 
     # Persist intent before writing. A create's link (state creating, transaction id) makes a crash after the
-    # send recoverable; an update's link loses its hash, so if the answer is lost the event counts as unknown
-    # and is written again rather than assumed to match what the link remembered.
+    # send recoverable; an update's or a delete's link loses its hash, so if the answer is lost the event counts
+    # as unknown and is written again rather than assumed to match what the link remembered.
     await io(store.put_links, [
         s.link if s.action is Action.CREATE else dataclasses.replace(s.link, content_hash="", etag=None)
         for s in steps
-        if s.action in (Action.CREATE, Action.UPDATE) and s.link is not None
+        if s.action in (Action.CREATE, Action.UPDATE, Action.DELETE) and s.link is not None
     ])  # fmt: skip
     retry_creates: list[Step] = []
     moved: list[Link] = []

@@ -327,3 +327,17 @@ async def plan_export_now(world: World):  # type: ignore[no-untyped-def]
     from shared.sync.planner import plan_export
 
     return await plan_export(store=world.store, openair=world.openair)
+
+
+async def test_a_lost_delete_answer_does_not_leave_the_record_believed_exported() -> None:
+    world = World.build(("u1",))
+    world.setting("OnUserOutOfScope", "Remove event")
+    world.time_off("r1", "u1", [D(2027, 3, 1)])
+    await world.run()
+    world.map_user("u1", ExportScheduleRequests=False)
+    world.calendar.fault = lambda mailbox, write: -1  # the delete happens, its answer is lost
+    await world.run()
+    world.calendar.fault = None
+    world.map_user("u1", ExportScheduleRequests=True)
+    await world.run()
+    assert set(world.events("u1")) == {"openair:schedule_request:r1"}
