@@ -1,5 +1,6 @@
 """python -m sandbox.openair --host 127.0.0.1 --port N [--data FILE] [--rate-per-minute N] [--rate-per-day N]
 [--latency-ms N] [--filter-boundary exclusive|inclusive] [--empty-read-status 601|0]
+[--form-script-url URL --form-script-secret S [--form-script-key K]]
 
 Prints its base URL (the value for OPENAIR_BASE_URL) as the first line of stdout, then serves until SIGTERM.
 --data takes JSON or YAML of the sample company's shape; without it the sample company is served.
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every api.pl answer")
     parser.add_argument("--filter-boundary", choices=("exclusive", "inclusive"), default="exclusive")
     parser.add_argument("--empty-read-status", type=int, choices=(601, 0), default=601)
+    parser.add_argument("--form-script-url", default="", help="where the After save form script posts (form_script.py)")
+    parser.add_argument("--form-script-secret", default="", help="its HMAC secret (OPENAIR_PUSH_SECRET)")
+    parser.add_argument("--form-script-key", default="", help="function key it sends as x-functions-key")
     args = parser.parse_args(argv)
     sim = OpenAirSimulator(
         load_data(args.data) if args.data else None,
@@ -49,6 +53,7 @@ def main(argv: list[str] | None = None) -> None:
         filter_boundary=args.filter_boundary,
         empty_read_status=args.empty_read_status,
     )
+    sim.service.form_script.configure(args.form_script_url, args.form_script_secret, args.form_script_key)
     print(sim.start(args.host, args.port), flush=True)
     done = threading.Event()
 

@@ -72,6 +72,17 @@ class SimulatorControl:
         result: dict[str, Any] = self._call("PATCH", f"records/{type_name}/{record_id}", fields)
         return result
 
+    def form_script(self, url: str, secret: str = "", function_key: str = "") -> dict[str, Any]:
+        """Switch the "After save" form script hook on (url, secret, function key) or off (url "")."""
+        result: dict[str, Any] = self._call("PATCH", "form-script", {"url": url, "secret": secret,
+                                                                     "function_key": function_key})  # fmt: skip
+        return result
+
+    def form_script_state(self) -> dict[str, Any]:
+        """{"url", "secret_set", "function_key_set", "posted", "failed", "last_status", "last_error"}."""
+        result: dict[str, Any] = self._call("GET", "form-script")
+        return result
+
     def delete(self, type_name: str, record_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("DELETE", f"records/{type_name}/{record_id}")
         return result

@@ -12,6 +12,8 @@ GET    /_sim/records/{type}[/{id}]       records (created/updated as company-zon
 POST   /_sim/records/{type}              create from {field: value}
 PATCH  /_sim/records/{type}/{id}         change fields
 DELETE /_sim/records/{type}/{id}         delete (then visible to deleted="1" reads)
+GET    /_sim/form-script                 the "After save" form script hook: url, counters (form_script.py)
+PATCH  /_sim/form-script                 {"url", "secret", "function_key"}; url "" switches it off
 """
 
 from __future__ import annotations
@@ -55,7 +57,17 @@ def _route(service: Service, method: str, parts: list[str], body: Any) -> Reply:
     if (method, head) == ("PATCH", "config"):
         return 200, _configure(service, body or {})
     if head == "records" and len(parts) >= 2:
-        return _records(service, method, parts[1], parts[2] if len(parts) > 2 else None, body or {})
+        status, value = _records(service, method, parts[1], parts[2] if len(parts) > 2 else None, body or {})
+        if method in ("POST", "PATCH") and status in (200, 201):  # a save through the UI runs its form scripts
+            service.form_script.after_save(parts[1], value)
+        return status, value
+    if head == "form-script" and method == "GET":
+        return 200, service.form_script.state()
+    if head == "form-script" and method == "PATCH":
+        config = body or {}
+        service.form_script.configure(str(config.get("url", "")), str(config.get("secret", "")),
+                                      str(config.get("function_key", "")))  # fmt: skip
+        return 200, service.form_script.state()
     return 404, {"error": f"no control route {method} /_sim/{'/'.join(parts)}"}
 
 

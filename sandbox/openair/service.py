@@ -14,6 +14,7 @@ from xml.etree.ElementTree import Element, SubElement
 from sandbox.openair.auth import Account, RateLimiter, authenticate
 from sandbox.openair.commands import Context, execute, label
 from sandbox.openair.faults import FaultQueue
+from sandbox.openair.form_script import FormScriptHook
 from sandbox.openair.read import Options
 from sandbox.openair.store import Store
 from sandbox.openair.wire import WireError, document, parse_request
@@ -58,6 +59,7 @@ class Service:
         self.latency_ms = latency_ms
         self.faults = FaultQueue()
         self.stats = Stats()
+        self.form_script = FormScriptHook()  # kept across reset(), like the other settings
         self.reset()
 
     def reset(self) -> None:

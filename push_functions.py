@@ -1,0 +1,42 @@
+"""Bindings of the push export (blueprint, registered in `function_app.py`): OpenAir's form script says a record
+changed, the product exports that record at once. Thin: parse the trigger, call `shared.push_jobs`, shape the answer.
+"""
+
+from __future__ import annotations
+
+import json
+
+import azure.functions as func
+
+from shared import push_jobs
+from shared.errors import ConfigurationError
+from shared.push import SIGNATURE_HEADER, PushRefused
+from shared.runtime import services
+
+bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves __init__ unannotated
+
+
+def _json(status: int, document: dict[str, object]) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(document), status_code=status, mimetype="application/json")
+
+
+@bp.function_name("openair_changed")
+@bp.route(route="openair/changed", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.queue_output(arg_name="work", queue_name=push_jobs.EXPORT_RECORD_QUEUE, connection="AzureWebJobsStorage")
+def openair_changed(req: func.HttpRequest, work: func.Out[str]) -> func.HttpResponse:
+    """Validate a signed change notice and queue that record's export; 202 at once (someone is waiting on Save)."""
+    try:
+        message = push_jobs.accept_push(services(), req.get_body(), req.headers.get(SIGNATURE_HEADER))
+    except PushRefused as refused:
+        return _json(refused.status, {"error": refused.message})
+    except ConfigurationError as exc:
+        return _json(503, {"error": str(exc)})
+    work.set(message)
+    return _json(202, {"accepted": True})
+
+
+@bp.function_name("export_record")
+@bp.queue_trigger(arg_name="msg", queue_name=push_jobs.EXPORT_RECORD_QUEUE, connection="AzureWebJobsStorage")
+async def export_record(msg: func.QueueMessage) -> None:
+    """Re-read one record from OpenAir and apply it to its user's mailbox; failures retry, then export-record-poison."""
+    await push_jobs.run_export_record(services(), msg.get_body(), dequeue_count=msg.dequeue_count or 1)

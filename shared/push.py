@@ -1,0 +1,116 @@
+"""The OpenAir form script's push: what it sends, how it is signed, and how a request is judged.
+
+Wire format (what `openair/after_save.js` posts after a save, and what the simulator's form-script hook posts):
+
+    POST /api/openair/changed
+    Content-Type: application/json
+    x-functions-key: <function key>
+    X-OpenAir-Signature: sha256=<hex HMAC-SHA256 of the raw body, key = OPENAIR_PUSH_SECRET (UTF-8)>
+
+    {"type":"Booking","id":"123","user_id":"45","timestamp":1764590400}
+
+`type` is the OpenAir XML API type name of the saved record (`Booking`, `Projecttaskassign`, `Schedulerequest`);
+`user_id` is the record's `userid` as the form saw it; `timestamp` is Unix seconds at the save. The body is a
+hint: the worker re-reads the record from OpenAir and never uses these values as data. The timestamp is inside
+the signed body, so it cannot be changed without the secret; a replay inside the freshness window only causes
+one more (idempotent) export of that record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.kinds import RecordKind
+
+SIGNATURE_HEADER = "X-OpenAir-Signature"
+SIGNATURE_PREFIX = "sha256="
+MAX_BODY_BYTES = 4096  # the script sends ~100 bytes; anything large is not ours
+
+# Wire names are the XML API's type names: the same words the administrator sees in OpenAir's API and logs.
+RECORD_TYPES: dict[str, RecordKind] = {
+    "Booking": RecordKind.BOOKING,
+    "Projecttaskassign": RecordKind.TASK_ASSIGNMENT,
+    "Schedulerequest": RecordKind.SCHEDULE_REQUEST,
+}
+
+
+class PushRefused(Exception):
+    """A push that will never be accepted as sent: answered with `status` and this message, nothing enqueued."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class ChangeNotice(BaseModel):
+    """The body of one push, as the form script sends it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    type: str
+    # OpenAir internal ids are numbers; the pattern also keeps the id safe as part of a table key.
+    id: str = Field(pattern=r"^[0-9]{1,18}$")
+    user_id: str = Field(default="", pattern=r"^[0-9]{0,18}$")
+    timestamp: int = Field(ge=0)
+
+    @property
+    def kind(self) -> RecordKind:
+        return RECORD_TYPES[self.type]
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The signature header's value for `body`."""
+    return SIGNATURE_PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def notice_body(type_name: str, record_id: str, user_id: str, timestamp: int) -> bytes:
+    """The body exactly as the script's `JSON.stringify` writes it (key order, no spaces)."""
+    document = {"type": type_name, "id": record_id, "user_id": user_id, "timestamp": timestamp}
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def verify_push(
+    body: bytes, signature: str | None, *, secret: str, now: dt.datetime, max_age_seconds: int
+) -> ChangeNotice:
+    """The notice if `body` is signed with `secret`, well formed, of a known type and fresh; PushRefused otherwise.
+
+    The signature is checked first (constant time), so nothing about an unsigned body is parsed or echoed back.
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise PushRefused(413, f"body is {len(body)} bytes; a change notice is at most {MAX_BODY_BYTES}")
+    if not signature:
+        raise PushRefused(401, f"missing {SIGNATURE_HEADER} header (sha256=<hex HMAC-SHA256 of the body>)")
+    if not hmac.compare_digest(sign(secret, body).encode(), signature.strip().lower().encode()):
+        raise PushRefused(
+            401, f"{SIGNATURE_HEADER} does not match the body; check that the script's PushSecret parameter "
+            "equals the product's OPENAIR_PUSH_SECRET"
+        )  # fmt: skip
+    try:
+        notice = ChangeNotice.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "body"
+        raise PushRefused(400, f"malformed change notice: {where}: {first['msg']}") from None
+    if notice.type not in RECORD_TYPES:
+        raise PushRefused(422, f"unknown record type {notice.type!r}; expected one of {', '.join(RECORD_TYPES)}")
+    age = now.timestamp() - notice.timestamp
+    if abs(age) > max_age_seconds:
+        raise PushRefused(
+            401, f"timestamp is {int(age)} s from now (allowed ±{max_age_seconds} s): a replay, or a clock to fix"
+        )
+    return notice
+
+
+class RecordWork(BaseModel):
+    """One `export-record` queue message: export this record now. Keys only, as every queue message here."""
+
+    kind: RecordKind
+    record_id: str = Field(pattern=r"^[0-9]{1,18}$")
+    user_hint: str = ""  # what the form said; the worker trusts only what it re-reads from OpenAir
+    received_at: float = 0.0  # Unix seconds when the endpoint accepted it (latency figures)

@@ -1,0 +1,189 @@
+"""`POST /api/openair/changed` and the `export-record` worker through `function_app.py` on the local host."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.push import notice_body, sign
+from tests.push.conftest import FUNCTION_KEY, PUSH_SECRET, PushWorld, key_of, wait_for
+
+pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
+
+
+def post(world: PushWorld, body: bytes, signature: str | None, *, key: str | None = FUNCTION_KEY) -> httpx.Response:
+    headers = {"Content-Type": "application/json"}
+    if signature is not None:
+        headers["X-OpenAir-Signature"] = signature
+    if key is not None:
+        headers["x-functions-key"] = key
+    return httpx.post(world.push_url, content=body, headers=headers, timeout=10)
+
+
+def a_user(world: PushWorld, index: int = 0) -> tuple[str, str]:
+    user_id = sorted(world.mapped)[index]
+    return user_id, world.mapped[user_id].mailbox_id
+
+
+def new_booking(world: PushWorld, user_id: str, day: str, notes: str) -> dict[str, Any]:
+    """Save a booking "in the OpenAir UI": the simulator's form script posts it to the host."""
+    template = next(b for b in world.openair.records("Booking") if b["userid"] == user_id)
+    fields = {k: template[k] for k in ("projectid", "customerid", "booking_typeid", "userid", "approval_status")}
+    return world.openair.create("Booking", {**fields, "startdate": day, "enddate": day, "hours": "4.00",
+                                            "percentage": "50", "notes": notes})  # fmt: skip
+
+
+def export_queue_depth(world: PushWorld) -> int:
+    from azure.storage.queue import QueueClient
+
+    client = QueueClient.from_connection_string(world.env["AzureWebJobsStorage"], "export-record")
+    return int(client.get_queue_properties().approximate_message_count or 0)
+
+
+def test_a_booking_saved_in_openair_reaches_outlook_in_seconds(push_world: PushWorld) -> None:
+    user_id, mailbox = a_user(push_world)
+    before = push_world.openair.form_script_state()["posted"]
+    started = time.monotonic()
+    booking = new_booking(push_world, user_id, "2027-06-01", "pushed")
+    saved = time.monotonic() - started
+    key = f"openair:booking:{booking['id']}"
+    seconds = wait_for(lambda: key in push_world.keys_in(mailbox), timeout=15)
+    assert push_world.openair.form_script_state()["posted"] == before + 1
+    assert saved < 1.0, f"the save (with its form script) took {saved:.2f} s"
+    assert seconds < 5.0
+    assert push_world.keys_in(mailbox).count(key) == 1
+
+
+def test_the_endpoint_answers_202_well_under_a_second(push_world: PushWorld) -> None:
+    user_id, _ = a_user(push_world)
+    booking = next(b for b in push_world.openair.records("Booking") if b["userid"] == user_id)
+    timings = []
+    for _ in range(5):
+        body = notice_body("Booking", booking["id"], user_id, int(time.time()))
+        started = time.monotonic()
+        response = post(push_world, body, sign(PUSH_SECRET, body))
+        timings.append(time.monotonic() - started)
+        assert response.status_code == 202, response.text
+        assert response.json() == {"accepted": True}
+    assert max(timings) < 0.5, timings
+    push_world.host.drain_queues(timeout=30)
+
+
+@pytest.mark.parametrize(
+    ("case", "status", "words"),
+    [
+        ("unsigned", 401, "X-OpenAir-Signature"),
+        ("wrong secret", 401, "does not match"),
+        ("stale", 401, "replay"),
+        ("not json", 400, "malformed"),
+        ("unknown type", 422, "unknown record type"),
+        ("bad id", 400, "id"),
+        ("no function key", 401, None),
+    ],
+)
+def test_bad_pushes_are_4xx_with_a_clear_message_and_enqueue_nothing(
+    push_world: PushWorld, case: str, status: int, words: str | None
+) -> None:
+    push_world.host.drain_queues(timeout=30)
+    workers = len(push_world.invocations("export_record"))
+    now = int(time.time())
+    body = notice_body("Booking", "1081", "1080", now)
+    signature: str | None = sign(PUSH_SECRET, body)
+    key: str | None = FUNCTION_KEY
+    if case == "unsigned":
+        signature = None
+    elif case == "wrong secret":
+        signature = sign("not-the-secret", body)
+    elif case == "stale":
+        body = notice_body("Booking", "1081", "1080", now - 3600)
+    elif case == "not json":
+        body = b"type=Booking&id=1081"
+    elif case == "unknown type":
+        body = notice_body("Project", "1081", "1080", now)
+    elif case == "bad id":
+        body = notice_body("Booking", "1081; DROP", "1080", now)
+    elif case == "no function key":
+        key = None
+    if case in ("stale", "not json", "unknown type", "bad id"):
+        signature = sign(PUSH_SECRET, body)
+    response = post(push_world, body, signature, key=key)
+    assert response.status_code == status, response.text
+    if words is not None:
+        assert words in response.json()["error"]
+        assert PUSH_SECRET not in response.text
+    time.sleep(0.3)
+    assert export_queue_depth(push_world) == 0
+    assert len(push_world.invocations("export_record")) == workers
+
+
+def test_push_and_timer_both_firing_write_once(push_world: PushWorld) -> None:
+    user_id, mailbox = a_user(push_world)
+    booking = new_booking(push_world, user_id, "2027-06-02", "push and timer")
+    key = f"openair:booking:{booking['id']}"
+    wait_for(lambda: key in push_world.keys_in(mailbox))
+    push_world.host.drain_queues(timeout=30)
+
+    # An edit: the form script pushes it, and the timer runs right behind; then the same push again (a replay).
+    push_world.graph.reset_counters()
+    push_world.openair.modify("Booking", booking["id"], {"hours": "1.50"})
+    push_world.run_timer()
+    body = notice_body("Booking", booking["id"], user_id, int(time.time()))
+    assert post(push_world, body, sign(PUSH_SECRET, body)).status_code == 202
+    push_world.host.drain_queues(timeout=30)
+    push_world.run_timer()
+
+    events = [e for e in push_world.graph.events(mailbox) if key_of(e) == key]
+    assert len(events) == 1
+    assert events[0]["subject"].startswith("OA Booking: 1.50 hrs")
+    counters = push_world.graph.counters()
+    writes = {k: v for k, v in counters["batch_items"].items() if not k.startswith("GET")}
+    direct = {k: v for k, v in counters["routes"].items() if k.split()[0] in ("POST", "PATCH", "DELETE")
+              and "$batch" not in k}  # fmt: skip
+    assert sum(writes.values()) == 1, counters
+    assert direct == {}, counters
+
+
+def test_a_push_for_a_user_not_mapped_is_recorded_and_writes_nothing(push_world: PushWorld) -> None:
+    user_id, _ = a_user(push_world, -1)
+    push_world.store.write_mapping_status(user_id, Mailbox="", MailboxId="")
+    try:
+        push_world.graph.reset_counters()
+        booking = new_booking(push_world, user_id, "2027-06-03", "nobody's mailbox")
+        push_world.host.drain_queues(timeout=30)
+        assert push_world.graph.counters()["http_total"] == 0
+        runs = [r for r in push_world.store.recent_runs(20) if r.kind == "export-record"]
+        assert any(f"booking:{booking['id']}: user not mapped" in a for r in runs for a in r.alerts), runs
+    finally:
+        mapping = push_world.mapped[user_id]
+        push_world.store.write_mapping_status(user_id, Mailbox=mapping.mailbox, MailboxId=mapping.mailbox_id)
+
+
+def test_a_push_while_graph_throttles_is_retried_and_lands_once(push_world: PushWorld) -> None:
+    user_id, mailbox = a_user(push_world, 1)
+    push_world.host.drain_queues(timeout=30)
+    failed_before = push_world.host.invocations.count("export_record", succeeded=False)
+    # Every Graph write for this mailbox answers 429 for longer than the gateway's retry budget (1 s here).
+    push_world.graph.add_fault("status", status=429, count=12, retry_after=0.2, mailbox=mailbox, method="POST",
+                               code="ApplicationThrottled")  # fmt: skip
+    booking = new_booking(push_world, user_id, "2027-06-04", "while throttled")
+    key = f"openair:booking:{booking['id']}"
+    wait_for(lambda: key in push_world.keys_in(mailbox), timeout=40)
+    push_world.host.drain_queues(timeout=30)
+    assert push_world.keys_in(mailbox).count(key) == 1
+    assert push_world.host.invocations.count("export_record", succeeded=False) > failed_before
+    push_world.graph.clear_faults()
+
+
+def test_xml_api_writes_and_deletions_run_no_form_script(push_world: PushWorld) -> None:
+    user_id, _ = a_user(push_world)
+    posted = push_world.openair.form_script_state()["posted"]
+    booking = new_booking(push_world, user_id, "2027-06-05", "to delete")
+    push_world.openair.delete("Booking", booking["id"])
+    assert push_world.openair.form_script_state()["posted"] == posted + 1  # the save only
+    state = push_world.openair.form_script_state()
+    assert state["secret_set"]
+    assert PUSH_SECRET not in json.dumps(state)  # the control API never shows the secret

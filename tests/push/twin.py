@@ -1,0 +1,31 @@
+"""A `RecordPort` over the in-memory OpenAir twin (by-id reads, with deletions), for the targeted planner."""
+
+from __future__ import annotations
+
+from shared.kinds import RecordKind
+from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Deletion, Reference
+from shared.openair.memory import MemoryOpenAir
+
+
+class MemoryRecords:
+    def __init__(self, openair: MemoryOpenAir) -> None:
+        self.openair = openair
+        self.reads = 0
+
+    async def read_record(self, kind: RecordKind, record_id: str) -> ChangeSet:
+        self.reads += 1
+        self.openair._read()  # counts, and honours injected outages
+        type_name = EXPORTED_TYPES[kind]
+        record = self.openair.records.get(type_name, {}).get(record_id)
+        if record is None:
+            gone = self.openair.deleted.get(type_name, {}).get(record_id)
+            if gone is None:
+                return ChangeSet(requests_made=1)
+            return ChangeSet(deletions=(Deletion(kind, record_id, gone[1], gone[0]),), requests_made=1)
+        field = {RecordKind.BOOKING: "bookings", RecordKind.TASK_ASSIGNMENT: "task_assignments"}.get(
+            kind, "schedule_requests"
+        )
+        return ChangeSet(**{field: (record,)}, requests_made=1)  # type: ignore[arg-type]
+
+    async def read_reference(self, changes: ChangeSet) -> Reference:
+        return await self.openair.read_reference(changes)
