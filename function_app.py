@@ -6,10 +6,16 @@ HTTP routes are function-key protected by default (never anonymous). Schedules c
 
 import azure.functions as func
 
+import functions_admin
+import import_functions
+import push_functions
 from shared import jobs
 from shared.runtime import services
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(push_functions.bp)
+app.register_functions(functions_admin.bp)
+app.register_functions(import_functions.bp)
 
 
 @app.function_name("export_timer")

@@ -125,6 +125,61 @@ class PushSettings(_Section):
     )
 
 
+class ImportSettings(_Section):
+    """Outlook → OpenAir: where Graph posts notifications, and how subscriptions and reconciliation run."""
+
+    webhook_base_url: str = Field(
+        default="",
+        alias="WEBHOOK_BASE_URL",
+        description="Public root of the function app (https://<app>.azurewebsites.net); subscriptions point here",
+    )
+    subscription_schedule: str = Field(
+        default="0 7 * * * *", alias="IMPORT_SUBSCRIPTION_SCHEDULE", description="NCRONTAB of the subscription timer"
+    )
+    reconcile_schedule: str = Field(
+        default="0 */15 * * * *", alias="IMPORT_RECONCILE_SCHEDULE", description="NCRONTAB of the reconciliation"
+    )
+    subscription_minutes: int = Field(
+        default=10_070,
+        alias="SUBSCRIPTION_LIFETIME_MINUTES",
+        ge=60,
+        le=10_080,
+        description="Lifetime asked for on create/renew (Outlook events: at most 10,080)",
+    )
+    renew_margin_minutes: int = Field(
+        default=2_880,
+        alias="SUBSCRIPTION_RENEW_MARGIN_MINUTES",
+        ge=60,
+        description="Renew a subscription this long before it expires",
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, alias="WEBHOOK_MAX_BODY_BYTES", ge=1_024, description="Larger notification POSTs get 413"
+    )
+
+    @field_validator("webhook_base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
+            raise ValueError("must be an https:// URL (Graph posts to https only; plain http only on loopback)")
+        return value
+
+
+class AdminSettings(_Section):
+    """Operations: credential expiry watch and telemetry (read by `check`, the CLI and shared/logging_setup.py)."""
+
+    graph_client_secret_expires: str = Field(
+        default="",
+        alias="GRAPH_CLIENT_SECRET_EXPIRES",
+        description="Expiry date (YYYY-MM-DD) of GRAPH_CLIENT_SECRET; `check` warns 30 days ahead",
+    )
+    app_insights_connection_string: str = Field(
+        default="",
+        alias="APPLICATIONINSIGHTS_CONNECTION_STRING",
+        description="Application Insights connection string; logs are exported when set",
+    )
+
+
 def load(section: type[_Section], environ: Mapping[str, str] | None = None) -> Any:
     """Build one settings section from the environment; a bad value raises one clear ConfigurationError."""
     env = os.environ if environ is None else environ

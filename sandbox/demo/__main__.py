@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Callable
 
-from sandbox.demo import export
+from sandbox.demo import admin, export, importing, push
 from sandbox.demo.world import DemoContext, offline_world
 from sandbox.graph.control import GraphControl
 from sandbox.host.localhost import LocalHost
@@ -19,7 +19,13 @@ from sandbox.openair.control import SimulatorControl
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 
-STEPS: list[Callable[[DemoContext], None]] = [*export.STEPS]
+STEPS: list[Callable[[DemoContext], None]] = [
+    admin.step_map_users,
+    *export.STEPS,
+    *push.STEPS,
+    *importing.STEPS,
+    admin.step_status,  # last: the status table after everything else ran
+]
 
 
 def main() -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter
 from typing import Any
@@ -10,9 +9,6 @@ from typing import Any
 from sandbox.demo.world import DemoContext
 from sandbox.graph.control import GraphControl
 from sandbox.host.localhost import LocalHost
-from shared.admin.mappings import refresh_mappings
-from shared.runtime import Services
-from shared.secrets import EnvironmentSecrets
 
 KIND_OF_KEY = {"booking": "bookings", "task_assignment": "task assignments", "schedule_request": "schedule requests"}
 
@@ -47,29 +43,6 @@ def run_export(host: LocalHost) -> float:
     host.fire_timer("export_timer")
     host.drain_queues(timeout=120)
     return time.monotonic() - started
-
-
-async def map_users(env: dict[str, str]) -> dict[str, int]:
-    services = Services(env, EnvironmentSecrets(env))
-    try:
-        store = services.store()
-        store.ensure_tables()
-        report = await refresh_mappings(store, services.openair(), services.calendar())
-    finally:
-        await services.aclose()
-    say(f"  mapped {len(report.new)} users ({sum('(Alias)' in n for n in report.new)} by mailbox alias); "
-        f"{len(report.unmatched)} unmatched, {len(report.conflicts)} conflicts")  # fmt: skip
-    for line in report.unmatched:
-        say(f"    unmatched: {line}")
-    return report.counts()
-
-
-def step_map_users(ctx: DemoContext) -> None:
-    say("\n1. Mapping OpenAir users to mailboxes by email (and aliases)")
-    ctx.result["mapping"] = asyncio.run(map_users(ctx.env))
-    ctx.mapped = ctx.store.load_mappings().users
-    ctx.result["users_mapped"] = len(ctx.mapped)
-    ctx.check(len(ctx.mapped) > 0, "no user was mapped")
 
 
 def _mailboxes(ctx: DemoContext) -> dict[str, str]:
@@ -148,4 +121,5 @@ def step_changes(ctx: DemoContext) -> None:
     ctx.check(removed, "a deleted booking's event was not removed")
 
 
-STEPS = [step_map_users, step_first_export, step_idle_run, step_changes]
+# The mapping step (1.) is sandbox/demo/admin.py's: it goes through the admin endpoint, as an administrator would.
+STEPS = [step_first_export, step_idle_run, step_changes]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +17,8 @@ from sandbox.processes import run_printing_url
 from sandbox.sample import CREDENTIALS
 from shared.store.admin import UserMapping
 from shared.store.store import SyncStore
+
+PUSH_SECRET = "demo-push-secret"  # the offline world's OPENAIR_PUSH_SECRET (and the form script's PushSecret)
 
 
 @contextlib.contextmanager
@@ -31,6 +34,9 @@ def offline_world() -> Iterator[dict[str, str]]:
             "AzureWebJobsStorage": storage.connection_string,
             "FUNCTIONS_WORKER_RUNTIME": "python",
             "EXPORT_SCHEDULE": "0 */2 * * * *",
+            "IMPORT_SUBSCRIPTION_SCHEDULE": "0 7 * * * *",
+            "IMPORT_RECONCILE_SCHEDULE": "0 */15 * * * *",
+            "WEBHOOK_CLIENT_STATE": secrets.token_urlsafe(32),
             "OPENAIR_BASE_URL": openair.first_line,
             "OPENAIR_COMPANY": CREDENTIALS["company"],
             "OPENAIR_USER": CREDENTIALS["user"],
@@ -40,6 +46,7 @@ def offline_world() -> Iterator[dict[str, str]]:
             "GRAPH_BASE_URL": graph.first_line,
             "GRAPH_TENANT_ID": "demo-tenant",
             "GRAPH_CLIENT_ID": "demo-client",
+            "OPENAIR_PUSH_SECRET": PUSH_SECRET,
         }
 
 

@@ -52,7 +52,7 @@ class MappingReport:
         }
 
 
-def _index(mailboxes: Sequence[Mailbox]) -> dict[str, tuple[Mailbox, MappedBy]]:
+def index_mailboxes(mailboxes: Sequence[Mailbox]) -> dict[str, tuple[Mailbox, MappedBy]]:
     """Address → mailbox. Primary addresses win over aliases when two mailboxes claim one address."""
     index: dict[str, tuple[Mailbox, MappedBy]] = {}
     for mailbox in mailboxes:
@@ -70,7 +70,7 @@ async def refresh_mappings(
     report = MappingReport()
     settings, _ = store.load_settings()
     mailboxes = await directory.list_mailboxes()
-    by_address = _index(mailboxes)
+    by_address = index_mailboxes(mailboxes)
     rows = {row.row_key: row for row in store.mapping_rows()}
     taken: dict[str, str] = {}  # mailbox address -> user id, from rows that keep theirs
     for user_id, existing in rows.items():

@@ -214,6 +214,18 @@ class ImportStore:
         etag = self._write_cursor(again)
         return replace(again, etag=etag)
 
+    def drop_lease(self, user_id: str, holder: str) -> None:
+        """Give the lease back without touching the delta link (after a failure, or at the pass limit)."""
+        for _ in range(20):
+            cursor = self.delta_cursor(user_id)
+            if cursor.holder != holder or cursor.etag is None:
+                return
+            try:
+                self._write_cursor(replace(cursor, holder="", lease_until=None))
+                return
+            except EtagMismatch:
+                continue
+
     def reset_chain(self, user_id: str) -> None:
         """Forget a mailbox's delta link (resync): the next pass starts a fresh chain, deleting nothing."""
         cursor = self.delta_cursor(user_id)

@@ -25,9 +25,10 @@ from shared.kinds import RecordKind, record_key
 from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Reference, updated_cursor
 from shared.openair.models import Booking, Projecttaskassign, Schedulerequest
 from shared.store.admin import IntegrationSettings, Mappings, RowProblem, UserMapping, WhenRemoved
-from shared.store.state import Desire, Link, LinkState, OutboxEntry, UserState
+from shared.store.state import Desire, Link, LinkState, Origin, OutboxEntry, UserState
 from shared.store.store import SyncStore
 from shared.sync.decide import content_hash
+from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX
 from shared.sync.ports import OpenAirPort
 from shared.sync.render import OutOfScope, RenderContext, render
 from shared.timezones import resolve_zone
@@ -157,6 +158,9 @@ async def plan_export(
             continue
         if export_after is not None and record.updated is not None and record.updated < export_after:
             plan.bump("skipped_before_export_after")
+            continue
+        if isinstance(record, Booking) and record.externalid.startswith(IMPORT_EXTERNALID_PREFIX):
+            plan.bump("imported_from_outlook")  # made from the person's own event: never a second event
             continue
         key = record_key(kind, record.id)
         rendered = render(record, reference, ctx)
@@ -320,11 +324,17 @@ def drop_settled(
         links, pending = known[user_id]
         by_key = entries[user_id]
         for key, entry in list(by_key.items()):
+            link = links.get(key)
+            if link is not None and link.origin is Origin.OUTLOOK:
+                # The booking was imported from the person's own event: the export never writes over that
+                # event nor deletes it (whatever happens to the booking in OpenAir).
+                del by_key[key]
+                plan.bump("imported_from_outlook")
+                continue
             # A pending entry of an earlier run must be overwritten even when the new one matches the link:
             # otherwise the older, now wrong, desire would be applied later.
             if key in pending:
                 continue
-            link = links.get(key)
             if entry.desire is Desire.REMOVE:
                 if link is None:
                     del by_key[key]

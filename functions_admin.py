@@ -1,0 +1,105 @@
+"""Admin bindings: the HTTP admin API (`/api/manage/...`, function key required) and the run-report timer.
+
+Bindings only: each function hands the request to `shared.admin.endpoints` and shapes its answer. The admin
+modules are imported inside the functions, so the webhook's cold start never pays for them. Routes and function
+names avoid the prefix `admin`, which the Functions host reserves for its own API.
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from shared.jobs import EXPORT_QUEUE
+from shared.logging_setup import configure_logging, log_context
+from shared.notifications.webhook import IMPORT_QUEUE  # the import's queue (a light module)
+from shared.runtime import services
+
+configure_logging()
+bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves __init__ unannotated
+
+JSON = "application/json"
+# Every five minutes (UTC): cheap when reports are off (one table read), and the granularity of "Daily at HH:MM".
+REPORT_SCHEDULE = "0 */5 * * * *"
+
+
+async def _answer(name: str, req: func.HttpRequest, out: func.Out[list[str]] | None = None) -> func.HttpResponse:
+    from shared.admin import endpoints
+
+    handler = getattr(endpoints, name)
+    with log_context(function=f"manage_{name}"):
+        answer = await endpoints.handle(handler, services(), dict(req.params), req.get_body() or b"")
+    if out is not None:
+        out.set(answer.messages)
+    return func.HttpResponse(answer.json(), status_code=answer.status, mimetype=JSON)
+
+
+@bp.function_name("manage_status")
+@bp.route(route="manage/status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def manage_status(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer("status", req)
+
+
+@bp.function_name("manage_runs")
+@bp.route(route="manage/runs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def manage_runs(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer("runs", req)
+
+
+@bp.function_name("manage_check")
+@bp.route(route="manage/check", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def manage_check(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer("check", req)
+
+
+@bp.function_name("manage_mappings_refresh")
+@bp.route(route="manage/mappings/refresh", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+async def manage_mappings_refresh(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer("refresh", req)
+
+
+@bp.function_name("manage_mappings_import_csv")
+@bp.route(route="manage/mappings/import-csv", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+async def manage_mappings_import_csv(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer("import_csv", req)
+
+
+@bp.function_name("manage_resync")
+@bp.route(route="manage/resync", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
+async def manage_resync(req: func.HttpRequest, work: func.Out[list[str]]) -> func.HttpResponse:
+    return await _answer("resync", req, work)
+
+
+@bp.function_name("manage_sync_export")
+@bp.route(route="manage/sync/export", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
+async def manage_sync_export(req: func.HttpRequest, work: func.Out[list[str]]) -> func.HttpResponse:
+    return await _answer("export", req, work)
+
+
+@bp.function_name("manage_subscriptions_renew")
+@bp.route(route="manage/subscriptions/renew", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.queue_output(arg_name="work", queue_name=IMPORT_QUEUE, connection="AzureWebJobsStorage")
+async def manage_subscriptions_renew(req: func.HttpRequest, work: func.Out[list[str]]) -> func.HttpResponse:
+    return await _answer("renew_subscriptions", req, work)
+
+
+@bp.function_name("manage_openapi")
+@bp.route(route="manage/openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def manage_openapi(req: func.HttpRequest) -> func.HttpResponse:
+    import json
+
+    from shared.admin.openapi import build_document
+
+    return func.HttpResponse(json.dumps(build_document(), indent=1), mimetype=JSON)
+
+
+@bp.function_name("report_timer")
+@bp.timer_trigger(schedule=REPORT_SCHEDULE, arg_name="timer", run_on_startup=False)
+async def report_timer(timer: func.TimerRequest) -> None:
+    """Send the run report ReportWhen asks for, when one is due (never twice: see shared/admin/reports.py)."""
+    from shared.admin.reports import send_due_reports
+
+    with log_context(function="report_timer"):
+        app = services()
+        await send_due_reports(app.store(), app.calendar())

@@ -1,0 +1,165 @@
+"""The admin HTTP API, host-agnostic: parse a request, run the operation, shape a JSON answer.
+
+The blueprint (`functions_admin.py`) only moves bytes between Azure Functions and these handlers, so they are
+tested by calling them directly. Routes live under `manage/`, not `admin/`: the Functions host reserves `admin`
+for its own API and refuses function routes (and function names) starting with it (azure-functions-host#1781,
+#7634). Bad input is a 4xx with a message saying what to fix; an unreachable dependency is a 502/503 naming it;
+only a bug is a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.admin import operations
+from shared.admin.csv_import import CsvImportError
+from shared.admin.resync import ResyncMode, UnknownUser
+from shared.errors import ConfigurationError, SyncError
+from shared.runtime import Services
+
+
+@dataclass
+class Answer:
+    status: int
+    body: dict[str, Any]
+    messages: list[str] = field(default_factory=list)  # export work for the queue output binding
+
+    def json(self) -> str:
+        return json.dumps(self.body, default=str, indent=1)
+
+
+class BadRequest(ValueError):
+    """The request cannot be run as sent; the message says what to change."""
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RefreshRequest(_Body):
+    dry_run: bool = Field(default=False, description="Report what the refresh would change, change nothing")
+
+
+class ResyncRequest(_Body):
+    user: str | None = Field(default=None, description="OpenAir user id; omit to resync every mapped user")
+    mode: ResyncMode = Field(default=ResyncMode.UPDATE, description="update (write what differs) or recreate")
+    dry_run: bool = Field(default=False, description="Report what would happen, change nothing")
+
+
+class ExportRequest(_Body):
+    user: str | None = Field(default=None, description="Only this OpenAir user (all of their records)")
+    dry_run: bool = Field(default=False, description="Plan and report, write nothing")
+
+
+def _flag(query: Mapping[str, str], name: str) -> bool:
+    value = query.get(name, "false").strip().lower()
+    if value in ("true", "1", "yes"):
+        return True
+    if value in ("false", "0", "no", ""):
+        return False
+    raise BadRequest(f"query parameter {name} is '{value}'; use true or false")
+
+
+def _body(model: type[_Body], raw: bytes) -> Any:
+    if not raw.strip():
+        return model()
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
+        fields = ", ".join(model.model_fields)
+        raise BadRequest(f"invalid JSON body ({problems}); fields: {fields}") from None
+
+
+async def status(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+    limit = query.get("runs", "20")
+    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+        raise BadRequest(f"query parameter runs is '{limit}'; use a number from 1 to 500")
+    report = operations.status(services, user_id=query.get("user") or None, runs=int(limit))
+    return Answer(200, {"healthy": report.healthy, **report.as_json()})
+
+
+async def runs(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+    limit = query.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+        raise BadRequest(f"query parameter limit is '{limit}'; use a number from 1 to 500")
+    from shared.admin.status import run_json
+
+    return Answer(200, {"runs": [run_json(r) for r in services.store().recent_runs(int(limit))]})
+
+
+async def check(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+    from shared.admin.check import failed, run_checks
+
+    results = await run_checks(services, send_test_mail=_flag(query, "send_test_mail"))
+    return Answer(200, {"ok": not failed(results), "checks": [asdict(r) for r in results]})
+
+
+async def refresh(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+    request = _body(RefreshRequest, raw)
+    report = await operations.refresh(services, dry_run=request.dry_run)
+    return Answer(200, {"dry_run": request.dry_run, "counts": report.counts(), **asdict(report)})
+
+
+async def import_csv(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+    add_new, replace = _flag(query, "add_new"), _flag(query, "replace_existing")
+    report = await operations.import_csv(
+        services, raw, add_new=add_new, replace_existing=replace, dry_run=_flag(query, "dry_run")
+    )
+    return Answer(200, {"counts": report.counts(), **asdict(report)})
+
+
+async def resync(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+    request = _body(ResyncRequest, raw)
+    report = await operations.resync(services, user=request.user, mode=request.mode, dry_run=request.dry_run)
+    body = {"run_id": report.run_id, "mode": report.mode.value, "dry_run": report.dry_run, "users": report.users,
+            "counts": report.counts(), "errors": report.delete_failures,
+            "alerts": report.plan.alerts if report.plan else []}  # fmt: skip
+    return Answer(202 if not request.dry_run else 200, body, operations.queue_messages(report.plan))
+
+
+async def export(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+    request = _body(ExportRequest, raw)
+    outcome = await operations.export(services, user=request.user, dry_run=request.dry_run)
+    body = {"run_id": outcome.run_id, "dry_run": request.dry_run, "status": outcome.status, "counts": outcome.counts,
+            "mailboxes_queued": len(outcome.messages), "alerts": outcome.alerts,
+            "problems": outcome.problems}  # fmt: skip
+    return Answer(200 if request.dry_run else 202, body, outcome.messages)
+
+
+async def renew_subscriptions(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+    """The import's subscription job, now: create missing subscriptions, renew expiring ones, drop stale ones."""
+    from shared.notifications.jobs import run_subscription_timer
+
+    if raw.strip() not in (b"", b"{}"):
+        raise BadRequest("this route takes no body")
+    messages = await run_subscription_timer(services)
+    latest = services.store().recent_runs(1)
+    run = latest[0] if latest and latest[0].kind == "import-subscriptions" else None
+    body = {"counts": dict(run.counts) if run else {}, "errors": list(run.errors) if run else [],
+            "mailboxes_resynced": len(messages)}  # fmt: skip
+    return Answer(200, body, messages)
+
+
+Handler = Callable[[Services, Mapping[str, str], bytes], Awaitable[Answer]]
+
+
+async def handle(handler: Handler, services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+    """Run a handler and turn the product's errors into answers that say what to fix."""
+    try:
+        return await handler(services, query, raw)
+    except (BadRequest, CsvImportError) as exc:
+        return Answer(400, {"error": str(exc)})
+    except UnknownUser as exc:
+        return Answer(404, {"error": str(exc)})
+    except ConfigurationError as exc:
+        return Answer(503, {"error": f"the function app is misconfigured: {exc}"})
+    except SyncError as exc:  # OpenAir, Graph or Table Storage refused or failed: a dependency, not the request
+        return Answer(502, {"error": f"{type(exc).__name__}: {exc}"})

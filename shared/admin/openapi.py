@@ -1,0 +1,128 @@
+"""The OpenAPI 3 description of the admin API, built from one table; `docs/openapi.json` is its committed output.
+
+`python -m shared openapi > docs/openapi.json` regenerates it; a test checks the committed file is current and
+that it describes exactly the routes the blueprint declares (no route undocumented, no documented route missing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.admin.endpoints import ExportRequest, RefreshRequest, ResyncRequest
+
+ROUTE_PREFIX = "/api/"
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str  # string, integer, boolean
+    description: str
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    method: str
+    route: str  # as in the decorator, without the /api prefix
+    summary: str
+    description: str
+    query: tuple[Param, ...] = ()
+    body: type[Any] | None = None
+    text_body: str = ""  # media type of a raw (non-JSON) body
+    answers: dict[str, str] = field(default_factory=dict)
+
+
+_USER = Param("user", "string", "OpenAir user id: only this user")
+_BAD = {"400": "Bad input; `error` says what to change"}
+_DEPENDENCY = {"502": "OpenAir, Graph or storage failed; `error` names it", "503": "App settings are wrong"}
+
+ROUTES: tuple[RouteDoc, ...] = (
+    RouteDoc("GET", "manage/status", "Status of users, subscriptions, cursors, queues and rejected rows",
+             "Per user: mapping, switches, last export/import, counts, last error, pending writes. Also Graph "
+             "subscriptions and their expiry, cursors, messages in poison queues, rows rejected by validation, "
+             "recent runs and alerts. `healthy` is false when anything needs an administrator.",
+             query=(_USER, Param("runs", "integer", "How many recent runs to include (1-500, default 20)")),
+             answers={"200": "The status", **_BAD}),
+    RouteDoc("GET", "manage/runs", "Run history, newest first", "Counts by kind, errors, alerts, duration.",
+             query=(Param("limit", "integer", "1-500, default 50"),), answers={"200": "Runs", **_BAD}),
+    RouteDoc("GET", "manage/check", "Try every dependency for real",
+             "OpenAir credentials and API access, the Graph token and each permission (by trying the calls), a "
+             "mailbox, Table and Queue storage, Key Vault, the webhook URL, and credential expiry (warns 30 days "
+             "ahead). `ok` is false when a check failed.",
+             query=(Param("send_test_mail", "boolean", "Also try Mail.Send by sending a test report"),),
+             answers={"200": "One result per check", **_BAD}),
+    RouteDoc("POST", "manage/mappings/refresh", "Refresh mappings (the incumbent's File > Update)",
+             "Maps active OpenAir users to mailboxes by email and aliases; never overwrites a Manual row nor maps "
+             "one mailbox to two users. Reports new, changed, unmatched and conflicting users.",
+             body=RefreshRequest, answers={"200": "What changed", **_BAD, **_DEPENDENCY}),
+    RouteDoc("POST", "manage/mappings/import-csv", "Import a mailbox list (CSV: email,exchange server; no header)",
+             "Good lines are applied, bad lines reported by line number. Choose add_new and/or replace_existing.",
+             query=(Param("add_new", "boolean", "Map users without a mailbox to the mailbox on their line"),
+                    Param("replace_existing", "boolean", "Update or re-point users already mapped"),
+                    Param("dry_run", "boolean", "Report, change nothing")),
+             text_body="text/csv", answers={"200": "Per-line results", **_BAD, **_DEPENDENCY}),
+    RouteDoc("POST", "manage/resync", "Resync one user or everyone",
+             "update: re-render and write only what differs (including events edited or deleted in Outlook). "
+             "recreate: delete the product's own events in the window and write them again. The writes are queued.",
+             body=ResyncRequest, answers={"200": "Dry run", "202": "Planned and queued", **_BAD,
+                                          "404": "Unknown or unmapped user", **_DEPENDENCY}),
+    RouteDoc("POST", "manage/sync/export", "Run an export now (or preview it with dry_run)",
+             "Without user: the regular incremental run. With user: all of that user's records, writing only what "
+             "differs. dry_run reports what would be created, updated and deleted, changing nothing.",
+             body=ExportRequest, answers={"200": "Dry run", "202": "Planned and queued", **_BAD,
+                                          "404": "Unknown or unmapped user", **_DEPENDENCY}),
+    RouteDoc("POST", "manage/subscriptions/renew", "Create, renew and drop Graph subscriptions now",
+             "Runs the import's subscription job at once (it also runs on its timer): subscribes importing "
+             "mailboxes that have none, renews those close to expiry, deletes those no longer needed; newly "
+             "subscribed mailboxes get an import pass.", answers={"200": "What the job did", **_BAD, **_DEPENDENCY}),
+    RouteDoc("GET", "manage/openapi.json", "This description", "", answers={"200": "OpenAPI 3.0 document"}),
+)  # fmt: skip
+
+
+def _parameter(param: Param) -> dict[str, Any]:
+    return {"name": param.name, "in": "query", "required": False, "description": param.description,
+            "schema": {"type": param.kind}}  # fmt: skip
+
+
+def _answer(text: str) -> dict[str, Any]:
+    return {"description": text, "content": {"application/json": {"schema": {"type": "object"}}}}
+
+
+def build_document() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for doc in ROUTES:
+        operation: dict[str, Any] = {
+            "operationId": doc.route.removeprefix("manage/").replace("/", "_").replace("-", "_").replace(".", "_"),
+            "summary": doc.summary,
+            "description": doc.description,
+            "parameters": [_parameter(p) for p in doc.query],
+            "responses": {
+                **{code: _answer(text) for code, text in doc.answers.items()},
+                "401": {"description": "No or wrong function key"},
+            },
+        }
+        if doc.body is not None:
+            operation["requestBody"] = {
+                "required": False,
+                "content": {"application/json": {"schema": doc.body.model_json_schema()}},
+            }
+        elif doc.text_body:
+            operation["requestBody"] = {"required": True, "content": {doc.text_body: {"schema": {"type": "string"}}}}
+        paths.setdefault(ROUTE_PREFIX + doc.route, {})[doc.method.lower()] = operation
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "OpenAir ↔ Microsoft 365 calendar sync: admin API",
+            "version": "1.0.0",
+            "description": "Function-key protected (x-functions-key header or ?code=). JSON in and out.",
+        },
+        "security": [{"functionKeyHeader": []}, {"functionKeyQuery": []}],
+        "components": {
+            "securitySchemes": {
+                "functionKeyHeader": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+                "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
+            }
+        },
+        "paths": paths,
+    }

@@ -1,0 +1,156 @@
+"""The admin operations over the app's `Services`: what the endpoints and the command line both call.
+
+Each function wires the real adapters to one operation of `shared/admin/` and records what it did in the Runs
+table; nothing here knows about HTTP or a terminal.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from shared.admin.csv_import import CsvImportReport, decode, import_mailbox_csv
+from shared.admin.mappings import MappingReport, refresh_mappings
+from shared.admin.resync import ResyncMode, ResyncReport, choose_users
+from shared.admin.status import StatusReport, build_status
+from shared.jobs import ExportWork
+from shared.logging_setup import log_context
+from shared.runtime import Services
+from shared.settings import StorageSettings, load
+from shared.store.state import RunRecord
+from shared.sync.planner import ExportPlan
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ExportOutcome:
+    run_id: str
+    status: str
+    counts: dict[str, int]
+    users_with_work: list[str]
+    alerts: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # one per mailbox with work (empty for a dry run)
+
+
+@dataclass
+class MailboxOutcome:
+    user_id: str
+    status: str  # ok, partial, failed
+    counts: dict[str, int]
+    errors: list[str]
+
+
+def queue_messages(plan: ExportPlan | None) -> list[str]:
+    """The export work of a plan, as the export queue expects it (keys only)."""
+    if plan is None:
+        return []
+    return [
+        ExportWork(user_id=u, mailbox_id=plan.mailbox_ids.get(u, ""), run_id=plan.run_id).model_dump_json()
+        for u in plan.users_with_work
+    ]
+
+
+def status(services: Services, *, user_id: str | None = None, runs: int = 20) -> StatusReport:
+    from shared.admin.queues import QueueInspector
+
+    store = services.store()
+    inspector = QueueInspector(load(StorageSettings, services.environ))
+    try:
+        return build_status(store, inspector=inspector, user_id=user_id, runs=runs)
+    finally:
+        inspector.close()
+
+
+async def refresh(services: Services, *, dry_run: bool = False) -> MappingReport:
+    with log_context(function="mappings-refresh"):
+        store = services.store()
+        store.ensure_tables()
+        report = await refresh_mappings(store, services.openair(), services.calendar(), dry_run=dry_run)
+        log.info("mappings refreshed", extra={"dry_run": dry_run, **report.counts()})
+        return report
+
+
+async def import_csv(
+    services: Services, data: bytes, *, add_new: bool, replace_existing: bool, dry_run: bool = False
+) -> CsvImportReport:
+    with log_context(function="mappings-import-csv"):
+        store = services.store()
+        store.ensure_tables()
+        text = decode(data)
+        report = await import_mailbox_csv(store, text, add_new=add_new, replace_existing=replace_existing,
+                                          directory=services.calendar(), dry_run=dry_run)  # fmt: skip
+        log.info("mailbox list imported", extra={"dry_run": dry_run, **report.counts()})
+        return report
+
+
+async def resync(services: Services, *, user: str | None, mode: ResyncMode, dry_run: bool = False) -> ResyncReport:
+    from shared.admin.resync import resync as prepare
+
+    with log_context(function=f"resync-{mode.value}", user=user):
+        store = services.store()
+        store.ensure_tables()
+        return await prepare(store, services.openair(), services.calendar(), user_ids=[user] if user else None,
+                             mode=mode, dry_run=dry_run)  # fmt: skip
+
+
+async def export(services: Services, *, user: str | None = None, dry_run: bool = False) -> ExportOutcome:
+    """An export run now: the whole tenant from the watermarks, or one user's records in full."""
+    from shared import jobs
+    from shared.sync.planner import plan_export
+
+    with log_context(function="export", user=user):
+        store = services.store()
+        store.ensure_tables()
+        if user is None:
+            result = await jobs.run_export_timer(services, dry_run=dry_run)
+            run = result.run
+            return ExportOutcome(run.run_id, run.status, dict(run.counts), [], list(run.alerts), list(run.errors),
+                                 result.messages)  # fmt: skip
+        choose_users(store, [user])
+        started = dt.datetime.now(dt.UTC)
+        plan = await plan_export(store=store, openair=services.openair(), now=started, dry_run=dry_run,
+                                 only_users=[user], full_resync=True)  # fmt: skip
+        run_status = "blocked" if plan.deletions_blocked else ("partial" if plan.problems else "ok")
+        if not dry_run:
+            store.record_run(RunRecord(run_id=plan.run_id, kind="export-plan-user", started=started,
+                                       finished=dt.datetime.now(dt.UTC), status=run_status, counts=plan.counts,
+                                       errors=tuple(str(p) for p in plan.problems), alerts=tuple(plan.alerts),
+                                       user_id=user))  # fmt: skip
+        return ExportOutcome(plan.run_id, run_status, dict(plan.counts), list(plan.users_with_work), plan.alerts,
+                             [str(p) for p in plan.problems], [] if dry_run else queue_messages(plan))  # fmt: skip
+
+
+async def apply_outbox(
+    services: Services,
+    messages: Sequence[str],
+    *,
+    progress: Callable[[MailboxOutcome], None] | None = None,
+) -> list[MailboxOutcome]:
+    """Apply planned work now, mailbox by mailbox, in this process (the CLI; the app uses the queue)."""
+    from shared.sync.mailbox import MailboxIncomplete, export_mailbox
+
+    store = services.store()
+    outcomes: list[MailboxOutcome] = []
+    for message in messages:
+        work = ExportWork.model_validate_json(message)
+        started = dt.datetime.now(dt.UTC)
+        with log_context(function="export-mailbox", run_id=work.run_id, user=work.user_id):
+            try:
+                report = await export_mailbox(work.user_id, store=store, calendar=services.calendar(), now=started)
+                outcome = MailboxOutcome(work.user_id, "partial" if report.errors else "ok", report.counts(),
+                                         list(report.errors))  # fmt: skip
+            except MailboxIncomplete as exc:
+                # The writes that failed transiently stay in the outbox; the next export run retries them.
+                outcome = MailboxOutcome(work.user_id, "partial", {}, [str(exc)])
+        store.record_run(RunRecord(run_id=work.run_id or f"cli-{started:%H%M%S}", kind="export-mailbox",
+                                   started=started, finished=dt.datetime.now(dt.UTC), status=outcome.status,
+                                   counts=outcome.counts, errors=tuple(outcome.errors),
+                                   user_id=work.user_id))  # fmt: skip
+        outcomes.append(outcome)
+        if progress is not None:
+            progress(outcome)
+    return outcomes

@@ -1,0 +1,149 @@
+"""Run reports by email — the incumbent's "Send results of each run", through Graph sendMail.
+
+`ReportWhen` (IntegrationSettings) decides:
+- `Each run` / `Each run with errors`: a timer (every 5 minutes) mails the runs finished since the last report,
+  one mail per tick at most (the export runs every few minutes; one mail per run would bury the recipients).
+  Runs that did nothing (an idle export with no error) are not reported. `Each run with errors` mails only when
+  one of them has errors. The error count is in the subject, as the incumbent did.
+- `Daily at HH:MM` (UTC): one mail a day, covering the last 24 hours, sent on the first tick at or after HH:MM.
+
+Never twice: the `Reports` table holds the last reported run time and one row per daily report sent. Each is
+claimed (ETag-conditional write) before the mail goes out and released when sending fails, so two timers can
+never both send, and a failed send is tried again on the next tick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from shared.store.backend import EtagMismatch, Row
+from shared.store.state import RunRecord
+from shared.store.store import SyncStore
+
+log = logging.getLogger(__name__)
+
+REPORTS = "Reports"
+_PARTITION = "Report"
+_LAST_RUN = "LastReportedRun"
+_WORK_COUNTS = ("created", "updated", "deleted", "recovered", "failed", "outbox_entries", "to_write")
+
+
+class MailSender(Protocol):
+    async def send_mail(self, sender_user_id: str, to: list[str], subject: str, body_text: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ReportSent:
+    subject: str
+    recipients: list[str]
+    runs: int
+
+
+def recipients(text: str) -> list[str]:
+    return [a for a in re.split(r"[,;\s]+", text) if a]
+
+
+def error_count(runs: Sequence[RunRecord]) -> int:
+    return sum(max(len(run.errors), 1 if run.status in ("failed", "poison") else 0) for run in runs)
+
+
+def eventful(run: RunRecord) -> bool:
+    """A run worth a line in a report: it wrote something, failed, or raised an alert."""
+    return bool(run.errors or run.alerts or run.status not in ("ok",) or any(run.counts.get(k) for k in _WORK_COUNTS))
+
+
+def compose(runs: Sequence[RunRecord], *, title: str) -> tuple[str, str]:
+    """(subject, plain-text body). Keys, counts and error texts only: never an event's subject or body."""
+    errors = error_count(runs)
+    subject = f"OpenAir sync: {errors} error(s) in {len(runs)} run(s)" if errors else \
+        f"OpenAir sync: {len(runs)} run(s), no errors"  # fmt: skip
+    lines = [title, ""]
+    alerts = [alert for run in runs for alert in run.alerts]
+    if alerts:
+        lines += ["ALERTS", *(f"- {a}" for a in alerts), ""]
+    for run in sorted(runs, key=lambda r: r.started):
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()) if v)
+        who = f" user {run.user_id}" if run.user_id else ""
+        lines.append(f"{run.started:%Y-%m-%d %H:%M:%S} UTC  {run.kind}{who}  {run.status}  {counts}")
+        lines += [f"    error: {e}" for e in run.errors[:10]]
+        if len(run.errors) > 10:
+            lines.append(f"    … and {len(run.errors) - 10} more errors (see the Runs table, run {run.run_id})")
+    lines += ["", "Details: `python -m shared status` or GET /api/manage/status."]
+    return subject, "\n".join(lines)
+
+
+def _claim(store: SyncStore, row_key: str, value: dt.datetime, etag: str | None) -> str | None:
+    """Write the report marker only if nobody else did meanwhile; the new ETag, or None when we lost."""
+    row = Row(_PARTITION, row_key, {"Value": value})
+    try:
+        return store.backend.update(REPORTS, row) if etag else store.backend.insert(REPORTS, row)
+    except EtagMismatch:
+        return None
+
+
+async def send_due_reports(store: SyncStore, mail: MailSender, now: dt.datetime | None = None) -> ReportSent | None:
+    """Send the report `ReportWhen` asks for, if one is due now; None when nothing was sent."""
+    now = now or dt.datetime.now(dt.UTC)
+    settings, _ = store.load_settings()
+    when = settings.report_when
+    if when == "Never":
+        return None
+    if not settings.report_sender or not recipients(settings.report_recipients):
+        log.warning("reports are on but ReportSender or ReportRecipients is empty; no report sent")
+        return None
+    store.backend.ensure_tables([REPORTS])
+    if when.startswith("Daily at "):
+        at = dt.time.fromisoformat(when.removeprefix("Daily at "))
+        if now.time() < at:
+            return None
+        marker = f"Daily-{now:%Y-%m-%d}"
+        if store.backend.get(REPORTS, _PARTITION, marker) is not None or _claim(store, marker, now, None) is None:
+            return None
+        runs = [r for r in store.recent_runs(500) if r.started >= now - dt.timedelta(days=1)]
+        try:
+            return await _send(mail, settings.report_sender, settings.report_recipients, runs,
+                               f"Runs of the 24 hours before {now:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+        except Exception:
+            store.backend.delete(REPORTS, _PARTITION, marker)  # not sent: the next tick tries again
+            raise
+    cursor = store.backend.get(REPORTS, _PARTITION, _LAST_RUN)
+    stored = cursor.columns.get("Value") if cursor is not None else None
+    since: dt.datetime = stored if isinstance(stored, dt.datetime) else now - dt.timedelta(hours=1)
+    runs = [r for r in store.recent_runs(500) if r.finished > since and eventful(r)]
+    latest = max((r.finished for r in runs), default=None)
+    if latest is None:
+        return None
+    if when == "Each run with errors" and not error_count(runs):
+        _claim(store, _LAST_RUN, latest, cursor.etag if cursor else None)
+        return None
+    etag = _claim(store, _LAST_RUN, latest, cursor.etag if cursor else None)
+    if etag is None:
+        return None  # another instance is reporting these runs
+    try:
+        return await _send(mail, settings.report_sender, settings.report_recipients, runs,
+                           f"Runs since {since:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+    except Exception:
+        store.backend.update(REPORTS, Row(_PARTITION, _LAST_RUN, {"Value": since}, etag))
+        raise
+
+
+async def _send(mail: MailSender, sender: str, to_text: str, runs: Sequence[RunRecord], title: str) -> ReportSent:
+    subject, body = compose(runs, title=title)
+    to = recipients(to_text)
+    await mail.send_mail(sender, to, subject, body)
+    log.info("run report sent", extra={"runs": len(runs), "recipients": len(to)})
+    return ReportSent(subject, to, len(runs))
+
+
+async def send_test_report(store: SyncStore, mail: MailSender) -> ReportSent:
+    """A report of the last day's runs, now, whatever ReportWhen says (check --send-test-mail)."""
+    settings, _ = store.load_settings()
+    now = dt.datetime.now(dt.UTC)
+    runs = [r for r in store.recent_runs(100) if r.started >= now - dt.timedelta(days=1)]
+    return await _send(mail, settings.report_sender, settings.report_recipients, runs,
+                       "Test report (check --send-test-mail): the runs of the last 24 hours")  # fmt: skip

@@ -1,0 +1,184 @@
+"""`status`: what an administrator looks at first — per user, per table, per queue — from the tables alone.
+
+Cheap by design (the Links table is read only for a single user): the per-user counts are the ones the mailbox
+worker writes in the mapping row after each run. Tables owned by the import (`Subscriptions`, delta cursors) are
+read defensively, by name: missing tables or columns read as "none".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from shared.admin.queues import QueueInspector, QueueMessageView
+from shared.store.admin import RowProblem, UserMapping, parse_user_mapping
+from shared.store.state import CURSORS, RunRecord
+from shared.store.store import SyncStore
+
+SUBSCRIPTIONS_TABLE = "Subscriptions"  # written by the import (shared/store/importing.py)
+SUBSCRIPTION_WARNING = dt.timedelta(hours=24)
+
+
+@dataclass
+class UserStatus:
+    user_id: str
+    name: str
+    mailbox: str
+    mapped_by: str
+    resolved: bool  # the mailbox id is known: the user can sync
+    switches: list[str]
+    time_zone: str
+    last_export: str
+    last_export_counts: str
+    last_import: str
+    last_error: str
+    last_error_at: str
+    pending_writes: int = 0
+    links: int | None = None  # only for a one-user status
+
+
+@dataclass
+class StatusReport:
+    generated: str
+    users: list[UserStatus] = field(default_factory=list)
+    unmapped: list[str] = field(default_factory=list)
+    rejected_rows: list[str] = field(default_factory=list)
+    subscriptions: list[dict[str, Any]] = field(default_factory=list)
+    cursors: list[dict[str, str]] = field(default_factory=list)
+    queues: dict[str, int | None] = field(default_factory=dict)
+    poison: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    recent_runs: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # what status itself could not read
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def healthy(self) -> bool:
+        """No rejected row, no poisoned message, no error on any user, no alert in the recent runs."""
+        poisoned = any(self.poison.values())
+        return not (self.rejected_rows or poisoned or self.alerts or any(u.last_error for u in self.users))
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return str(value)
+
+
+def _short(value: Any) -> str:
+    """Cursor values: times in full; links and tokens only as 'set' (a delta link is a long opaque URL)."""
+    text = _text(value)
+    return "(set)" if len(text) > 48 else text
+
+
+def run_json(run: RunRecord) -> dict[str, Any]:
+    return {
+        "run_id": run.run_id,
+        "kind": run.kind,
+        "started": _text(run.started),
+        "seconds": round((run.finished - run.started).total_seconds(), 1),
+        "status": run.status,
+        "user": run.user_id,
+        "counts": dict(run.counts),
+        "errors": len(run.errors),
+        "first_error": run.errors[0] if run.errors else "",
+        "alerts": list(run.alerts),
+    }
+
+
+def build_status(
+    store: SyncStore,
+    *,
+    inspector: QueueInspector | None = None,
+    user_id: str | None = None,
+    runs: int = 20,
+    now: dt.datetime | None = None,
+) -> StatusReport:
+    """The whole picture, or one user's (`user_id`, with their link count and pending writes)."""
+    now = now or dt.datetime.now(dt.UTC)
+    report = StatusReport(generated=_text(now))
+    rows = [r for r in store.mapping_rows() if user_id is None or r.row_key == user_id]
+    mappings = store.load_mappings()
+    _, setting_problems = store.load_settings()
+    _, show_as_problems = store.load_show_as()
+    report.rejected_rows = [str(p) for p in (*mappings.problems, *setting_problems, *show_as_problems)
+                            if user_id is None or p.row_key == user_id]  # fmt: skip
+    pending = {u: len(store.outbox(u)) for u in store.outbox_users()}
+    for row in rows:
+        parsed = parse_user_mapping(row)
+        if isinstance(parsed, RowProblem):
+            continue  # listed under rejected rows
+        if not parsed.mailbox:
+            report.unmapped.append(f"{parsed.openair_user_id} {parsed.name} <{parsed.email or 'no email'}>".strip())
+            continue
+        report.users.append(_user(parsed, row.columns, pending.get(parsed.openair_user_id, 0)))
+    if user_id is not None:
+        if not rows:
+            report.problems.append(f"OpenAir user {user_id} has no row in UserMappings")
+        for user in report.users:
+            user.links = len(store.links(user.user_id))
+    for sub in store.backend.query(SUBSCRIPTIONS_TABLE):
+        if user_id is not None and str(sub.columns.get("UserId", "")) != user_id:
+            continue
+        expires = sub.columns.get("Expiration")
+        state = "unknown expiry"
+        if isinstance(expires, dt.datetime):
+            state = "expired" if expires <= now else ("expiring" if expires - now < SUBSCRIPTION_WARNING else "active")
+        report.subscriptions.append({"id": sub.row_key, "user": str(sub.columns.get("UserId", "")),
+                                     "expires": _text(expires), "state": state})  # fmt: skip
+    for cursor in store.backend.query(CURSORS):
+        if user_id is not None and cursor.partition_key != "OpenAir" and cursor.row_key != user_id:
+            continue
+        value = cursor.columns.get("Value", cursor.columns.get("DeltaLink"))
+        report.cursors.append({"scope": cursor.partition_key, "name": cursor.row_key, "value": _short(value),
+                               "saved": _text(cursor.columns.get("Saved"))})  # fmt: skip
+    history = store.recent_runs(runs)
+    report.recent_runs = [run_json(r) for r in history if user_id is None or r.user_id in ("", user_id)]
+    report.alerts = [a for r in history for a in r.alerts]
+    if inspector is not None:
+        _queues(report, inspector, user_id)
+    return report
+
+
+def _user(mapping: UserMapping, columns: Any, pending: int) -> UserStatus:
+    switches = [k.value for k in sorted(mapping.export_kinds)] + (["import"] if mapping.import_events else [])
+    return UserStatus(
+        user_id=mapping.openair_user_id,
+        name=mapping.name,
+        mailbox=mapping.mailbox,
+        mapped_by=mapping.mapped_by.value,
+        resolved=bool(mapping.mailbox_id),
+        switches=switches,
+        time_zone=mapping.time_zone or mapping.openair_time_zone or mapping.mailbox_time_zone,
+        last_export=_text(columns.get("LastExport")),
+        last_export_counts=_text(columns.get("LastExportCounts")),
+        last_import=_text(columns.get("LastImport")),
+        last_error=_text(columns.get("LastError")),
+        last_error_at=_text(columns.get("LastErrorAt")),
+        pending_writes=pending,
+    )
+
+
+def _queues(report: StatusReport, inspector: QueueInspector, user_id: str | None) -> None:
+    from azure.core.exceptions import AzureError
+
+    try:
+        names = inspector.queue_names()
+        report.queues = {n: inspector.message_count(n) for n in names if not n.endswith("-poison")}
+        for name, messages in inspector.poison_queues(names).items():
+            report.poison[name] = [_message(m) for m in messages if user_id is None or _user_of(m) == user_id]
+    except AzureError as exc:
+        report.problems.append(f"Queue storage could not be read: {type(exc).__name__}: {exc}")
+
+
+def _message(message: QueueMessageView) -> dict[str, Any]:
+    return {"inserted": message.inserted, "dequeue_count": message.dequeue_count, "message": message.content}
+
+
+def _user_of(message: QueueMessageView) -> str:
+    return str(message.content.get("user_id", "")) if isinstance(message.content, dict) else ""

@@ -1,0 +1,223 @@
+"""The command line's commands: run an operation, show it to a person (rich) or to a script (`--json`)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shared.admin import operations
+from shared.admin.check import Outcome, failed, run_checks
+from shared.admin.csv_import import CsvImportError, lines_of
+from shared.admin.operations import MailboxOutcome
+from shared.admin.resync import ResyncMode
+from shared.admin.status import StatusReport, run_json
+from shared.cli.main import FAILURE, OK, UsageError
+from shared.runtime import Services
+
+_MARK = {Outcome.OK: "[green]ok[/]", Outcome.WARNING: "[yellow]warning[/]", Outcome.FAILED: "[red]FAILED[/]",
+         Outcome.SKIPPED: "[dim]skipped[/]"}  # fmt: skip
+
+
+# Like the incumbent's coloured dots: Bookings, Task assignments, Schedule requests, Import.
+_LETTER = {"booking": "B", "task_assignment": "T", "schedule_request": "S", "import": "I"}
+
+
+class Output:
+    """Where results go: JSON on stdout for scripts, tables for people; progress always on stderr."""
+
+    def __init__(self, *, json_mode: bool) -> None:
+        self.json_mode = json_mode
+        self.console = Console(highlight=False, soft_wrap=False, width=160)
+        self.errors = Console(stderr=True, highlight=False)
+
+    def data(self, value: Any) -> None:
+        print(json.dumps(value, default=str, indent=1, ensure_ascii=False))
+
+    def say(self, text: str = "") -> None:
+        if not self.json_mode:
+            self.console.print(text)
+
+    def table(self, title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        if self.json_mode:
+            return
+        if not rows:
+            self.console.print(f"[bold]{title}:[/] none")
+            return
+        table = Table(title=title, title_justify="left", show_lines=False)
+        for column in columns:
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(*(str(v) for v in row))
+        self.console.print(table)
+
+
+Command = Callable[[Services, argparse.Namespace, Output], Awaitable[int]]
+
+
+async def check(services: Services, args: argparse.Namespace, out: Output) -> int:
+    results = await run_checks(services, send_test_mail=args.send_test_mail)
+    if out.json_mode:
+        out.data({"ok": not failed(results), "checks": [asdict(r) for r in results]})
+    out.table("Checks", ["Check", "Result", "Details"], [(r.name, _MARK[r.outcome], r.message) for r in results])
+    return FAILURE if failed(results) else OK
+
+
+def show_status(report: StatusReport, out: Output) -> None:
+    out.table(
+        f"Users ({len(report.users)} mapped, {len(report.unmapped)} without a mailbox)",
+        ["User", "Name", "Mailbox", "By", "Syncs", "Last export", "Counts", "Pending", "Last error"],
+        [(u.user_id, u.name, u.mailbox + ("" if u.resolved else " (unresolved)"), u.mapped_by,
+          "".join(_LETTER[s] for s in u.switches) or "-", u.last_export[:16] or "never", u.last_export_counts,
+          u.pending_writes, u.last_error) for u in report.users],
+    )  # fmt: skip
+    if report.unmapped:
+        out.say("[bold]Without a mailbox:[/] " + "; ".join(report.unmapped[:20])
+                + (f" … and {len(report.unmapped) - 20} more" if len(report.unmapped) > 20 else ""))  # fmt: skip
+    if report.rejected_rows:
+        out.table("Rows rejected by validation (skipped until fixed)", ["Problem"], [[r] for r in report.rejected_rows])
+    out.table("Subscriptions", ["Id", "User", "Expires", "State"],
+              [(s["id"], s["user"], s["expires"], s["state"]) for s in report.subscriptions])  # fmt: skip
+    out.table("Cursors", ["Scope", "Name", "Value", "Saved"],
+              [(c["scope"], c["name"], c["value"], c["saved"]) for c in report.cursors])  # fmt: skip
+    out.table("Queues", ["Queue", "Messages"],
+              [(q, "-" if n is None else n) for q, n in report.queues.items()]
+              + [(q, f"[red]{len(m)} poisoned[/]" if m else "0") for q, m in report.poison.items()])  # fmt: skip
+    for queue, messages in report.poison.items():
+        for message in messages:
+            out.say(
+                f"  [red]{queue}[/] {message['inserted']} attempts {message['dequeue_count']}: {message['message']}"
+            )
+    _runs_table(report.recent_runs, out)
+    for alert in report.alerts:
+        out.say(f"[bold red]ALERT[/] {alert}")
+    for problem in report.problems:
+        out.say(f"[yellow]{problem}[/]")
+    out.say("[green]Healthy[/]" if report.healthy else "[yellow]Needs attention[/] (see above)")
+
+
+def _runs_table(runs: Sequence[dict[str, Any]], out: Output) -> None:
+    out.table("Recent runs", ["Started", "Kind", "User", "Status", "Seconds", "Counts", "Errors"],
+              [(r["started"], r["kind"], r["user"], r["status"], r["seconds"],
+                ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items()) if v), r["first_error"] or r["errors"])
+               for r in runs])  # fmt: skip
+
+
+async def status(services: Services, args: argparse.Namespace, out: Output) -> int:
+    report = operations.status(services, user_id=args.user, runs=args.runs)
+    if out.json_mode:
+        out.data({"healthy": report.healthy, **report.as_json()})
+    show_status(report, out)
+    return OK if report.healthy else FAILURE
+
+
+async def runs(services: Services, args: argparse.Namespace, out: Output) -> int:
+    found = [run_json(r) for r in services.store().recent_runs(args.limit)]
+    if out.json_mode:
+        out.data({"runs": found})
+    _runs_table(found, out)
+    return OK
+
+
+async def mappings_refresh(services: Services, args: argparse.Namespace, out: Output) -> int:
+    report = await operations.refresh(services, dry_run=args.dry_run)
+    if out.json_mode:
+        out.data({"dry_run": args.dry_run, "counts": report.counts(), **asdict(report)})
+    counts = report.counts()
+    out.say(("[bold]Dry run:[/] nothing written. " if args.dry_run else "")
+            + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()))  # fmt: skip
+    for title, lines in (("New", report.new), ("Changed", report.changed), ("Unmatched", report.unmatched),
+                         ("Conflicts", report.conflicts), ("Rejected rows", report.skipped_rows)):  # fmt: skip
+        if lines:
+            out.table(title, [title], [[line] for line in lines])
+    return FAILURE if report.conflicts or report.skipped_rows else OK
+
+
+async def mappings_import_csv(services: Services, args: argparse.Namespace, out: Output) -> int:
+    if not (args.add_new or args.replace_existing):
+        raise UsageError("choose --add-new, --replace-existing, or both (as in the incumbent's import dialog)")
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    try:
+        report = await operations.import_csv(services, data, add_new=args.add_new,
+                                             replace_existing=args.replace_existing, dry_run=args.dry_run)  # fmt: skip
+    except CsvImportError as exc:
+        raise UsageError(f"{args.file}: {exc}") from None
+    if out.json_mode:
+        out.data({"dry_run": args.dry_run, "counts": report.counts(), **asdict(report)})
+    out.say(("[bold]Dry run:[/] nothing written. " if args.dry_run else "")
+            + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in report.counts().items()))  # fmt: skip
+    for line in lines_of(report):
+        out.say(f"  {line}")
+    return FAILURE if report.problems else OK
+
+
+async def _apply(services: Services, messages: list[str], out: Output) -> list[MailboxOutcome]:
+    """Write the planned work now, with a progress bar on stderr when a person is watching."""
+    if not messages:
+        return []
+    live = out.errors.is_terminal and not out.json_mode
+    columns = (TextColumn("writing mailboxes"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=out.errors, transient=True, disable=not live) as bar:
+        task = bar.add_task("mailboxes", total=len(messages))
+        outcomes = await operations.apply_outbox(services, messages, progress=lambda _: bar.advance(task))
+    if not live:
+        out.errors.print(f"wrote {len(outcomes)} mailbox(es)") if not out.json_mode else None
+    return outcomes
+
+
+def _mailbox_rows(outcomes: Sequence[MailboxOutcome]) -> list[tuple[Any, ...]]:
+    return [(o.user_id, o.status, ", ".join(f"{k} {v}" for k, v in o.counts.items() if v) or "-",
+             "; ".join(o.errors[:2])) for o in outcomes]  # fmt: skip
+
+
+async def sync_export(services: Services, args: argparse.Namespace, out: Output) -> int:
+    outcome = await operations.export(services, user=args.user, dry_run=args.dry_run)
+    outcomes = [] if args.dry_run else await _apply(services, outcome.messages, out)
+    if out.json_mode:
+        out.data({**asdict(outcome), "messages": len(outcome.messages), "mailboxes": [asdict(o) for o in outcomes]})
+    out.say(f"Run {outcome.run_id}: {outcome.status}" + (" (dry run: nothing written)" if args.dry_run else ""))
+    out.say("  " + ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()) if v))
+    out.table("Mailboxes", ["User", "Status", "Counts", "Errors"], _mailbox_rows(outcomes))
+    for line in [*outcome.alerts, *outcome.problems]:
+        out.say(f"[yellow]{line}[/]")
+    bad = outcome.status not in ("ok",) or any(o.status != "ok" for o in outcomes)
+    return FAILURE if bad else OK
+
+
+async def resync(services: Services, args: argparse.Namespace, out: Output) -> int:
+    mode = ResyncMode(args.mode)
+    if mode is ResyncMode.RECREATE and not args.user and not args.yes and not args.dry_run:
+        raise UsageError("recreating every user's events deletes and rewrites them all; add --yes to confirm, "
+                         "or --dry-run to see how many")  # fmt: skip
+    report = await operations.resync(services, user=args.user, mode=mode, dry_run=args.dry_run)
+    messages = operations.queue_messages(report.plan)
+    outcomes = [] if args.dry_run else await _apply(services, messages, out)
+    if out.json_mode:
+        out.data({"run_id": report.run_id, "mode": mode.value, "dry_run": args.dry_run, "users": report.users,
+                  "counts": report.counts(), "errors": report.delete_failures,
+                  "mailboxes": [asdict(o) for o in outcomes]})  # fmt: skip
+    out.say(f"Resync ({mode.value}) of {len(report.users)} user(s), run {report.run_id}"
+            + (" — dry run, nothing written" if args.dry_run else ""))  # fmt: skip
+    out.say("  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.counts().items()))
+    out.table("Mailboxes", ["User", "Status", "Counts", "Errors"], _mailbox_rows(outcomes))
+    for line in report.delete_failures:
+        out.say(f"[red]{line}[/]")
+    return FAILURE if report.delete_failures or any(o.status != "ok" for o in outcomes) else OK
+
+
+def handler_for(args: argparse.Namespace) -> Command:
+    if args.command == "mappings":
+        return mappings_refresh if args.action == "refresh" else mappings_import_csv
+    if args.command == "sync":
+        return sync_export
+    table: dict[str, Command] = {"check": check, "status": status, "runs": runs, "resync": resync}
+    return table[args.command]

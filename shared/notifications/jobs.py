@@ -1,0 +1,148 @@
+"""What the import's functions do, host-agnostic: the bindings in `import_functions.py` call these and nothing else.
+
+Queue messages (`import-mailbox`) carry keys only: the OpenAir user id, the mailbox id, why (a notification, a
+lifecycle event, the reconciliation, a new subscription) and when the notification arrived (for the latency).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import urllib.parse
+
+from pydantic import BaseModel, ValidationError
+
+from shared.errors import ConfigurationError
+from shared.notifications.directory import client_state
+from shared.notifications.webhook import IMPORT_QUEUE
+from shared.runtime import Services
+from shared.settings import ImportSettings, load
+from shared.store.state import RunRecord
+from shared.sync.importing.subscriptions import Endpoints, handle_lifecycle, importing_users, manage_subscriptions
+
+log = logging.getLogger(__name__)
+
+__all__ = ["IMPORT_QUEUE", "ImportWork", "run_import_mailbox", "run_reconcile_timer", "run_subscription_timer"]
+
+NOTIFICATIONS_ROUTE = "graph/notifications"
+LIFECYCLE_ROUTE = "graph/lifecycle"
+ROUTE_PREFIX = "api"  # host.json sets no routePrefix: the platform default
+SUBSCRIPTION_EVENTS = ("reauthorizationRequired", "subscriptionRemoved")
+
+
+class ImportWork(BaseModel):
+    """One queue message: run an import pass for this user's mailbox."""
+
+    user_id: str
+    mailbox_id: str = ""
+    reason: str = "notification"  # notification, reconcile, subscribed, or a lifecycle event
+    subscription_id: str = ""
+    received_at: dt.datetime | None = None
+
+
+class BadImportMessage(ValueError):
+    """A message that can never succeed: it goes to the poison queue with this reason."""
+
+
+def work_message(user_id: str, mailbox_id: str, reason: str) -> str:
+    return ImportWork(user_id=user_id, mailbox_id=mailbox_id, reason=reason).model_dump_json()
+
+
+def endpoints(services: Services) -> Endpoints:
+    """Where subscriptions point: WEBHOOK_BASE_URL + our routes, with WEBHOOK_FUNCTION_KEY as `?code=`."""
+    settings: ImportSettings = load(ImportSettings, services.environ)
+    if not settings.webhook_base_url:
+        raise ConfigurationError("WEBHOOK_BASE_URL is not set: Graph has nowhere to send notifications")
+    key = services.secrets.get("WEBHOOK_FUNCTION_KEY")
+    query = "?" + urllib.parse.urlencode({"code": key}) if key else ""
+    root = f"{settings.webhook_base_url}/{ROUTE_PREFIX}"
+    return Endpoints(
+        notification_url=f"{root}/{NOTIFICATIONS_ROUTE}{query}",
+        lifecycle_url=f"{root}/{LIFECYCLE_ROUTE}{query}",
+        client_state=client_state(services),
+        lifetime=dt.timedelta(minutes=settings.subscription_minutes),
+        renew_margin=dt.timedelta(minutes=settings.renew_margin_minutes),
+    )
+
+
+# ------------------------------------------------------------ timers
+
+
+async def run_subscription_timer(services: Services) -> list[str]:
+    """Create, renew and delete subscriptions; returns import messages for mailboxes newly subscribed."""
+    started = dt.datetime.now(dt.UTC)
+    store = services.store()
+    store.ensure_tables()
+    report = await manage_subscriptions(store=store, graph=services.calendar(), endpoints=endpoints(services),
+                                        now=started)  # fmt: skip
+    store.record_run(RunRecord(run_id=f"subs-{started:%H%M%S}", kind="import-subscriptions", started=started,
+                               finished=dt.datetime.now(dt.UTC), status="partial" if report.errors else "ok",
+                               counts=report.counts(), errors=tuple(report.errors)))  # fmt: skip
+    mailboxes = importing_users(store)
+    return [work_message(u, mailboxes.get(u, ""), "subscribed") for u in report.resync]
+
+
+def run_reconcile_timer(services: Services) -> list[str]:
+    """One import message per importing mailbox: whatever notifications missed is caught within the interval."""
+    store = services.store()
+    store.ensure_tables()
+    return [work_message(u, m, "reconcile") for u, m in sorted(importing_users(store).items())]
+
+
+# ------------------------------------------------------------ the queue worker
+
+
+def parse_import_work(body: bytes | str) -> ImportWork:
+    try:
+        return ImportWork.model_validate_json(body)
+    except ValidationError as exc:
+        raise BadImportMessage(f"not an import message: {exc.errors(include_url=False)[:1]}") from None
+
+
+async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_count: int = 1) -> dict[str, int]:
+    """One delta pass for one mailbox (after acting on a lifecycle event). Failures retry; the last is recorded."""
+    from shared.openair.bookings import OpenAirBookings
+    from shared.sync.importing.engine import import_mailbox
+
+    started = dt.datetime.now(dt.UTC)
+    store = services.store()
+    try:
+        work = parse_import_work(body)
+        calendar = services.calendar()
+        if work.reason in SUBSCRIPTION_EVENTS:
+            await handle_lifecycle(work.reason, work.subscription_id, store=store, graph=calendar,
+                                   endpoints=endpoints(services), now=started)  # fmt: skip
+        bookings = OpenAirBookings(services.openair_client())
+        graph_before, openair_before = calendar.requests_made, bookings.requests_made
+        report = await import_mailbox(work.user_id, store=store, calendar=calendar, bookings=bookings, now=started)
+    except Exception as exc:
+        if isinstance(exc, BadImportMessage) or dequeue_count >= services.sync_settings.max_dequeue_count:
+            store.record_run(RunRecord(run_id=f"poison-{started:%H%M%S}", kind="import-mailbox", started=started,
+                                       finished=dt.datetime.now(dt.UTC), status="poison", user_id=_user_of(body),
+                                       errors=(f"{type(exc).__name__}: {exc}",),
+                                       counts={"attempts": dequeue_count}))  # fmt: skip
+            log.error("import message poisoned", extra={"user": _user_of(body), "attempts": dequeue_count})
+        raise
+    finished = dt.datetime.now(dt.UTC)
+    counts = dict(report.counts())
+    # Requests are counted on the process's shared clients: exact when one pass runs at a time, an upper bound else.
+    counts["graph_requests"] = calendar.requests_made - graph_before
+    counts["openair_requests"] = bookings.requests_made - openair_before
+    if work.received_at is not None and (report.created or report.updated or report.deleted or report.retyped):
+        counts["latency_ms"] = int((finished - work.received_at).total_seconds() * 1000)
+    if report.busy:
+        counts["collapsed"] = 1
+    store.record_run(RunRecord(run_id=f"imp-{started:%H%M%S%f}", kind="import-mailbox", started=started,
+                               finished=finished, status="partial" if report.errors else "ok", user_id=work.user_id,
+                               counts=counts, errors=tuple(report.errors)))  # fmt: skip
+    log.info("import pass done", extra={"user": work.user_id, "reason": work.reason, **counts})
+    return counts
+
+
+def _user_of(body: bytes | str) -> str:
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return ""
+    return str(value.get("user_id", "")) if isinstance(value, dict) else ""

@@ -1,0 +1,114 @@
+"""`import_mailbox`: one user's Outlook changes since the last pass, applied to OpenAir. Host-agnostic.
+
+- One worker per mailbox at a time: the delta cursor row is a lease (ETag-conditional). A worker that finds it
+  taken asks the holder for another pass and returns at once, so a burst of notifications for one mailbox
+  collapses into at most one extra pass.
+- The delta link is stored only after a pass completed without anything to retry: a crash or a transient failure
+  replays the same changes, and every step is idempotent (change keys, externalid lookups, deletes of the gone).
+- A dead delta link (410/syncStateNotFound) starts a fresh chain over the window. A fresh chain lists what is
+  there and nothing as removed, so it can only create or update: it never deletes (failure class 11).
+- The window moves with the days: a chain older than today's window is replaced by a fresh one (same rule).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import uuid
+
+from shared.graph.errors import DeltaExpired
+from shared.store.admin import IntegrationSettings
+from shared.store.importing import DeltaCursor, ImportStore
+from shared.store.store import SyncStore
+from shared.sync.importing.events import EventImporter, ImportReport
+from shared.sync.importing.ports import BookingPort, MailboxReader
+from shared.sync.mailbox import load_mapping
+from shared.sync.planner import user_zone
+
+log = logging.getLogger(__name__)
+
+LEASE = dt.timedelta(minutes=5)
+MAX_PASSES = 5  # passes one invocation runs for requests that arrived during its own passes
+
+
+class ImportIncomplete(Exception):
+    """Something failed that may pass (throttling, an outage): the queue retries the message."""
+
+
+def import_window(now: dt.datetime, settings: IntegrationSettings) -> tuple[dt.datetime, dt.datetime]:
+    """Whole UTC days around today: the chain keeps one window for a day, then a fresh chain takes over."""
+    today = dt.datetime.combine(now.astimezone(dt.UTC).date(), dt.time(0), dt.UTC)
+    return today - dt.timedelta(days=settings.window_past_days), today + dt.timedelta(days=settings.window_future_days)
+
+
+async def import_mailbox(
+    user_id: str,
+    *,
+    store: SyncStore,
+    calendar: MailboxReader,
+    bookings: BookingPort,
+    now: dt.datetime | None = None,
+    holder: str | None = None,
+) -> ImportReport:
+    """Bring one user's Outlook changes into OpenAir. Raises ImportIncomplete when a retry may finish the job."""
+    now = now or dt.datetime.now(dt.UTC)
+    holder = holder or uuid.uuid4().hex
+    report = ImportReport(user_id)
+    mapping = load_mapping(store, user_id)
+    settings, _problems = store.load_settings()
+    if mapping is None or not mapping.import_events or not settings.import_enabled:
+        report.skipped["import is off for this user"] += 1
+        return report
+    imports = ImportStore(store.backend)
+    cursor: DeltaCursor | None = imports.acquire(user_id, holder, now, LEASE)
+    if cursor is None:
+        report.busy = True
+        return report
+    zone = user_zone(mapping, settings)
+    try:
+        while cursor is not None:
+            report.passes += 1
+            start, end = import_window(now, settings)
+            same_window = cursor.window_start == start and cursor.window_end == end
+            link = cursor.delta_link if same_window and cursor.delta_link else None
+            try:
+                result = await calendar.delta(mapping.mailbox_id, start, end, link)
+            except DeltaExpired:
+                report.restarted += 1
+                log.warning("delta link expired; starting a fresh chain", extra={"user": user_id})
+                result = await calendar.delta(mapping.mailbox_id, start, end, None)
+                link = None
+            importer = EventImporter(user_id, mapping.mailbox_id, zone, settings, store, imports, calendar,
+                                     bookings, report, now)  # fmt: skip
+            fresh = start.date() if link is None else None
+            await importer.apply(list(result.events), list(result.removed_ids), full_listing_since=fresh)
+            keep = importer.hold
+            cursor = dataclasses.replace(cursor, window_start=start, window_end=end) if not keep else cursor
+            cursor = imports.release(cursor, delta_link=None if keep else result.delta_link)
+            if cursor is not None and report.passes >= MAX_PASSES:
+                # Still asked for more under a flood: the flood's next message runs it, not this invocation.
+                imports.drop_lease(user_id, holder)
+                cursor = None
+    except BaseException:
+        imports.drop_lease(user_id, holder)
+        raise
+    _record_status(store, report, now)
+    return report
+
+
+def _record_status(store: SyncStore, report: ImportReport, now: dt.datetime) -> None:
+    """Per-user status in the mapping row; an import error is prefixed `Import:` so a clean pass can clear it."""
+    from shared.store import admin
+
+    columns: dict[str, object] = {
+        "LastImport": now,
+        "LastImportCounts": ", ".join(f"{k} {v}" for k, v in report.counts().items()),
+    }
+    if report.errors:
+        columns.update(LastError=report.errors[-1], LastErrorAt=now)
+    else:
+        row = store.backend.get(admin.USER_MAPPINGS, admin.USER_PARTITION, report.user_id)
+        if row is not None and str(row.columns.get("LastError") or "").startswith("Import:"):
+            columns.update(LastError="", LastErrorAt=None)
+    store.write_mapping_status(report.user_id, **columns)
