@@ -28,6 +28,7 @@ from typing import Any
 
 from sandbox.azurite import azurite
 from sandbox.graph.control import GraphControl
+from sandbox.offline import product_settings
 from sandbox.openair.control import SimulatorControl
 from sandbox.processes import run_printing_url
 from sandbox.sample import CREDENTIALS
@@ -160,12 +161,7 @@ async def scenario(
                 ]
             ) as graph,  # fmt: skip
         ):
-            env = {
-                "AzureWebJobsStorage": storage.connection_string, "OPENAIR_BASE_URL": oa.first_line,
-                "OPENAIR_COMPANY": CREDENTIALS["company"], "OPENAIR_USER": CREDENTIALS["user"],
-                "OPENAIR_PASSWORD": CREDENTIALS["password"], "OPENAIR_API_KEY": CREDENTIALS["api_key"],
-                "OPENAIR_COMPANY_TIMEZONE": "America/New_York", "GRAPH_BASE_URL": graph.first_line,
-            }  # fmt: skip
+            env = product_settings(storage.connection_string, oa.first_line, graph.first_line)
             sims = (SimulatorControl(oa.first_line), GraphControl(graph.first_line))
             services = Services(env, EnvironmentSecrets(env))
             store = services.store()

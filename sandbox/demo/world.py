@@ -12,9 +12,9 @@ from typing import Any
 from sandbox.azurite import azurite
 from sandbox.graph.control import GraphControl
 from sandbox.host.localhost import LocalHost
+from sandbox.offline import product_settings
 from sandbox.openair.control import SimulatorControl
 from sandbox.processes import run_printing_url
-from sandbox.sample import CREDENTIALS
 from shared.store.admin import UserMapping
 from shared.store.store import SyncStore
 
@@ -30,24 +30,18 @@ def offline_world() -> Iterator[dict[str, str]]:
         run_printing_url([python, "-m", "sandbox.openair", "--port", "0"]) as openair,
         run_printing_url([python, "-m", "sandbox.graph", "--port", "0"]) as graph,
     ):
-        yield {
-            "AzureWebJobsStorage": storage.connection_string,
-            "FUNCTIONS_WORKER_RUNTIME": "python",
-            "EXPORT_SCHEDULE": "0 */2 * * * *",
-            "IMPORT_SUBSCRIPTION_SCHEDULE": "0 7 * * * *",
-            "IMPORT_RECONCILE_SCHEDULE": "0 */15 * * * *",
-            "WEBHOOK_CLIENT_STATE": secrets.token_urlsafe(32),
-            "OPENAIR_BASE_URL": openair.first_line,
-            "OPENAIR_COMPANY": CREDENTIALS["company"],
-            "OPENAIR_USER": CREDENTIALS["user"],
-            "OPENAIR_PASSWORD": CREDENTIALS["password"],
-            "OPENAIR_API_KEY": CREDENTIALS["api_key"],
-            "OPENAIR_COMPANY_TIMEZONE": "America/New_York",
-            "GRAPH_BASE_URL": graph.first_line,
-            "GRAPH_TENANT_ID": "demo-tenant",
-            "GRAPH_CLIENT_ID": "demo-client",
-            "OPENAIR_PUSH_SECRET": PUSH_SECRET,
-        }
+        yield product_settings(
+            storage.connection_string,
+            openair.first_line,
+            graph.first_line,
+            EXPORT_SCHEDULE="0 */2 * * * *",
+            IMPORT_SUBSCRIPTION_SCHEDULE="0 7 * * * *",
+            IMPORT_RECONCILE_SCHEDULE="0 */15 * * * *",
+            WEBHOOK_CLIENT_STATE=secrets.token_urlsafe(32),
+            GRAPH_TENANT_ID="demo-tenant",
+            GRAPH_CLIENT_ID="demo-client",
+            OPENAIR_PUSH_SECRET=PUSH_SECRET,
+        )
 
 
 @dataclass

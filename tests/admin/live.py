@@ -16,9 +16,9 @@ from sandbox.azurite import azurite
 from sandbox.graph import GraphSimulator
 from sandbox.graph.control import GraphControl
 from sandbox.host.localhost import LocalHost
+from sandbox.offline import map_users, product_settings
 from sandbox.openair import OpenAirSimulator, SimulatorControl
-from sandbox.sample import CREDENTIALS, build
-from shared.admin.mappings import refresh_mappings
+from sandbox.sample import build
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 from shared.store.store import SyncStore
@@ -55,26 +55,14 @@ def live_world(*, users: int = 6, mapped: bool = True) -> Iterator[Live]:
     data: dict[str, Any] = build(dt.date(2027, 3, 1), users=users)
     openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"])
     with azurite() as storage, pytest.MonkeyPatch.context() as patch:
-        env = {
-            "AzureWebJobsStorage": storage.connection_string,
-            "EXPORT_SCHEDULE": "0 0 0 1 1 *",
-            "OPENAIR_BASE_URL": openair.start(),
-            "OPENAIR_COMPANY": CREDENTIALS["company"],
-            "OPENAIR_USER": CREDENTIALS["user"],
-            "OPENAIR_PASSWORD": CREDENTIALS["password"],
-            "OPENAIR_API_KEY": CREDENTIALS["api_key"],
-            "OPENAIR_COMPANY_TIMEZONE": "America/New_York",
-            "GRAPH_BASE_URL": graph.start(),
-            **SECRETS,
-        }
+        env = product_settings(storage.connection_string, openair.start(), graph.start(), **SECRETS)
         for key, value in env.items():
             patch.setenv(key, value)
         patch.setattr(shared.runtime, "_services", None)
-        services = Services(env, EnvironmentSecrets(env))
-        store = services.store()
+        store = Services(env, EnvironmentSecrets(env)).store()
         store.ensure_tables()
         if mapped:
-            asyncio.run(_map(services))
+            asyncio.run(map_users(env))
         try:
             with LocalHost("function_app:app", env, timers=False) as host:
                 yield Live(env, host, store, SimulatorControl(env["OPENAIR_BASE_URL"]),
@@ -82,10 +70,3 @@ def live_world(*, users: int = 6, mapped: bool = True) -> Iterator[Live]:
         finally:
             openair.stop()
             graph.stop()
-
-
-async def _map(services: Services) -> None:
-    try:
-        await refresh_mappings(services.store(), services.openair(), services.calendar())
-    finally:
-        await services.aclose()

@@ -19,9 +19,9 @@ from sandbox.azurite import Azurite, azurite
 from sandbox.graph import GraphSimulator
 from sandbox.graph.control import GraphControl
 from sandbox.host.localhost import LocalHost
+from sandbox.offline import map_users, product_settings
 from sandbox.openair import OpenAirSimulator, SimulatorControl
-from sandbox.sample import CREDENTIALS, build
-from shared.admin.mappings import refresh_mappings
+from sandbox.sample import build
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 
@@ -39,37 +39,18 @@ def _world(storage: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[s
     openair = OpenAirSimulator(data["openair"])
     graph = GraphSimulator(data["graph"])
     oa_url, graph_url = openair.start(), graph.start()
-    env = {
-        "AzureWebJobsStorage": storage.connection_string,
-        "EXPORT_SCHEDULE": "0 0 0 1 1 *",
-        "OPENAIR_BASE_URL": oa_url,
-        "OPENAIR_COMPANY": CREDENTIALS["company"],
-        "OPENAIR_USER": CREDENTIALS["user"],
-        "OPENAIR_PASSWORD": CREDENTIALS["password"],
-        "OPENAIR_API_KEY": CREDENTIALS["api_key"],
-        "OPENAIR_COMPANY_TIMEZONE": "America/New_York",
-        "GRAPH_BASE_URL": graph_url,
-    }
+    env = product_settings(storage.connection_string, oa_url, graph_url)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.setattr(shared.runtime, "_services", None)
-    services = Services(env, EnvironmentSecrets(env))
-    store = services.store()
-    store.ensure_tables()
-    asyncio.run(_map(services))
+    asyncio.run(map_users(env))
+    store = Services(env, EnvironmentSecrets(env)).store()
     try:
         with LocalHost("function_app:app", env, timers=False) as host:
             yield {"host": host, "store": store, "openair": SimulatorControl(oa_url), "graph": GraphControl(graph_url)}
     finally:
         openair.stop()
         graph.stop()
-
-
-async def _map(services: Services) -> None:
-    try:
-        await refresh_mappings(services.store(), services.openair(), services.calendar())
-    finally:
-        await services.aclose()
 
 
 def run(world: dict[str, Any]) -> None:

@@ -23,8 +23,9 @@ from sandbox.azurite import Azurite
 from sandbox.graph import GraphSimulator
 from sandbox.graph.control import GraphControl
 from sandbox.host.localhost import LocalHost
+from sandbox.offline import product_settings
 from sandbox.openair import OpenAirSimulator, SimulatorControl
-from sandbox.sample import CREDENTIALS, build
+from sandbox.sample import build
 from shared.admin.mappings import refresh_mappings
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
@@ -50,22 +51,14 @@ def world(azurite_service: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator
     data = build(users=6)
     openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"])
     oa_url, graph_url = openair.start(), graph.start()
-    env = {
-        "AzureWebJobsStorage": azurite_service.connection_string,
-        "EXPORT_SCHEDULE": "0 0 0 1 1 *",
-        "IMPORT_SUBSCRIPTION_SCHEDULE": "0 0 0 1 1 *",
-        "IMPORT_RECONCILE_SCHEDULE": "0 0 0 1 1 *",
-        "OPENAIR_BASE_URL": oa_url,
-        "OPENAIR_COMPANY": CREDENTIALS["company"],
-        "OPENAIR_USER": CREDENTIALS["user"],
-        "OPENAIR_PASSWORD": CREDENTIALS["password"],
-        "OPENAIR_API_KEY": CREDENTIALS["api_key"],
-        "OPENAIR_COMPANY_TIMEZONE": "America/New_York",
-        "GRAPH_BASE_URL": graph_url,
-        "WEBHOOK_CLIENT_STATE": CLIENT_STATE,
-        "WEBHOOK_FUNCTION_KEY": FUNCTION_KEY,
-        "FUNCTIONS_FUNCTION_KEY": FUNCTION_KEY,
-    }
+    env = product_settings(
+        azurite_service.connection_string,
+        oa_url,
+        graph_url,
+        WEBHOOK_CLIENT_STATE=CLIENT_STATE,
+        WEBHOOK_FUNCTION_KEY=FUNCTION_KEY,
+        FUNCTIONS_FUNCTION_KEY=FUNCTION_KEY,
+    )
     try:
         with LocalHost("function_app:app", env, timers=False) as host:
             env["WEBHOOK_BASE_URL"] = host.base_url

@@ -18,9 +18,9 @@ from sandbox.azurite import azurite
 from sandbox.graph import GraphSimulator
 from sandbox.graph.control import GraphControl
 from sandbox.host.localhost import LocalHost
+from sandbox.offline import map_users, product_settings
 from sandbox.openair import OpenAirSimulator, SimulatorControl
-from sandbox.sample import CREDENTIALS, build
-from shared.admin.mappings import refresh_mappings
+from sandbox.sample import build
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 from shared.store.admin import UserMapping
@@ -88,27 +88,19 @@ def push_world() -> Iterator[PushWorld]:
     oa_url, graph_url = openair.start(), graph.start()
     try:
         with azurite() as storage:
-            env = {
-                "AzureWebJobsStorage": storage.connection_string,
-                "EXPORT_SCHEDULE": "0 0 0 1 1 *",
-                "OPENAIR_BASE_URL": oa_url,
-                "OPENAIR_COMPANY": CREDENTIALS["company"],
-                "OPENAIR_USER": CREDENTIALS["user"],
-                "OPENAIR_PASSWORD": CREDENTIALS["password"],
-                "OPENAIR_API_KEY": CREDENTIALS["api_key"],
-                "OPENAIR_COMPANY_TIMEZONE": "America/New_York",
-                "GRAPH_BASE_URL": graph_url,
-                "GRAPH_RETRY_BUDGET_SECONDS": "1",
-                "OPENAIR_PUSH_SECRET": PUSH_SECRET,
-                "FUNCTIONS_FUNCTION_KEY": FUNCTION_KEY,
-            }
+            env = product_settings(
+                storage.connection_string,
+                oa_url,
+                graph_url,
+                GRAPH_RETRY_BUDGET_SECONDS="1",
+                OPENAIR_PUSH_SECRET=PUSH_SECRET,
+                FUNCTIONS_FUNCTION_KEY=FUNCTION_KEY,
+            )
             for key, value in env.items():
                 mp.setenv(key, value)
             mp.setattr(shared.runtime, "_services", None)
-            services = Services(env, EnvironmentSecrets(env))
-            store = services.store()
-            store.ensure_tables()
-            asyncio.run(_map(services))
+            asyncio.run(map_users(env))
+            store = Services(env, EnvironmentSecrets(env)).store()
             with LocalHost("function_app:app", env, host_json=fast_host_json(), timers=False) as host:
                 control = SimulatorControl(oa_url)
                 world = PushWorld(host, store, control, GraphControl(graph_url), env, store.load_mappings().users)
@@ -119,10 +111,3 @@ def push_world() -> Iterator[PushWorld]:
         mp.undo()
         openair.stop()
         graph.stop()
-
-
-async def _map(services: Services) -> None:
-    try:
-        await refresh_mappings(services.store(), services.openair(), services.calendar())
-    finally:
-        await services.aclose()
