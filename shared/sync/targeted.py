@@ -14,6 +14,7 @@ back-fill. An unmapped user is a no-op with a reason, not an error.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import uuid
@@ -85,8 +86,10 @@ async def plan_record(
     key = record_key(kind, record_id)
     changes = await openair.read_record(kind, record_id)
     requests = changes.requests_made
-    mappings = store.load_mappings()
-    settings, _ = store.load_settings()
+    # Table reads run off the event loop: a burst of saves is many of these at once in one worker.
+    mappings, (settings, _) = await asyncio.gather(
+        asyncio.to_thread(store.load_mappings), asyncio.to_thread(store.load_settings)
+    )
 
     def outcome(result: Outcome, detail: str, user_id: str = "", entry: OutboxEntry | None = None) -> RecordPlan:
         mailbox_id = mappings.users[user_id].mailbox_id if user_id in mappings.users else ""
@@ -138,8 +141,9 @@ async def plan_record(
         if record.updated < export_after:
             return outcome(Outcome.BEFORE_EXPORT_AFTER, f"updated before ExportAfter {settings.export_after}", user_id)
 
-    show_as, _ = store.load_show_as()
-    reference = await openair.read_reference(changes)
+    (show_as, _), reference = await asyncio.gather(
+        asyncio.to_thread(store.load_show_as), openair.read_reference(changes)
+    )
     ctx = RenderContext(user_zone(mapping, settings), settings, show_as)
     rendered = render(record, reference, ctx)
     if isinstance(rendered, OutOfScope):
@@ -148,5 +152,6 @@ async def plan_record(
                            user_id)  # fmt: skip
         entry = OutboxEntry(user_id, key, Desire.REMOVE, rendered.reason, run_id=run_id)
         return outcome(Outcome.REMOVE, rendered.reason, user_id, entry)
-    entry = OutboxEntry(user_id, key, Desire.WRITE, "changed in OpenAir (pushed)", rendered.model_dump_json(), run_id)
+    entry = OutboxEntry(user_id, key, Desire.WRITE, "changed in OpenAir (pushed)", rendered.model_dump_json(), run_id,
+                        source_updated=record.updated)  # fmt: skip
     return outcome(Outcome.WRITE, "changed in OpenAir", user_id, entry)
