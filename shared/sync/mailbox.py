@@ -108,6 +108,10 @@ async def export_mailbox(
     One worker per user at a time (`store.lease`): the timer's message and a push's for the same user would
     otherwise both read an entry before either settled it, and both write it.
     """
+    if not await io(store.outbox, user_id):
+        # Nothing to apply (another worker already took care of it): no lease, no table writes. An entry written
+        # after this read comes with its own message, whose worker will apply it.
+        return MailboxReport(user_id)
     async with mailbox_lease(store.backend, user_id):
         return await _export_mailbox(user_id, store=store, calendar=calendar, now=now)
 
