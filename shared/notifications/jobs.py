@@ -133,9 +133,10 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
         counts["latency_ms"] = int((finished - work.received_at).total_seconds() * 1000)
     if report.busy:
         counts["collapsed"] = 1
+    status = "blocked" if report.alerts else ("partial" if report.errors else "ok")
     store.record_run(RunRecord(run_id=f"imp-{started:%H%M%S%f}", kind="import-mailbox", started=started,
-                               finished=finished, status="partial" if report.errors else "ok", user_id=work.user_id,
-                               counts=counts, errors=tuple(report.errors)))  # fmt: skip
+                               finished=finished, status=status, user_id=work.user_id, counts=counts,
+                               errors=tuple(report.errors), alerts=tuple(report.alerts)))  # fmt: skip
     log.info("import pass done", extra={"user": work.user_id, "reason": work.reason, **counts})
     return counts
 

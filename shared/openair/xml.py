@@ -95,7 +95,7 @@ def _append_value(parent: Element, name: str, value: Any, zone: ZoneInfo | None)
 def parse_document(body: bytes, label: str) -> Element:
     """The root element of an XML body, refusing DTDs, entities and external references."""
     try:
-        return safe_et.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        root: Element = safe_et.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
         raise OpenAirProtocolError(
             0,
@@ -104,6 +104,21 @@ def parse_document(body: bytes, label: str) -> Element:
         ) from None
     except ParseError as exc:
         raise OpenAirProtocolError(0, label, f"response is not well-formed XML ({exc})", retryable=True) from None
+    _refuse_deep(root, label)
+    return root
+
+
+MAX_DEPTH = 32  # OpenAir's answers nest about 7 deep (response/Read/record/field/Address/field/Date/part)
+
+
+def _refuse_deep(root: Element, label: str) -> None:
+    """Record fields are read recursively: a document nested absurdly deep is refused here, without recursing."""
+    level = [root]
+    for _ in range(MAX_DEPTH):
+        level = [child for element in level for child in element]
+        if not level:
+            return
+    raise OpenAirProtocolError(0, label, f"refused hostile XML (nested deeper than {MAX_DEPTH} elements)")
 
 
 @dataclass(frozen=True)

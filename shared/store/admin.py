@@ -243,11 +243,18 @@ def parse_show_as(rows: Iterable[Row]) -> tuple[dict[str, ShowAsChoice], tuple[R
     """BookingTypeShowAs: RowKey = OpenAir booking type id, column ShowAs."""
     out: dict[str, ShowAsChoice] = {}
     problems: list[RowProblem] = []
+    rows_of: dict[str, list[str]] = {}  # "5" and "5 " are one booking type: which row is meant is the admin's call
     for row in rows:
+        rows_of.setdefault(row.row_key.strip(), []).append(row.row_key)
         try:
             out[row.row_key.strip()] = _enum(row.columns.get("ShowAs"), ShowAsChoice)
         except _BadValue as bad:
             problems.append(RowProblem(SHOW_AS, row.row_key, "ShowAs", str(bad)))
+    for key, twins in ((k, v) for k, v in rows_of.items() if len(v) > 1):
+        out.pop(key, None)
+        problems += [
+            RowProblem(SHOW_AS, r, "RowKey", f"is also booking type '{key}' on another row; keep one") for r in twins
+        ]
     return out, tuple(problems)
 
 
@@ -270,6 +277,7 @@ class IntegrationSettings:
     on_record_out_of_scope: WhenRemoved = WhenRemoved.REMOVE_EVENT
     on_user_out_of_scope: WhenRemoved = WhenRemoved.KEEP_EVENT
     max_deletions_per_run: int = 200
+    max_import_deletions_per_pass: int = 50
     watermark_overlap_minutes: int = 10
     default_time_zone: str = "UTC"
     new_users_export_bookings: bool = True
@@ -335,6 +343,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("OnUserOutOfScope", lambda v: _enum(v, WhenRemoved), WhenRemoved.KEEP_EVENT,
                 "A user unmapped, or a record type switched off for them"),
     SettingSpec("MaxDeletionsPerRun", _int, 200, "A run that would delete more events than this deletes none"),
+    SettingSpec("MaxImportDeletionsPerPass", _int, 50, "An import pass that would delete more bookings changes none"),
     SettingSpec("WatermarkOverlapMinutes", _int, 10, "Re-read this much before the last watermark"),
     SettingSpec("DefaultTimeZone", _zone, "UTC", "Zone when neither OpenAir nor the mailbox has one"),
     SettingSpec("NewUsersExportBookings", _bool, True, "Switch for users the refresh maps automatically"),

@@ -105,8 +105,8 @@ def _record_status(store: SyncStore, report: ImportReport, now: dt.datetime) -> 
         "LastImport": now,
         "LastImportCounts": ", ".join(f"{k} {v}" for k, v in report.counts().items()),
     }
-    if report.errors:
-        columns.update(LastError=report.errors[-1], LastErrorAt=now)
+    if report.errors or report.alerts:
+        columns.update(LastError=(report.alerts or report.errors)[-1], LastErrorAt=now)
     else:
         row = store.backend.get(admin.USER_MAPPINGS, admin.USER_PARTITION, report.user_id)
         if row is not None and str(row.columns.get("LastError") or "").startswith("Import:"):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections import Counter
 from dataclasses import dataclass, field
 
 from shared.graph.models import GraphEvent
@@ -31,6 +30,7 @@ from shared.store.state import Link, LinkState, Origin
 from shared.store.store import SyncStore
 from shared.sync.importing.merge import merge
 from shared.sync.importing.ports import BookingPort, MailboxReader
+from shared.sync.importing.report import ImportReport as ImportReport
 from shared.sync.importing.rules import (
     Gone,
     Skip,
@@ -55,29 +55,6 @@ class MissingDefaults(Exception):
 
 
 @dataclass
-class ImportReport:
-    user_id: str
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    retyped: int = 0
-    unchanged: int = 0
-    echoes: int = 0
-    conflicts: int = 0
-    passes: int = 0
-    restarted: int = 0  # delta chains restarted after 410/syncStateNotFound
-    busy: bool = False  # another worker held the mailbox's lease; it was asked to run again
-    skipped: Counter[str] = field(default_factory=Counter)
-    errors: list[str] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        out = {k: getattr(self, k) for k in ("created", "updated", "deleted", "retyped", "unchanged", "echoes",
-                                             "conflicts", "passes", "restarted")}  # fmt: skip
-        out["skipped"] = sum(self.skipped.values())
-        return {k: v for k, v in out.items() if v}
-
-
-@dataclass
 class EventImporter:
     """Applies one pass. `hold` turns true when something must be tried again: the delta link is then kept."""
 
@@ -93,6 +70,8 @@ class EventImporter:
     now: dt.datetime
     hold: bool = False
     _defaults: UserDefaults | None = None
+    # Removals (deletes and re-types) decided in this pass, applied together after the budget check.
+    deferred: list[tuple[Link, ImportedEvent | None, str, bool]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.links = self.store.links(self.user_id)
@@ -127,6 +106,25 @@ class EventImporter:
             await self._guarded(self._deleted_in_outlook, event_id, "deleted")
         for event in events:
             await self._guarded(self._one, event)
+        await self._settle_removals()
+
+    async def _settle_removals(self) -> None:
+        """The deletion guard, as the export's: a pass that would remove more bookings than the budget removes
+        none, keeps its delta link (the same removals come back next pass) and raises an alert."""
+        budget = self.settings.max_import_deletions_per_pass
+        if len(self.deferred) > budget:
+            self.hold = True
+            self.report.deletions_blocked += len(self.deferred)
+            self.report.alerts.append(
+                f"Import: Deletion guard: a pass over user {self.user_id}'s mailbox would delete or re-type "
+                f"{len(self.deferred)} bookings, more than MaxImportDeletionsPerPass ({budget}). No booking was "
+                "changed. If Outlook really lost these events, raise MaxImportDeletionsPerPass in IntegrationSettings "
+                "for one pass; otherwise check the mailbox."
+            )
+            log.error("import deletion budget exceeded", extra={"user": self.user_id, "deletions": len(self.deferred)})
+            return
+        for link, known, reason, still_exists in self.deferred:
+            await self._guarded(self._remove_booking, link, known, reason, still_exists)
 
     def _unlisted(self, listed: set[str], since: dt.date) -> list[str]:
         out = []
@@ -336,29 +334,36 @@ class EventImporter:
             if known is not None:
                 self.imports.delete_imported(known)
             return
-        await self._apply_deletion(link, known, reason, still_exists=False)
-        if known is not None and known.record_key == "":
+        deferred = await self._apply_deletion(link, known, reason, still_exists=False)
+        if not deferred and known is not None and known.record_key == "":
             self.imports.delete_imported(known)  # the event is gone: the intent has nothing left to finish
 
     async def _apply_deletion(
         self, link: Link, known: ImportedEvent | None, reason: str, *, still_exists: bool
-    ) -> None:
+    ) -> bool:
+        """Decide what the policy does; a removal is deferred to `_settle_removals` (True) for the budget."""
         policy = self.settings.on_outlook_deletion
-        _, booking_id = parse_record_key(link.key)
         from_outlook = link.origin is Origin.OUTLOOK
         if policy is OutlookDeletion.IGNORE or (
             policy is OutlookDeletion.DELETE_BOOKINGS_FROM_OUTLOOK and not from_outlook
         ):
             self.report.skipped[f"{reason}; OnOutlookDeletion keeps the booking"] += 1
-            return
+            return False
         if link.kind is not RecordKind.BOOKING:
             self.report.skipped["OpenAir-owned mirror"] += 1
-            return
+            return False
+        if policy is OutlookDeletion.CHANGE_BOOKING_TYPE and not self.settings.deleted_booking_type_id:
+            raise MissingDefaults("Import: OnOutlookDeletion is 'Change booking type' but DeletedBookingTypeId "
+                                  "is empty; set it in IntegrationSettings")  # fmt: skip
+        if all(pending[0].key != link.key for pending in self.deferred):
+            self.deferred.append((link, known, reason, still_exists))
+        return True
+
+    async def _remove_booking(self, link: Link, known: ImportedEvent | None, reason: str, still_exists: bool) -> None:
+        policy = self.settings.on_outlook_deletion
+        _, booking_id = parse_record_key(link.key)
         if policy is OutlookDeletion.CHANGE_BOOKING_TYPE:
             target = self.settings.deleted_booking_type_id
-            if not target:
-                raise MissingDefaults("Import: OnOutlookDeletion is 'Change booking type' but DeletedBookingTypeId "
-                                      "is empty; set it in IntegrationSettings")  # fmt: skip
             found = await self.bookings.read_bookings([booking_id])
             booking = found.get(booking_id)
             if booking is None:
