@@ -1,4 +1,4 @@
-"""What the push functions do, host-agnostic (the blueprint `push_functions.py` calls these and nothing else).
+"""What the push functions do, host-agnostic (the blueprint `blueprints/push.py` calls these and nothing else).
 
 `accept_push` judges one `POST /api/openair/changed` and returns the `export-record` queue message; it reads no
 table and calls no service, so the person who pressed Save waits only for an HMAC and a queue write.

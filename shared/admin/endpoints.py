@@ -1,6 +1,6 @@
 """The admin HTTP API, host-agnostic: parse a request, run the operation, shape a JSON answer.
 
-The blueprint (`functions_admin.py`) only moves bytes between Azure Functions and these handlers, so they are
+The blueprint (`blueprints/admin.py`) only moves bytes between Azure Functions and these handlers, so they are
 tested by calling them directly. Routes live under `manage/`, not `admin/`: the Functions host reserves `admin`
 for its own API and refuses function routes (and function names) starting with it (azure-functions-host#1781,
 #7634). Bad input is a 4xx with a message saying what to fix; an unreachable dependency is a 502/503 naming it;

@@ -1,4 +1,4 @@
-"""What the import's functions do, host-agnostic: the bindings in `import_functions.py` call these and nothing else.
+"""What the import's functions do, host-agnostic: the bindings in `blueprints/importing.py` call these and nothing else.
 
 Queue messages (`import-mailbox`) carry keys only: the OpenAir user id, the mailbox id, why (a notification, a
 lifecycle event, the reconciliation, a new subscription) and when the notification arrived (for the latency).

@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-import import_functions
 import shared.runtime
+from blueprints import importing as import_functions
 from sandbox.azurite import Azurite
 from sandbox.graph import GraphSimulator
 from sandbox.graph.control import GraphControl

@@ -48,9 +48,11 @@ def test_package_holds_the_app(shipped: list[str]) -> None:
     shared_sources = sorted(
         p.relative_to(REPO).as_posix() for p in (REPO / "shared").rglob("*.py") if "__pycache__" not in p.parts
     )
-    missing = sorted(set(shared_sources) - set(shipped))
+    blueprint_sources = sorted(p.relative_to(REPO).as_posix() for p in (REPO / "blueprints").glob("*.py"))
+    missing = sorted(set(shared_sources + blueprint_sources) - set(shipped))
     assert shared_sources
-    assert not missing, f"shared/ modules left out: {missing}"
+    assert blueprint_sources
+    assert not missing, f"app modules left out: {missing}"
 
 
 def test_package_leaves_out_everything_that_is_not_the_app(shipped: list[str]) -> None:
@@ -61,7 +63,9 @@ def test_package_leaves_out_everything_that_is_not_the_app(shipped: list[str]) -
         assert not path.endswith(".pyc"), path
     top_level = {path.split("/")[0] for path in shipped}
     unexpected = sorted(
-        t for t in top_level if not (t.endswith(".py") or t in {"host.json", "requirements.txt", "shared"})
+        t
+        for t in top_level
+        if not (t.endswith(".py") or t in {"host.json", "requirements.txt", "shared", "blueprints"})
     )
     assert not unexpected, f"not part of the app: {unexpected} (add them to .funcignore, or here if the app needs them)"
 
@@ -71,7 +75,7 @@ def test_funcignore_alone_keeps_local_and_tooling_files_out(tmp_path: Path) -> N
     shutil.copy(REPO / ".funcignore", tmp_path / ".funcignore")
     present = [
         "function_app.py",
-        "push_functions.py",
+        "blueprints/push.py",
         "host.json",
         "requirements.txt",
         "shared/__init__.py",
@@ -101,7 +105,7 @@ def test_funcignore_alone_keeps_local_and_tooling_files_out(tmp_path: Path) -> N
     assert package_files(tmp_path) == sorted(
         [
             "function_app.py",
-            "push_functions.py",
+            "blueprints/push.py",
             "host.json",
             "requirements.txt",
             "shared/__init__.py",

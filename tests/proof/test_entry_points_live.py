@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-import import_functions
+from blueprints import importing as import_functions
 from sandbox.host.localhost import LocalHost
 from shared.store.importing import ImportStore, SubscriptionRecord
 from tests.proof import ledger
