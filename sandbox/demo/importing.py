@@ -35,7 +35,7 @@ def _when(day: dt.date, hour: int) -> dict[str, str]:
 
 
 def step_switch_on_import(ctx: DemoContext) -> None:
-    say("\n7. Import switched on for two users; the subscription timer subscribes to their mailboxes")
+    say("\n6. Import switched on for two users; the subscription timer subscribes to their mailboxes")
     # Graph posts to the function host's public URL, with the function key in the query string.
     os.environ["WEBHOOK_BASE_URL"] = ctx.host.base_url
     os.environ["WEBHOOK_FUNCTION_KEY"] = ctx.host.keys.function
@@ -58,7 +58,7 @@ def step_switch_on_import(ctx: DemoContext) -> None:
 
 
 def step_outlook_changes(ctx: DemoContext) -> None:
-    say("\n8. People work in Outlook; notifications → queue → calendarView/delta → OpenAir bookings")
+    say("\n7. People work in Outlook; notifications → queue → calendarView/delta → OpenAir bookings")
     first, second = ctx.result["import_users"]
     mbx_a, mbx_b = ctx.mapped[first].mailbox_id, ctx.mapped[second].mailbox_id
     day = dt.date.today() + dt.timedelta(days=9)
