@@ -14,6 +14,9 @@ from shared.store.backend import BatchOp, EtagMismatch, Row
 class MemoryTables:
     def __init__(self) -> None:
         self._tables: dict[str, dict[tuple[str, str], tuple[dict[str, Any], str]]] = {}
+        # Row keys by partition, per table: a partition query reads one partition, as in Azure (a scan of the
+        # whole table would make every per-user read cost the tenant's size).
+        self._partitions: dict[str, dict[str, set[str]]] = {}
         self._etags = itertools.count(1)
         self._lock = threading.Lock()
         self.operations = 0  # counted like round trips, for tests that assert efficiency
@@ -31,10 +34,20 @@ class MemoryTables:
     def query(self, table: str, partition_key: str | None = None) -> Iterator[Row]:
         with self._lock:
             self.operations += 1
-            items = sorted(self._table(table).items())
+            rows = self._table(table)
+            if partition_key is None:
+                items = sorted(rows.items())
+            else:
+                keys = self._partitions.get(table, {}).get(partition_key, ())
+                items = sorted(((partition_key, rk), rows[(partition_key, rk)]) for rk in keys)
         for (pk, rk), (columns, etag) in items:
-            if partition_key is None or pk == partition_key:
-                yield Row(pk, rk, copy.deepcopy(columns), etag)
+            yield Row(pk, rk, copy.deepcopy(columns), etag)
+
+    def _forget(self, table: str, key: tuple[str, str]) -> None:
+        if self._table(table).pop(key, None) is not None:
+            rows = self._partitions.get(table, {}).get(key[0])
+            if rows is not None:
+                rows.discard(key[1])
 
     def get(self, table: str, partition_key: str, row_key: str) -> Row | None:
         with self._lock:
@@ -51,6 +64,7 @@ class MemoryTables:
         columns.update(copy.deepcopy(dict(row.columns)))
         etag = self._etag()
         self._table(table)[key] = (columns, etag)
+        self._partitions.setdefault(table, {}).setdefault(key[0], set()).add(key[1])
         return etag
 
     def upsert(self, table: str, row: Row, *, merge: bool = False) -> str:
@@ -81,7 +95,7 @@ class MemoryTables:
                 return
             if etag is not None and existing[1] != etag:
                 raise EtagMismatch(f"{table} row {partition_key}/{row_key} changed since it was read")
-            del self._table(table)[(partition_key, row_key)]
+            self._forget(table, (partition_key, row_key))
 
     def submit(self, table: str, ops: Sequence[BatchOp]) -> None:
         with self._lock:
@@ -97,7 +111,7 @@ class MemoryTables:
                     if op.kind == "upsert":
                         self._write(table, op.row, False)
                     else:
-                        self._table(table).pop((op.row.partition_key, op.row.row_key), None)
+                        self._forget(table, (op.row.partition_key, op.row.row_key))
 
     # Test hooks: edit as an administrator would in Storage Explorer.
     def raw_put(self, table: str, partition_key: str, row_key: str, columns: dict[str, Any]) -> None:
