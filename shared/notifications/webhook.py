@@ -103,22 +103,18 @@ def handle_notifications(
     now: dt.datetime | None = None,
 ) -> WebhookAnswer:
     """Answer one POST to the notification URL (see the module docstring)."""
-    handshake = validation_answer(params)
-    if handshake is not None:
-        return handshake
-    parsed = _items(headers, body, max_body_bytes)
+    parsed = _open(params, headers, body, max_body_bytes)
     if isinstance(parsed, WebhookAnswer):
         return parsed
     answer = WebhookAnswer(202)
     received = (now or dt.datetime.now(dt.UTC)).isoformat()
-    per_mailbox: dict[tuple[str, str], str] = {}
+    per_mailbox: dict[SubscriptionRef, str] = {}
     for item in parsed:
         owner = _accept(item, client_state, lookup, answer)
         if owner is not None:
-            per_mailbox.setdefault((owner[0].user_id, owner[0].mailbox_id), owner[1])
-    for (user_id, mailbox_id), subscription_id in per_mailbox.items():
-        answer.messages.append(json.dumps({"user_id": user_id, "mailbox_id": mailbox_id, "reason": "notification",
-                                           "subscription_id": subscription_id, "received_at": received}))  # fmt: skip
+            per_mailbox.setdefault(owner[0], owner[1])
+    for ref, subscription_id in per_mailbox.items():
+        answer.messages.append(_work(ref, "notification", subscription_id, received))
     _log(answer, "notifications")
     return answer
 
@@ -134,10 +130,7 @@ def handle_lifecycle(
     now: dt.datetime | None = None,
 ) -> WebhookAnswer:
     """Answer one POST to the lifecycle URL: each accepted event becomes a message the import worker acts on."""
-    handshake = validation_answer(params)
-    if handshake is not None:
-        return handshake
-    parsed = _items(headers, body, max_body_bytes)
+    parsed = _open(params, headers, body, max_body_bytes)
     if isinstance(parsed, WebhookAnswer):
         return parsed
     answer = WebhookAnswer(202)
@@ -149,11 +142,25 @@ def handle_lifecycle(
             continue
         owner = _accept(item, client_state, lookup, answer)
         if owner is not None:
-            answer.messages.append(json.dumps({"user_id": owner[0].user_id, "mailbox_id": owner[0].mailbox_id,
-                                               "reason": event, "subscription_id": owner[1],
-                                               "received_at": received}))  # fmt: skip
+            answer.messages.append(_work(owner[0], str(event), owner[1], received))
     _log(answer, "lifecycle")
     return answer
+
+
+def _open(
+    params: Mapping[str, str], headers: Mapping[str, str], body: bytes, max_body_bytes: int
+) -> list[object] | WebhookAnswer:
+    """The validation handshake's answer, a refusal, or the notification items to look at."""
+    handshake = validation_answer(params)
+    if handshake is not None:
+        return handshake
+    return _items(headers, body, max_body_bytes)
+
+
+def _work(owner: SubscriptionRef, reason: str, subscription_id: str, received: str) -> str:
+    """An import-queue message: keys only."""
+    return json.dumps({"user_id": owner.user_id, "mailbox_id": owner.mailbox_id, "reason": reason,
+                       "subscription_id": subscription_id, "received_at": received})  # fmt: skip
 
 
 def _accept(
