@@ -9,6 +9,7 @@ import contextlib
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from sandbox.processes import ROOT, free_port, stop, wait_for_port
 
@@ -47,13 +48,20 @@ def _binary() -> str:
 
 
 @contextlib.contextmanager
-def azurite() -> Iterator[Azurite]:
-    """Start Azurite's table and queue services; yield their endpoints; stop the process by PID."""
-    table_port, queue_port = free_port(), free_port()
+def azurite(
+    *, location: Path | None = None, table_port: int | None = None, queue_port: int | None = None
+) -> Iterator[Azurite]:
+    """Start Azurite's table and queue services; yield their endpoints; stop the process by PID.
+
+    In memory by default. With `location` (a folder) the data persists, so a test can stop the emulator and start
+    it again on the same ports (`table_port`, `queue_port`) and find its tables as they were.
+    """
+    table_port, queue_port = table_port or free_port(), queue_port or free_port()
     blob_port = free_port()
+    persistence = ["--location", str(location)] if location is not None else ["--inMemoryPersistence"]
     argv = [
         _binary(),
-        "--inMemoryPersistence",
+        *persistence,
         "--disableTelemetry",
         "--skipApiVersionCheck",
         "--silent",
@@ -65,7 +73,7 @@ def azurite() -> Iterator[Azurite]:
         argv,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     try:
