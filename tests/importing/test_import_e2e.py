@@ -19,7 +19,7 @@ import pytest
 
 import shared.runtime
 from blueprints import importing as import_functions
-from sandbox.azurite import Azurite
+from sandbox.azurite import Azurite, azurite
 from sandbox.graph import GraphSimulator
 from sandbox.graph.control import GraphControl
 from sandbox.host.localhost import LocalHost
@@ -47,7 +47,13 @@ def wait_for(check: Callable[[], bool], timeout: float = 20.0) -> float:
 
 
 @pytest.fixture
-def world(azurite_service: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    # Each test gets its own storage: subscriptions and delta cursors of one test's Graph must not leak into the next.
+    with azurite() as storage:
+        yield from _world(storage, monkeypatch)
+
+
+def _world(azurite_service: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     data = build(users=6)
     openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"])
     oa_url, graph_url = openair.start(), graph.start()
@@ -202,3 +208,48 @@ def test_an_outlook_event_becomes_a_booking_through_notifications(world: dict[st
 
     graph.delete_event(mailbox, created["id"])
     wait_for(lambda: imported() == [])
+
+
+def test_import_over_http_survives_duplicates_expired_delta_and_a_removed_subscription(world: dict[str, Any]) -> None:
+    """Faults of the notification path, live: every notification delivered three times, the delta token expired,
+    the subscription removed by Graph. Each Outlook event still becomes exactly one booking, edits land, and the
+    subscription is recreated."""
+    _user_id, mailbox = _importing_user(world)
+    host: LocalHost = world["host"]
+    graph: GraphControl = world["graph"]
+    host.fire_timer("import_subscriptions")
+    host.drain_queues(timeout=60)
+    graph.set_options(duplicate_deliveries=2)
+
+    def imported() -> list[dict[str, Any]]:
+        return [b for b in world["openair"].records("Booking") if str(b.get("externalid", "")).startswith("m365:")]
+
+    def event(subject: str, day: int) -> dict[str, Any]:
+        start, end = f"2027-01-{day:02d}T09:00:00", f"2027-01-{day:02d}T10:00:00"
+        return graph.create_event(mailbox, {"subject": subject, "showAs": "busy",
+                                            "start": {"dateTime": start, "timeZone": "UTC"},
+                                            "end": {"dateTime": end, "timeZone": "UTC"}})  # fmt: skip
+
+    first = event("Design review", 12)
+    wait_for(lambda: len(imported()) == 1)
+    graph.wait_notifications()
+    host.drain_queues(timeout=30)
+    assert len(imported()) == 1, "three deliveries of one notification make one booking"
+
+    assert graph.expire_delta_tokens() >= 1
+    graph.update_event(mailbox, first["id"], {"end": {"dateTime": "2027-01-12T11:30:00", "timeZone": "UTC"}})
+    wait_for(lambda: [float(b["hours"]) for b in imported()] == [2.5])  # a fresh delta chain, nothing deleted
+
+    (sub,) = graph.subscriptions()
+    graph.lifecycle(sub["id"], "subscriptionRemoved")
+    graph.wait_notifications()
+    host.drain_queues(timeout=30)
+    host.fire_timer("import_subscriptions")
+    host.drain_queues(timeout=60)
+    (renewed,) = graph.subscriptions()
+    assert renewed["id"] != sub["id"], "a removed subscription is recreated"
+    event("Client call", 13)
+    wait_for(lambda: len(imported()) == 2)
+    graph.wait_notifications()
+    host.drain_queues(timeout=30)
+    assert sorted(b["notes"] for b in imported()) == ["Client call", "Design review"]
