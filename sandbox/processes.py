@@ -10,10 +10,12 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,3 +100,17 @@ def _read_first_line(proc: subprocess.Popen[bytes], timeout: float) -> str:
             raise RuntimeError(f"{proc.args!r} exited with code {proc.wait()} before printing its URL")
         buf += chunk
     return buf.split(b"\n", 1)[0].decode().strip()
+
+
+def serve_until_signalled(url: str, stop_server: Callable[[], None]) -> None:
+    """A simulator's command line: print its URL as the first line, serve until SIGTERM/SIGINT, stop cleanly."""
+    print(url, flush=True)
+    done = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    done.wait()
+    stop_server()

@@ -7,15 +7,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from sandbox.graph.options import RETRY_AFTER_FORMATS
 from sandbox.graph.server import GraphSimulator
+from sandbox.processes import serve_until_signalled
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -42,17 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         retry_after_format=args.retry_after_format,
         delta_expired_status=args.delta_expired_status,
     )
-    url = sim.start(args.host, args.port)
-    print(url, flush=True)
-    done = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    done.wait()
-    sim.stop()
+    serve_until_signalled(sim.start(args.host, args.port), sim.stop)
     sys.exit(0)
 
 

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 from sandbox.openair.server import OpenAirSimulator
+from sandbox.processes import serve_until_signalled
 
 
 def load_data(path: Path) -> dict[str, Any]:
@@ -54,16 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         empty_read_status=args.empty_read_status,
     )
     sim.service.form_script.configure(args.form_script_url, args.form_script_secret, args.form_script_key)
-    print(sim.start(args.host, args.port), flush=True)
-    done = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    done.wait()
-    sim.stop()
+    serve_until_signalled(sim.start(args.host, args.port), sim.stop)
     sys.exit(0)
 
 
