@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sandbox.graph.options import RETRY_AFTER_FORMATS
+from sandbox.graph.options import DELTA_EXPIRED_CODES, RETRY_AFTER_FORMATS
 from sandbox.graph.server import GraphSimulator
 from sandbox.processes import serve_until_signalled
 
@@ -28,6 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--budget-window-s", type=float, default=600.0)
     parser.add_argument("--retry-after-format", choices=RETRY_AFTER_FORMATS, default="decimal")
     parser.add_argument("--delta-expired-status", type=int, choices=(400, 404, 410), default=410)
+    parser.add_argument("--delta-expired-code", choices=DELTA_EXPIRED_CODES, default="syncStateNotFound")
     args = parser.parse_args(argv)
     data: dict[str, Any] | None = json.loads(args.data.read_text()) if args.data else None
     sim = GraphSimulator(
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         budget_window_s=args.budget_window_s,
         retry_after_format=args.retry_after_format,
         delta_expired_status=args.delta_expired_status,
+        delta_expired_code=args.delta_expired_code,
     )
     serve_until_signalled(sim.start(args.host, args.port), sim.stop)
     sys.exit(0)

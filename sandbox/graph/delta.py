@@ -66,17 +66,17 @@ class DeltaTokens:
 
     def _lost(self, base: str, user_id: str) -> GraphError:
         status = self.options.delta_expired_status
-        if status == 410:
-            location = f"{base}/users/{user_id}/calendarView/delta?$deltatoken="
-            return GraphError(
-                410,
-                "syncStateNotFound",
-                "The sync state generation is not valid or has expired. Please restart the sync.",
-                {"Location": location},
-            )
-        return GraphError(
-            status, "SyncStateNotFound", "The sync state is not found or has expired. Please restart the sync."
-        )
+        if self.options.delta_expired_code == "resyncRequired":
+            message = "The delta token is no longer valid, and the app must reset the sync state."
+            code = "resyncRequired"
+        elif status == 410:
+            message = "The sync state generation is not valid or has expired. Please restart the sync."
+            code = "syncStateNotFound"
+        else:
+            message = "The sync state is not found or has expired. Please restart the sync."
+            code = "SyncStateNotFound"
+        headers = {"Location": f"{base}/users/{user_id}/calendarView/delta?$deltatoken="} if status == 410 else {}
+        return GraphError(status, code, message, headers)
 
     def start(self, user_key: str, start: dt.datetime, end: dt.datetime, page_size: int) -> Page:
         """A fresh round: everything in the window."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 RETRY_AFTER_FORMATS = ("integer", "decimal", "http-date")
+DELTA_EXPIRED_CODES = ("syncStateNotFound", "resyncRequired")
 
 
 @dataclass
@@ -29,6 +30,9 @@ class Options:
     users_page_size: int = 100
     # Expired delta state: 410 Gone + Location (the documented answer), or 400/404 with SyncStateNotFound.
     delta_expired_status: int = 410
+    # Its error code: syncStateNotFound, or resyncRequired ("the delta token is no longer valid, and the app must
+    # reset the sync state", learn.microsoft.com/graph/errors), which Graph may send with 400 or 410.
+    delta_expired_code: str = "syncStateNotFound"
     # A replayed transactionId: 201 like the first create (the client cannot tell a replay) or 200.
     transaction_replay_status: int = 201
     text_body_as_html: bool = True  # Graph returns bodies as HTML unless Prefer: outlook.body-content-type="text"
@@ -64,6 +68,8 @@ class Options:
                 raise ValueError(f"retry_after_format must be one of {RETRY_AFTER_FORMATS}")
             if name == "delta_expired_status" and value not in (400, 404, 410):
                 raise ValueError("delta_expired_status must be 400, 404 or 410")
+            if name == "delta_expired_code" and value not in DELTA_EXPIRED_CODES:
+                raise ValueError(f"delta_expired_code must be one of {DELTA_EXPIRED_CODES}")
             if name == "transaction_replay_status" and value not in (200, 201):
                 raise ValueError("transaction_replay_status must be 200 or 201")
             setattr(self, name, value)

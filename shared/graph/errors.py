@@ -28,4 +28,4 @@ class GraphThrottled(GraphError):
 
 
 class DeltaExpired(GraphError):
-    """410 Gone / syncStateNotFound: the stored delta link is dead. Start a fresh delta; delete nothing."""
+    """410 Gone / syncStateNotFound / resyncRequired: the stored delta link is dead. Start afresh; delete nothing."""

@@ -27,8 +27,13 @@ def error_map() -> dict[str, Any]:
     return {"XXX": ODataError}
 
 
+# A dead delta chain: 410 Gone, or the codes Graph uses for it with 400/404/410. `resyncRequired` is "the delta
+# token is no longer valid, and the app must reset the sync state" (https://learn.microsoft.com/graph/errors).
+DELTA_EXPIRED_CODES = frozenset({"syncstatenotfound", "resyncrequired"})
+
+
 def is_delta_expired(status: int, code: str) -> bool:
-    return status == 410 or code.lower() == "syncstatenotfound"
+    return status == 410 or code.lower() in DELTA_EXPIRED_CODES
 
 
 def typed_error(status: int, code: str, message: str, operation: str) -> GraphError:

@@ -106,6 +106,7 @@ DEFAULT_SIM_OPTIONS: dict[str, Any] = {
     "concurrency_retry_after_s": 1.0,
     "latency_ms": 0.0,
     "delta_expired_status": 410,
+    "delta_expired_code": "syncStateNotFound",
 }
 
 

@@ -148,7 +148,10 @@ async def test_delta_follows_next_links_and_collects_removed_ids(fake_graph: Gra
         assert 'outlook.timezone="UTC"' in prefer
 
 
-@pytest.mark.parametrize(("status", "code"), [(410, "Gone"), (400, "SyncStateNotFound"), (404, "syncStateNotFound")])
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(410, "Gone"), (400, "SyncStateNotFound"), (404, "syncStateNotFound"), (400, "resyncRequired")],
+)
 async def test_an_expired_delta_link_raises_delta_expired(fake_graph: GraphFactory, status: int, code: str) -> None:
     gateway, _ = fake_graph(lambda request: json_response(status, {"error": {"code": code, "message": "expired"}}))
     link = "http://127.0.0.1:9/v1.0/users/u1/calendarView/delta?$deltatoken=old"

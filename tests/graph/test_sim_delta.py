@@ -71,6 +71,24 @@ async def test_sync_state_not_found_is_delta_expired_too(
     assert caught.value.code.lower() == "syncstatenotfound"
 
 
+@pytest.mark.parametrize("status", [400, 410])
+async def test_resync_required_is_delta_expired_too(
+    sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any], status: int
+) -> None:
+    """resyncRequired ("the app must reset the sync state", learn.microsoft.com/graph/errors) ends the chain
+    exactly like syncStateNotFound: the caller starts afresh instead of failing on every pass."""
+    sim.control_client.set_options(delta_expired_status=status, delta_expired_code="resyncRequired")
+    user = sample_graph["users"][5]["id"]
+    link = (await sim_gateway.delta(user, *WINDOW, None)).delta_link
+    sim.control_client.expire_delta_tokens()
+    with pytest.raises(DeltaExpired) as caught:
+        await sim_gateway.delta(user, *WINDOW, link)
+    assert (caught.value.status, caught.value.code) == (status, "resyncRequired")
+    fresh = await sim_gateway.delta(user, *WINDOW, None)
+    assert fresh.delta_link
+    assert fresh.removed_ids == ()
+
+
 async def test_recurring_occurrences_across_dst_come_with_series_and_original_start(
     sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any]
 ) -> None:

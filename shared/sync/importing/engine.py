@@ -5,8 +5,8 @@
   collapses into at most one extra pass.
 - The delta link is stored only after a pass completed without anything to retry: a crash or a transient failure
   replays the same changes, and every step is idempotent (change keys, externalid lookups, deletes of the gone).
-- A dead delta link (410/syncStateNotFound) starts a fresh chain over the window. A fresh chain lists what is
-  there and nothing as removed, so it can only create or update: it never deletes (failure class 11).
+- A dead delta link (410, syncStateNotFound, resyncRequired) starts a fresh chain over the window. A fresh chain
+  lists what is there and nothing as removed, so it can only create or update: it never deletes (failure class 11).
 - The window moves with the days: a chain older than today's window is replaced by a fresh one (same rule).
 """
 
