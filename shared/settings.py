@@ -7,9 +7,11 @@ checked against the code. Secrets are not fields here: they are read through `sh
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -25,6 +27,42 @@ SECRET_SETTINGS: tuple[str, ...] = (
     "WEBHOOK_CLIENT_STATE",
     "OPENAIR_PUSH_SECRET",
 )
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for `localhost`, 127.0.0.0/8 and ::1 only: the host name as parsed, never a prefix of the URL text
+    (`http://localhost.evil.example`, `http://127.0.0.1.nip.io` and `http://localhost@evil.example` are not)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def service_url(value: str, *, plain_http: str = "plain http only for a loopback simulator") -> str:
+    """`value` if it is an https URL, or plain http to a loopback host; ValueError naming the fix otherwise.
+
+    Passwords, tokens and function keys travel to these URLs, so the host is parsed, not matched as text.
+    """
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise ValueError(f"is not a valid URL ({exc})") from None
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not carry user:password@ before the host (credentials belong in secrets)")
+    host = parts.hostname or ""
+    bracketed = f"[{host}]" if ":" in host else host
+    if parts.netloc.lower() not in (bracketed, f"{bracketed}:{port}"):  # `[::1].evil.example` parses as ::1
+        raise ValueError(f"is not a valid URL (cannot tell its host from {parts.netloc!r})")
+    if parts.scheme == "https" and parts.hostname:
+        return value
+    if parts.scheme == "http" and is_loopback_host(parts.hostname):
+        return value
+    raise ValueError(f"must be an https:// URL ({plain_http}: localhost, 127.0.0.0/8 or [::1])")
 
 
 class _Section(BaseModel):
@@ -48,10 +86,7 @@ class OpenAirSettings(_Section):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
-            raise ValueError("must be an https:// URL (plain http only for a loopback simulator)")
-        return value.removesuffix("/api.pl")
+        return service_url(value.strip().rstrip("/")).removesuffix("/api.pl")
 
 
 class GraphSettings(_Section):
@@ -76,15 +111,13 @@ class GraphSettings(_Section):
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
-        if not value.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
-            raise ValueError("must be an https:// URL (plain http only for a loopback simulator)")
-        return value
+        return service_url(value.strip().rstrip("/"))
 
     @property
     def is_loopback(self) -> bool:
         """True when GRAPH_BASE_URL points at a local simulator (which takes a fixed dev token)."""
-        return self.base_url.startswith("http://")
+        parts = urlsplit(self.base_url)
+        return parts.scheme == "http" and is_loopback_host(parts.hostname)
 
 
 class StorageSettings(_Section):
@@ -160,9 +193,7 @@ class ImportSettings(_Section):
     @classmethod
     def _url(cls, value: str) -> str:
         value = value.strip().rstrip("/")
-        if value and not value.startswith(("https://", "http://127.0.0.1", "http://localhost", "http://[::1]")):
-            raise ValueError("must be an https:// URL (Graph posts to https only; plain http only on loopback)")
-        return value
+        return service_url(value, plain_http="Graph posts to https only; plain http only on loopback") if value else ""
 
 
 class AdminSettings(_Section):
