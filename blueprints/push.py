@@ -5,6 +5,7 @@ changed, the product exports that record at once. Thin: parse the trigger, call 
 from __future__ import annotations
 
 import json
+import logging
 
 import azure.functions as func
 
@@ -12,6 +13,10 @@ from shared import push_jobs
 from shared.errors import ConfigurationError
 from shared.push import SIGNATURE_HEADER, PushRefused
 from shared.runtime import services
+
+log = logging.getLogger(__name__)
+# Whoever holds the function key reads this: it names no setting, vault or host (the log does, for the admin).
+UNAVAILABLE = "push is not available: the function app's configuration is incomplete (details in its log)"
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves __init__ unannotated
 
@@ -30,7 +35,8 @@ def openair_changed(req: func.HttpRequest, work: func.Out[str]) -> func.HttpResp
     except PushRefused as refused:
         return _json(refused.status, {"error": refused.message})
     except ConfigurationError as exc:
-        return _json(503, {"error": str(exc)})
+        log.error("push not accepted: configuration", extra={"error": type(exc).__name__, "detail": str(exc)})
+        return _json(503, {"error": UNAVAILABLE})
     work.set(message)
     return _json(202, {"accepted": True})
 
