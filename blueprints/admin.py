@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from blueprints.outputs import QueueMessages
 from shared.jobs import EXPORT_QUEUE
 from shared.logging_setup import configure_logging, log_context
 from shared.notifications.webhook import IMPORT_QUEUE  # the import's queue (a light module)
@@ -22,7 +23,7 @@ JSON = "application/json"
 REPORT_SCHEDULE = "0 */5 * * * *"
 
 
-async def _answer(name: str, req: func.HttpRequest, out: func.Out[list[str]] | None = None) -> func.HttpResponse:
+async def _answer(name: str, req: func.HttpRequest, out: QueueMessages | None = None) -> func.HttpResponse:
     from shared.admin import endpoints
 
     handler = getattr(endpoints, name)
@@ -66,21 +67,21 @@ async def manage_mappings_import_csv(req: func.HttpRequest) -> func.HttpResponse
 @bp.function_name("manage_resync")
 @bp.route(route="manage/resync", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
-async def manage_resync(req: func.HttpRequest, work: func.Out[list[str]]) -> func.HttpResponse:
+async def manage_resync(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
     return await _answer("resync", req, work)
 
 
 @bp.function_name("manage_sync_export")
 @bp.route(route="manage/sync/export", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
-async def manage_sync_export(req: func.HttpRequest, work: func.Out[list[str]]) -> func.HttpResponse:
+async def manage_sync_export(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
     return await _answer("export", req, work)
 
 
 @bp.function_name("manage_subscriptions_renew")
 @bp.route(route="manage/subscriptions/renew", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=IMPORT_QUEUE, connection="AzureWebJobsStorage")
-async def manage_subscriptions_renew(req: func.HttpRequest, work: func.Out[list[str]]) -> func.HttpResponse:
+async def manage_subscriptions_renew(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
     return await _answer("renew_subscriptions", req, work)
 
 

@@ -2,6 +2,7 @@
 
 import azure.functions as func
 
+from blueprints.outputs import QueueMessages
 from shared import jobs
 from shared.runtime import services
 
@@ -11,7 +12,7 @@ bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves
 @bp.function_name("export_timer")
 @bp.timer_trigger(schedule="%EXPORT_SCHEDULE%", arg_name="timer", run_on_startup=False)
 @bp.queue_output(arg_name="work", queue_name=jobs.EXPORT_QUEUE, connection="AzureWebJobsStorage")
-async def export_timer(timer: func.TimerRequest, work: func.Out[list[str]]) -> None:
+async def export_timer(timer: func.TimerRequest, work: QueueMessages) -> None:
     """Read OpenAir once for the tenant, plan every mailbox, fan out one message per mailbox with work."""
     result = await jobs.run_export_timer(services())
     work.set(result.messages)

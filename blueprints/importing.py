@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import azure.functions as func
 
+from blueprints.outputs import QueueMessages
 from shared.errors import ConfigurationError
 from shared.notifications import webhook
 from shared.notifications.directory import SubscriptionDirectory, client_state
@@ -28,7 +29,7 @@ _max_body: int | None = None
 
 
 def _answer(
-    req: func.HttpRequest, work: func.Out[list[str]], handler: Callable[..., webhook.WebhookAnswer]
+    req: func.HttpRequest, work: QueueMessages, handler: Callable[..., webhook.WebhookAnswer]
 ) -> func.HttpResponse:
     global _directory, _max_body
     try:
@@ -52,7 +53,7 @@ def _answer(
 @bp.function_name("graph_notifications")
 @bp.route(route="graph/notifications", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
-def graph_notifications(req: func.HttpRequest, work: func.Out[list[str]]) -> func.HttpResponse:
+def graph_notifications(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
     """Graph change notifications: handshake, clientState + subscription checks, one message per mailbox, 202."""
     return _answer(req, work, webhook.handle_notifications)
 
@@ -60,7 +61,7 @@ def graph_notifications(req: func.HttpRequest, work: func.Out[list[str]]) -> fun
 @bp.function_name("graph_lifecycle")
 @bp.route(route="graph/lifecycle", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
-def graph_lifecycle(req: func.HttpRequest, work: func.Out[list[str]]) -> func.HttpResponse:
+def graph_lifecycle(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
     """Lifecycle events (reauthorizationRequired, subscriptionRemoved, missed) become import-worker messages."""
     return _answer(req, work, webhook.handle_lifecycle)
 
@@ -68,7 +69,7 @@ def graph_lifecycle(req: func.HttpRequest, work: func.Out[list[str]]) -> func.Ht
 @bp.function_name("import_subscriptions")
 @bp.timer_trigger(schedule="%IMPORT_SUBSCRIPTION_SCHEDULE%", arg_name="timer", run_on_startup=False)
 @bp.queue_output(arg_name="work", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
-async def import_subscriptions(timer: func.TimerRequest, work: func.Out[list[str]]) -> None:
+async def import_subscriptions(timer: func.TimerRequest, work: QueueMessages) -> None:
     """Create, renew and delete subscriptions; newly subscribed mailboxes get an import pass."""
     from shared.notifications import jobs
 
@@ -78,7 +79,7 @@ async def import_subscriptions(timer: func.TimerRequest, work: func.Out[list[str
 @bp.function_name("import_reconcile")
 @bp.timer_trigger(schedule="%IMPORT_RECONCILE_SCHEDULE%", arg_name="timer", run_on_startup=False)
 @bp.queue_output(arg_name="work", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
-def import_reconcile(timer: func.TimerRequest, work: func.Out[list[str]]) -> None:
+def import_reconcile(timer: func.TimerRequest, work: QueueMessages) -> None:
     """A delta pass for every importing mailbox, for whatever notifications never arrived."""
     from shared.notifications import jobs
 

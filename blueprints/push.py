@@ -9,6 +9,7 @@ import logging
 
 import azure.functions as func
 
+from blueprints.outputs import QueueMessage
 from shared import push_jobs
 from shared.errors import ConfigurationError
 from shared.push import SIGNATURE_HEADER, PushRefused
@@ -28,7 +29,7 @@ def _json(status: int, document: dict[str, object]) -> func.HttpResponse:
 @bp.function_name("openair_changed")
 @bp.route(route="openair/changed", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=push_jobs.EXPORT_RECORD_QUEUE, connection="AzureWebJobsStorage")
-def openair_changed(req: func.HttpRequest, work: func.Out[str]) -> func.HttpResponse:
+def openair_changed(req: func.HttpRequest, work: QueueMessage) -> func.HttpResponse:
     """Validate a signed change notice and queue that record's export; 202 at once (someone is waiting on Save)."""
     try:
         message = push_jobs.accept_push(services(), req.get_body(), req.headers.get(SIGNATURE_HEADER))

@@ -16,7 +16,9 @@ from pathlib import Path
 from types import FrameType
 
 from sandbox.host import logs
+from sandbox.host.annotations import AnnotationRefusedError
 from sandbox.host.keys import KEY_SETTINGS
+from sandbox.host.loader import AppLoadError
 from sandbox.host.localhost import LocalHost
 from sandbox.host.settings import AppSettings, export_to_environ
 
@@ -38,17 +40,22 @@ def main(argv: list[str] | None = None) -> int:
     settings = AppSettings.load(args.settings)
     # The app's own code reads os.environ, as on Azure where app settings are environment variables.
     export_to_environ(settings)
-    host = LocalHost(
-        args.app,
-        settings,
-        host_json=args.host_json,
-        host=args.host,
-        port=_port(args.port, args.settings),
-        timers=not args.no_timers,
-        queues=not args.no_queues,
-        max_body_bytes=args.max_body_mb * 1024 * 1024,
-        drain_timeout=args.drain_timeout,
-    )
+    try:
+        host = LocalHost(
+            args.app,
+            settings,
+            host_json=args.host_json,
+            host=args.host,
+            port=_port(args.port, args.settings),
+            timers=not args.no_timers,
+            queues=not args.no_queues,
+            max_body_bytes=args.max_body_mb * 1024 * 1024,
+            drain_timeout=args.drain_timeout,
+        )
+    except (AppLoadError, AnnotationRefusedError) as refused:
+        # As the worker does: the whole app is refused, with what to fix, and nothing is served.
+        print(f"host not started: {refused}", file=sys.stderr)
+        return 1
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

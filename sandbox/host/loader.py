@@ -20,6 +20,7 @@ from typing import Any
 import azure.functions as func
 from azure.functions.decorators.core import Binding
 
+from sandbox.host.annotations import check_app
 from sandbox.host.ncrontab import NcrontabError, Schedule
 from sandbox.host.settings import AppSettings, SettingsError
 
@@ -121,8 +122,11 @@ def index_app(app: func.FunctionApp, settings: AppSettings) -> AppIndex:
     """Describe every function of the app.
 
     Like the real host, a function whose binding does not resolve (unknown %SETTING%, bad schedule, bad queue
-    name, unbound parameter) is "in error" and not run, while the others still are.
+    name, unbound parameter) is "in error" and not run, while the others still are. An annotation the Python
+    worker refuses is different: the worker then fails the whole app's metadata, so AnnotationRefusedError
+    refuses the whole app here too, naming every such annotation.
     """
+    check_app(functions_of(app))
     specs: list[FunctionSpec] = []
     skipped: list[Skipped] = []
     for function in functions_of(app):
