@@ -18,7 +18,7 @@ from typing import Any
 
 from sandbox.graph import batch, events, mailbox, odata, timezones
 from sandbox.graph.delta import DeltaTokens
-from sandbox.graph.errors import GraphError, error_body
+from sandbox.graph.errors import GraphError, bad_request, error_body
 from sandbox.graph.faults import CloseConnection, Faults
 from sandbox.graph.messages import JSON_TYPE, Request, Response
 from sandbox.graph.notifier import Notifier
@@ -55,6 +55,9 @@ class Route:
     template: str  # what counters call it, e.g. "GET /users/{id}/events/{id}"
     handler: Handler
     mailbox: bool  # Outlook resource: throttled per mailbox
+
+
+_MC = r"/outlook/masterCategories"
 
 
 class Counters:
@@ -109,6 +112,8 @@ class GraphApp:
             ("GET", _U, "/users/{id}", self.get_user, False),
             ("GET", _U + r"/mailboxSettings", "/users/{id}/mailboxSettings", self.mailbox_settings, True),
             ("GET", _U + r"/mailboxSettings/timeZone", "/users/{id}/mailboxSettings/timeZone", self.mailbox_zone, True),
+            ("GET", _U + _MC, "/users/{id}/outlook/masterCategories", self.list_categories, True),
+            ("POST", _U + _MC, "/users/{id}/outlook/masterCategories", self.add_category, True),
             ("GET", _U + "/" + _E, "/users/{id}/events", self.list_events, True),
             ("POST", _U + "/" + _E, "/users/{id}/events", self.create_event, True),
             ("GET", _U + "/" + _E + r"/([^/]+)", "/users/{id}/events/{id}", self.get_event, True),
@@ -389,6 +394,37 @@ class GraphApp:
             200,
             {"@odata.context": f"{req.base}/$metadata#users('{user['id']}')/mailboxSettings/timeZone", "value": value},
         )
+
+    # ----- master categories (https://learn.microsoft.com/graph/api/outlookuser-post-mastercategories) ---------
+
+    def list_categories(self, req: Request, groups: list[str]) -> Response:
+        user = mailbox.user_or_404(self.store, groups[0])
+        with self.store.lock:
+            found = [dict(c) for c in user.setdefault("masterCategories", [])]
+        context = f"{req.base}/$metadata#users('{user['id']}')/outlook/masterCategories"
+        return Response(200, {"@odata.context": context, "value": found})
+
+    def add_category(self, req: Request, groups: list[str]) -> Response:
+        user = mailbox.user_or_404(self.store, groups[0])
+        if not self.options.mailbox_settings_writable:
+            raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        body = req.json()
+        name = body.get("displayName")
+        color = body.get("color", "none")
+        if not isinstance(name, str) or not name.strip():
+            raise bad_request("displayName is required.", "ErrorInvalidProperty")
+        if not (color == "none" or (color.startswith("preset") and color[6:].isdigit() and int(color[6:]) <= 24)):
+            expected = "the expected type 'microsoft.graph.categoryColor'"
+            raise bad_request(f"Cannot convert the literal '{color}' to {expected}.", "RequestBodyRead")
+        with self.store.lock:
+            categories = user.setdefault("masterCategories", [])
+            if any(c["displayName"].casefold() == name.casefold() for c in categories):
+                raise GraphError(self.options.duplicate_category_status, "ErrorDuplicateCategory",
+                                 f"A category with the display name '{name}' already exists.")  # fmt: skip
+            created = {"id": str(uuid.uuid4()), "displayName": name, "color": color}
+            categories.append(created)
+        context = f"{req.base}/$metadata#users('{user['id']}')/outlook/masterCategories/$entity"
+        return Response(201, {"@odata.context": context, **created})
 
     # ----- events ----------------------------------------------------------------------------------------------
 

@@ -46,6 +46,11 @@ class Options:
     notification_backoff_s: float = 0.2
     duplicate_deliveries: int = 0  # extra copies of every notification POST, to prove the receiver is idempotent
     updates_after_create: int = 0  # extra `updated` notifications after each create, as Graph often sends
+    # Writing a mailbox's master category list needs MailboxSettings.ReadWrite; false answers 403 as Graph does
+    # for an app without it. A repeated displayName is refused (names are unique per mailbox); its status is not
+    # documented, so it is switchable.
+    mailbox_settings_writable: bool = True
+    duplicate_category_status: int = 409
     # The sandbox must never reach beyond loopback, even for an https notificationUrl.
     loopback_only_delivery: bool = True
 

@@ -12,9 +12,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from shared.admin.queues import QueueInspector, QueueMessageView
-from shared.store.admin import RowProblem, UserMapping, parse_user_mapping
+from shared.kinds import RecordKind
+from shared.store.admin import IntegrationSettings, RowProblem, UserMapping, parse_user_mapping
 from shared.store.state import CURSORS, RunRecord
 from shared.store.store import SyncStore
+from shared.sync.importing.rules import describe_filter, import_filter
+from shared.sync.render import presentation
 
 SUBSCRIPTIONS_TABLE = "Subscriptions"  # written by the import (shared/store/importing.py)
 SUBSCRIPTION_WARNING = dt.timedelta(hours=24)
@@ -36,6 +39,7 @@ class UserStatus:
     last_error_at: str
     pending_writes: int = 0
     links: int | None = None  # only for a one-user status
+    import_filter: str = ""  # what of this user's Outlook is imported (users with import on)
 
 
 @dataclass
@@ -51,6 +55,7 @@ class StatusReport:
     recent_runs: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # what status itself could not read
+    choices: list[str] = field(default_factory=list)  # the administrators' export and import choices in force
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,7 +109,8 @@ def build_status(
     report = StatusReport(generated=_text(now))
     rows = [r for r in store.mapping_rows() if user_id is None or r.row_key == user_id]
     mappings = store.load_mappings()
-    _, setting_problems = store.load_settings()
+    settings, setting_problems = store.load_settings()
+    report.choices = describe_choices(settings)
     _, show_as_problems = store.load_show_as()
     report.rejected_rows = [str(p) for p in (*mappings.problems, *setting_problems, *show_as_problems)
                             if user_id is None or p.row_key == user_id]  # fmt: skip
@@ -116,7 +122,10 @@ def build_status(
         if not parsed.mailbox:
             report.unmapped.append(f"{parsed.openair_user_id} {parsed.name} <{parsed.email or 'no email'}>".strip())
             continue
-        report.users.append(_user(parsed, row.columns, pending.get(parsed.openair_user_id, 0)))
+        user = _user(parsed, row.columns, pending.get(parsed.openair_user_id, 0))
+        if parsed.import_events:
+            user.import_filter = describe_filter(import_filter(settings, parsed))
+        report.users.append(user)
     if user_id is not None:
         if not rows:
             report.problems.append(f"OpenAir user {user_id} has no row in UserMappings")
@@ -143,6 +152,26 @@ def build_status(
     if inspector is not None:
         _queues(report, inspector, user_id)
     return report
+
+
+def describe_choices(settings: IntegrationSettings) -> list[str]:
+    """The export and import choices that differ from the defaults, one line each."""
+    lines = []
+    if settings.export_category:
+        lines.append(f"Exported events carry the Outlook category '{settings.export_category}' "
+                     f"({settings.export_category_color})")  # fmt: skip
+    reminded = [kind.value for kind in RecordKind if presentation(kind, settings).is_reminder_on]
+    if reminded:
+        lines.append("Reminders on for: " + ", ".join(reminded))
+    past, future = settings.export_window_past_days, settings.export_window_future_days
+    if past is not None or future is not None:
+        lines.append("Export window: " + ", ".join(
+            text for text in (f"{past} days back" if past is not None else "", f"{future} days ahead"
+                              if future is not None else "") if text))  # fmt: skip
+    everyone = describe_filter(import_filter(settings))
+    if settings.import_enabled and everyone != "all events":
+        lines.append(f"Import: {everyone} (per-user columns may override)")
+    return lines
 
 
 def _user(mapping: UserMapping, columns: Any, pending: int) -> UserStatus:

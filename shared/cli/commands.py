@@ -82,6 +82,11 @@ def show_status(report: StatusReport, out: Output) -> None:
                 + (f" … and {len(report.unmapped) - 20} more" if len(report.unmapped) > 20 else ""))  # fmt: skip
     if report.rejected_rows:
         out.table("Rows rejected by validation (skipped until fixed)", ["Problem"], [[r] for r in report.rejected_rows])
+    for choice in report.choices:
+        out.say(f"[bold]Choice:[/] {choice}")
+    importing = [u for u in report.users if u.import_filter and u.import_filter != "all events"]
+    if importing:
+        out.table("Import filters", ["User", "Imports"], [(u.user_id, u.import_filter) for u in importing])
     out.table("Subscriptions", ["Id", "User", "Expires", "State"],
               [(s["id"], s["user"], s["expires"], s["state"]) for s in report.subscriptions])  # fmt: skip
     out.table("Cursors", ["Scope", "Name", "Value", "Saved"],

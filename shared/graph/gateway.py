@@ -70,6 +70,7 @@ class CalendarGateway:
         self._client = client
         self._graph: Any = client.service
         self._limiter = MailboxLimiter(settings.max_in_flight_per_mailbox)
+        self._categories_known: set[tuple[str, str]] = set()
         self._writer = BatchWriter(
             client.service, self._limiter, RetryPolicy(budget_seconds=settings.retry_budget_seconds), sleep
         )
@@ -138,6 +139,33 @@ class CalendarGateway:
             user_id,
         )
         return (settings.time_zone or None) if settings is not None else None
+
+    async def ensure_category(self, mailbox_id: str, name: str, color: str) -> None:
+        """Make sure the mailbox's master category list has `name` (Outlook shows a category's colour only when
+        it is in that list). Reads the list once per mailbox and name for the life of this gateway.
+
+        Needs MailboxSettings.ReadWrite to create it; without it Graph answers 403, raised as a GraphError.
+        """
+        if (mailbox_id, name.casefold()) in self._categories_known:
+            return
+        from msgraph.generated.models.category_color import CategoryColor
+        from msgraph.generated.models.outlook_category import OutlookCategory
+
+        builder = self._graph.users.by_user_id(mailbox_id).outlook.master_categories
+
+        async def listed() -> bool:
+            found = await self._pages(f"read the category list of {mailbox_id}", builder, None, mailbox_id)
+            return any((c.display_name or "").casefold() == name.casefold() for c in found)
+
+        if not await listed():
+            body = OutlookCategory(display_name=name, color=CategoryColor(color))
+            try:
+                await self._call(f"add category '{name}' to {mailbox_id}", lambda: builder.post(body), mailbox_id)
+            except GraphError as exc:
+                # Names are unique per mailbox: another worker may have added it since our read.
+                if exc.status == 403 or not await listed():
+                    raise
+        self._categories_known.add((mailbox_id, name.casefold()))
 
     # --- events -------------------------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from shared.graph.errors import GraphAuthError
 from shared.graph.models import CreateEvent, DeleteEvent, EventDraft, EventWrite, GraphEvent, UpdateEvent, WriteResult
 
 
@@ -31,6 +32,8 @@ class MemoryCalendar:
     # fault(mailbox, write) -> None (succeed), an int status (fail that item), or raises (e.g. LostResponse).
     fault: Callable[[str, EventWrite], int | None] | None = None
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    categories: dict[str, dict[str, str]] = field(default_factory=dict)  # mailbox -> master list: name -> colour
+    categories_writable: bool = True  # False: the app lacks MailboxSettings.ReadWrite (Graph answers 403)
 
     def events(self, mailbox_id: str) -> list[StoredEvent]:
         return list(self.mailboxes.get(mailbox_id, {}).values())
@@ -45,6 +48,15 @@ class MemoryCalendar:
         copy_id = f"evt-{next(self._ids)}"
         self.mailboxes[mailbox_id][copy_id] = StoredEvent(copy_id, "ck-0", original.draft, None, original.openair_key)
         return copy_id
+
+    async def ensure_category(self, mailbox_id: str, name: str, color: str) -> None:
+        master = self.categories.setdefault(mailbox_id, {})
+        if any(known.casefold() == name.casefold() for known in master):
+            return
+        self.requests += 2  # the list read, then the create
+        if not self.categories_writable:
+            raise GraphAuthError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        master[name] = color
 
     async def apply(self, mailbox_id: str, writes: Sequence[EventWrite]) -> list[WriteResult]:
         self.requests += (len(writes) + 19) // 20

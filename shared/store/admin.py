@@ -81,6 +81,43 @@ def _enum(value: Any, choices: type[StrEnum]) -> Any:
     raise _BadValue(f"is {value!r}; use one of: " + ", ".join(f"'{a}'" for a in allowed))
 
 
+def _names(value: Any) -> tuple[str, ...]:
+    """A comma-separated list of names (Outlook categories), trimmed, without empties or repeats."""
+    if value is None:
+        return ()
+    out: list[str] = []
+    for name in _text(value).split(","):
+        name = name.strip()
+        if name and name.casefold() not in {n.casefold() for n in out}:
+            out.append(name)
+    return tuple(out)
+
+
+def _show_as_list(value: Any) -> tuple[str, ...]:
+    names = _names(value)
+    if names == (ANY,):
+        return names
+    allowed = {v.casefold(): v for v in IMPORT_SHOW_AS}
+    bad = [n for n in names if n.casefold() not in allowed]
+    if bad:
+        raise _BadValue(f"lists '{bad[0]}'; use a comma-separated list of: " + ", ".join(IMPORT_SHOW_AS))
+    return tuple(allowed[n.casefold()] for n in names)
+
+
+def _color(value: Any) -> str:
+    text = _text(value)
+    for name, preset in CATEGORY_COLORS.items():
+        if text.casefold() in (name.casefold(), preset):
+            return preset
+    raise _BadValue(f"is '{text}'; use a colour name (e.g. Blue, DarkGreen) or a Graph preset (preset0 to preset24)")
+
+
+def _optional_days(value: Any) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _int(value)
+
+
 class MappedBy(StrEnum):
     EMAIL = "Email"
     ALIAS = "Alias"
@@ -103,6 +140,28 @@ class WhenRemoved(StrEnum):
 class ConflictResolution(StrEnum):
     OPENAIR_WINS = "OpenAir wins"
     EXCHANGE_WINS = "Exchange wins"
+
+
+class ImportDetail(StrEnum):
+    """How much of an Outlook event an imported booking carries."""
+
+    FULL = "Full"  # times, and the subject as the booking's notes
+    AVAILABILITY_ONLY = "Availability only"  # times and Show As only: never a subject or a body
+
+
+# Graph's categoryColor presets (https://learn.microsoft.com/graph/api/resources/outlookcategory): the name an
+# administrator sees in Outlook, for the constant Graph stores. Either may be written in IntegrationSettings.
+CATEGORY_COLORS: dict[str, str] = {
+    "None": "none", "Red": "preset0", "Orange": "preset1", "Brown": "preset2", "Yellow": "preset3",
+    "Green": "preset4", "Teal": "preset5", "Olive": "preset6", "Blue": "preset7", "Purple": "preset8",
+    "Cranberry": "preset9", "Steel": "preset10", "DarkSteel": "preset11", "Gray": "preset12",
+    "DarkGray": "preset13", "Black": "preset14", "DarkRed": "preset15", "DarkOrange": "preset16",
+    "DarkBrown": "preset17", "DarkYellow": "preset18", "DarkGreen": "preset19", "DarkTeal": "preset20",
+    "DarkOlive": "preset21", "DarkBlue": "preset22", "DarkPurple": "preset23", "DarkCranberry": "preset24",
+}  # fmt: skip
+# Show As values an import filter may list (Graph's freeBusyStatus, less `unknown`).
+IMPORT_SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere")
+ANY = "*"  # in a UserMappings filter column: no filter for this user, whatever IntegrationSettings say
 
 
 class OutlookDeletion(StrEnum):
@@ -130,6 +189,11 @@ class UserMapping:
     email: str = ""
     openair_time_zone: str = ""  # written by the product from the OpenAir user record
     mailbox_time_zone: str = ""  # written by the product from the mailbox settings
+    # Per-user import choices; None = IntegrationSettings decide, `ANY` (categories, show as, tag) = no filter.
+    import_categories: tuple[str, ...] | None = None
+    import_show_as: tuple[str, ...] | None = None
+    import_subject_tag: str | None = None
+    import_detail: ImportDetail | None = None
 
     def exports(self, kind: RecordKind) -> bool:
         return kind in self.export_kinds
@@ -179,6 +243,15 @@ def parse_user_mapping(row: Row) -> UserMapping | RowProblem:
         openair_zone = _text(cols.get("OpenAirTimeZone", ""))
         column = "MailboxTimeZone"
         mailbox_zone = _text(cols.get("MailboxTimeZone", ""))
+        column = "ImportCategories"
+        categories = _names(cols.get("ImportCategories")) or None
+        column = "ImportShowAs"
+        show_as = _show_as_list(cols.get("ImportShowAs")) or None
+        column = "ImportSubjectTag"
+        subject_tag = _text(cols.get("ImportSubjectTag", "")) or None
+        column = "ImportDetail"
+        detail_text = _text(cols.get("ImportDetail", ""))
+        detail = _enum(detail_text, ImportDetail) if detail_text else None
     except _BadValue as bad:
         return RowProblem(USER_MAPPINGS, row.row_key, column, str(bad))
     return UserMapping(
@@ -193,6 +266,10 @@ def parse_user_mapping(row: Row) -> UserMapping | RowProblem:
         email=email,
         openair_time_zone=openair_zone,
         mailbox_time_zone=mailbox_zone,
+        import_categories=categories,
+        import_show_as=show_as,
+        import_subject_tag=subject_tag,
+        import_detail=detail,
     )
 
 
@@ -298,6 +375,17 @@ class IntegrationSettings:
     report_recipients: str = ""
     report_sender: str = ""
     report_when: str = "Never"
+    import_categories: tuple[str, ...] = ()
+    import_show_as: tuple[str, ...] = ()
+    import_subject_tag: str = ""
+    import_detail: ImportDetail = ImportDetail.FULL
+    export_category: str = ""
+    export_category_color: str = "preset7"
+    reminder_bookings: bool = False
+    reminder_task_assignments: bool = False
+    reminder_schedule_requests: bool = False
+    export_window_past_days: int | None = None
+    export_window_future_days: int | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -366,6 +454,22 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("ReportRecipients", _text, "", "Comma-separated addresses for run reports"),
     SettingSpec("ReportSender", _text, "", "Mailbox that sends run reports (needs Mail.Send)"),
     SettingSpec("ReportWhen", _report_when, "Never", "'Never', 'Each run', 'Each run with errors', 'Daily at HH:MM'"),
+    SettingSpec("ImportCategories", _names, (),
+                "Import only events with one of these Outlook categories (comma-separated)"),
+    SettingSpec("ImportShowAs", _show_as_list, (),
+                "Import only events shown as one of these (free, tentative, busy, oof, workingElsewhere)"),
+    SettingSpec("ImportSubjectTag", _text, "",
+                "Import only events whose subject contains this tag (left out of the notes)"),
+    SettingSpec("ImportDetail", lambda v: _enum(v, ImportDetail), ImportDetail.FULL,
+                "'Full' (subject as notes) or 'Availability only' (start, end and Show As; no subject or body)"),
+    SettingSpec("ExportCategory", _text, "", "Outlook category put on every exported event (created in each mailbox)"),
+    SettingSpec("ExportCategoryColor", _color, "preset7", "Colour of ExportCategory when the product creates it"),
+    SettingSpec("ReminderBookings", _bool, False, "Exported bookings have an Outlook reminder"),
+    SettingSpec("ReminderTaskAssignments", _bool, False, "Exported task assignments have an Outlook reminder"),
+    SettingSpec("ReminderScheduleRequests", _bool, False, "Exported schedule requests have an Outlook reminder"),
+    SettingSpec("ExportWindowPastDays", _optional_days, None, "Write no event that ended more than this many days ago"),
+    SettingSpec("ExportWindowFutureDays", _optional_days, None,
+                "Write no event that starts more than this many days ahead"),
 )  # fmt: skip
 
 _FIELD_OF = {

@@ -15,6 +15,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from shared.graph.errors import GraphError
 from shared.graph.models import EventDraft, EventWrite, WriteResult
 from shared.kinds import openair_event_key, parse_record_key
 from shared.store import admin
@@ -132,6 +133,8 @@ async def _export_mailbox(
         await _recover(step, calendar, mailbox_id, report) if step.action is Action.RECOVER else step for step in steps
     ]
 
+    await _ensure_categories(store, calendar, steps, report)
+
     # Persist intent before writing. A create's link (state creating, transaction id) makes a crash after the
     # send recoverable; an update's or a delete's link loses its hash, so if the answer is lost the event counts
     # as unknown and is written again rather than assumed to match what the link remembered.
@@ -197,6 +200,25 @@ async def _export_mailbox(
             f"{report.transient_failures} write(s) for user {user_id} failed transiently; they stay queued"
         )
     return report
+
+
+async def _ensure_categories(
+    store: SyncStore, calendar: CalendarPort, steps: list[Step], report: MailboxReport
+) -> None:
+    """The administrator's export category is in each mailbox's master list before events carry it: Outlook colours
+    a category only when the list has it."""
+    wanted = {(s.mailbox_id, name) for s in steps if s.action in (Action.CREATE, Action.UPDATE) and s.draft
+              for name in s.draft.categories if s.mailbox_id}  # fmt: skip
+    if not wanted:
+        return
+    settings, _ = await io(store.load_settings)
+    for mailbox_id, name in sorted(wanted):
+        try:
+            await calendar.ensure_category(mailbox_id, name, settings.export_category_color)
+        except GraphError as exc:
+            # The events still carry the category, uncoloured: worth an administrator's fix, not a stopped export.
+            report.errors.append(f"category '{name}' could not be added to the mailbox's category list ({exc}); "
+                                 "grant the app MailboxSettings.ReadWrite, or add the category in Outlook")  # fmt: skip
 
 
 def _delete(link: Link) -> EventWrite:

@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from shared.graph.models import EventDraft
 from shared.kinds import RecordKind, record_key
@@ -30,12 +31,32 @@ from shared.store.store import SyncStore
 from shared.sync.decide import content_hash
 from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX
 from shared.sync.ports import OpenAirPort
-from shared.sync.render import OutOfScope, RenderContext, render
+from shared.sync.render import BeforeWindow, OutOfScope, RenderContext, presentation, render
 from shared.timezones import resolve_zone
 
 log = logging.getLogger(__name__)
 
 CURSOR_SCOPE = "OpenAir"
+# What every event's rendering depends on besides its record: when it changes, every record is rendered again.
+RENDERING_SCOPE = "Rendering"
+
+
+def rendering_cursors(settings: IntegrationSettings, today: dt.date) -> dict[str, str]:
+    """The settings that dress every event (category, reminders) and, with ExportWindowFutureDays, the window's
+    far edge: a new edge brings records into the window that no change in OpenAir would bring."""
+    dress = [presentation(kind, settings) for kind in RecordKind]
+    values = {"Presentation": repr([(d.categories, d.is_reminder_on) for d in dress])}
+    if settings.export_window_future_days is not None:
+        values["WindowEdge"] = (today + dt.timedelta(days=settings.export_window_future_days)).isoformat()
+    return values
+
+
+def _rendering_changed(stored: Mapping[str, object], wanted: Mapping[str, str]) -> bool:
+    # Before this setting existed every event was dressed as the defaults dress it.
+    default = rendering_cursors(IntegrationSettings(), dt.date.min)["Presentation"]
+    if stored.get("Presentation", default) != wanted["Presentation"]:
+        return True
+    return "WindowEdge" in wanted and stored.get("WindowEdge") != wanted["WindowEdge"]
 
 
 @dataclass
@@ -105,6 +126,14 @@ async def plan_export(
         # A type read from the beginning of time (first run) needs no per-user backfill on top.
         fully_read = {kind for kind, name in EXPORTED_TYPES.items() if since.get(updated_cursor(name)) is None}
     backfill, scope_out, new_states = _scope_changes(mappings, states, changes, settings, targets, full_resync)
+    rendering = rendering_cursors(settings, now.date())
+    rerender = targets is None and not full_resync and _rendering_changed(store.cursors(RENDERING_SCOPE), rendering)
+    if rerender:
+        # Re-read every mapped user's records; those whose event already looks like this are dropped unwritten.
+        for user_id, mapping in mappings.users.items():
+            if mapping.mailbox_id and mapping.export_kinds:
+                backfill[user_id] = backfill.get(user_id, set()) | set(mapping.export_kinds)
+        plan.counts["rerendered_for_settings"] = 1
     backfill = {u: kinds - fully_read for u, kinds in backfill.items() if kinds - fully_read}
     # A user's OpenAir time zone changed: render with the new zone now (the back-fill above re-renders all
     # their records) and remember it in the mapping row, so the next run does not back-fill again.
@@ -144,7 +173,8 @@ async def plan_export(
     contexts: dict[str, RenderContext] = {}
     for user_id, mapping in mappings.users.items():
         if mapping.mailbox_id and (targets is None or user_id in targets):
-            contexts[user_id] = RenderContext(user_zone(mapping, settings), settings, show_as)
+            zone = user_zone(mapping, settings)
+            contexts[user_id] = RenderContext(zone, settings, show_as, today=now.astimezone(ZoneInfo(zone)).date())
 
     records: list[tuple[RecordKind, Booking | Projecttaskassign | Schedulerequest]] = [
         *((RecordKind.BOOKING, r) for r in changes.bookings),
@@ -164,6 +194,9 @@ async def plan_export(
             continue
         key = record_key(kind, record.id)
         rendered = render(record, reference, ctx)
+        if isinstance(rendered, BeforeWindow):
+            plan.bump("before_export_window")
+            continue
         if isinstance(rendered, OutOfScope):
             plan.bump("out_of_scope")
             if settings.on_record_out_of_scope is WhenRemoved.REMOVE_EVENT:
@@ -210,6 +243,8 @@ async def plan_export(
         store.put_user_states([s for s in new_states if s.user_id not in scope_out])
     if watermarks and not full_resync:
         store.put_cursors(CURSOR_SCOPE, {k: min(v, now) for k, v in watermarks.items()})
+    if rerender:
+        store.put_cursors(RENDERING_SCOPE, rendering)
     pending = store.outbox_users()  # includes leftovers of earlier runs (failed or interrupted writes)
     plan.users_with_work = sorted(u for u in pending if targets is None or u in targets)
     plan.mailbox_ids = {u: m.mailbox_id for u, m in mappings.users.items() if u in pending}

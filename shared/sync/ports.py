@@ -39,3 +39,7 @@ class CalendarPort(Protocol):
     async def find_events_by_key(self, mailbox_id: str, openair_key: str) -> list[GraphEvent]:
         """Events stamped with our extended property value."""
         ...
+
+    async def ensure_category(self, mailbox_id: str, name: str, color: str) -> None:
+        """The mailbox's master category list holds `name` (created with `color` if missing). Raises GraphError."""
+        ...

@@ -37,6 +37,7 @@ class RenderContext:
     time_zone: str  # IANA
     settings: IntegrationSettings
     show_as_overrides: Mapping[str, ShowAsChoice] = field(default_factory=dict)
+    today: dt.date | None = None  # the user's today, for the export window (None: no window applies)
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,14 @@ class OutOfScope:
     reason: str
 
 
-Rendered = EventDraft | OutOfScope
+@dataclass(frozen=True)
+class BeforeWindow:
+    """The event ended before the export window (ExportWindowPastDays): history is neither written nor removed."""
+
+    reason: str
+
+
+Rendered = EventDraft | OutOfScope | BeforeWindow
 
 
 def hours_text(hours: float | None) -> str:
@@ -69,6 +77,24 @@ def _all_day(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
     if last < first:
         last = first
     return dt.datetime.combine(first, dt.time(0)), dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0))
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """How every exported event of a kind is dressed, whatever its record: the administrator's category (so people
+    tell OpenAir work from their own events) and whether Outlook reminds them of it."""
+
+    categories: tuple[str, ...]
+    is_reminder_on: bool
+
+
+def presentation(kind: RecordKind, settings: IntegrationSettings) -> Presentation:
+    reminder = {
+        RecordKind.BOOKING: settings.reminder_bookings,
+        RecordKind.TASK_ASSIGNMENT: settings.reminder_task_assignments,
+        RecordKind.SCHEDULE_REQUEST: settings.reminder_schedule_requests,
+    }[kind]
+    return Presentation((settings.export_category,) if settings.export_category else (), reminder)
 
 
 def _lines(*pairs: tuple[str, str | None]) -> str:
@@ -139,6 +165,8 @@ def render_booking(booking: Booking, ref: Reference, ctx: RenderContext) -> Rend
         time_zone=ctx.time_zone,
         is_all_day=not timed,
         show_as=show_as,
+        categories=presentation(RecordKind.BOOKING, ctx.settings).categories,
+        is_reminder_on=presentation(RecordKind.BOOKING, ctx.settings).is_reminder_on,
     )
 
 
@@ -170,6 +198,8 @@ def render_task_assignment(assignment: Projecttaskassign, ref: Reference, ctx: R
         time_zone=ctx.time_zone,
         is_all_day=True,
         show_as="free",
+        categories=presentation(RecordKind.TASK_ASSIGNMENT, ctx.settings).categories,
+        is_reminder_on=presentation(RecordKind.TASK_ASSIGNMENT, ctx.settings).is_reminder_on,
     )
 
 
@@ -200,13 +230,35 @@ def render_schedule_request(request: Schedulerequest, ref: Reference, ctx: Rende
         is_all_day=True,
         # Approved time off is out of office; a pending one may still change; a rejected one blocks nothing.
         show_as={"A": "oof", "R": "free"}.get(request.approval_status or "", "tentative"),
+        categories=presentation(RecordKind.SCHEDULE_REQUEST, ctx.settings).categories,
+        is_reminder_on=presentation(RecordKind.SCHEDULE_REQUEST, ctx.settings).is_reminder_on,
     )
 
 
 def render(record: Booking | Projecttaskassign | Schedulerequest, ref: Reference, ctx: RenderContext) -> Rendered:
-    """Render any exportable record."""
+    """Render any exportable record, within the export window."""
+    rendered: Rendered
     if isinstance(record, Booking):
-        return render_booking(record, ref, ctx)
-    if isinstance(record, Projecttaskassign):
-        return render_task_assignment(record, ref, ctx)
-    return render_schedule_request(record, ref, ctx)
+        rendered = render_booking(record, ref, ctx)
+    elif isinstance(record, Projecttaskassign):
+        rendered = render_task_assignment(record, ref, ctx)
+    else:
+        rendered = render_schedule_request(record, ref, ctx)
+    return within_window(rendered, ctx)
+
+
+def within_window(rendered: Rendered, ctx: RenderContext) -> Rendered:
+    """ExportWindowPastDays / ExportWindowFutureDays, in the user's days. An event that starts after the window is
+    out of scope (OnRecordOutOfScope applies; the daily re-read writes it once the window reaches it); one that
+    ended before it is history, left as it is."""
+    settings = ctx.settings
+    if not isinstance(rendered, EventDraft) or ctx.today is None:
+        return rendered
+    future = settings.export_window_future_days
+    if future is not None and rendered.start.date() > ctx.today + dt.timedelta(days=future):
+        return OutOfScope(f"starts more than {future} days ahead (ExportWindowFutureDays)")
+    past = settings.export_window_past_days
+    last_moment = rendered.end - dt.timedelta(microseconds=1) if rendered.end > rendered.start else rendered.end
+    if past is not None and last_moment.date() < ctx.today - dt.timedelta(days=past):
+        return BeforeWindow(f"ended more than {past} days ago (ExportWindowPastDays)")
+    return rendered

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from shared.kinds import RecordKind, record_key
 from shared.openair.changes import ChangeSet, Reference
@@ -29,7 +30,7 @@ from shared.store.admin import WhenRemoved
 from shared.store.state import Desire, OutboxEntry
 from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan, apply_deletion_budget, drop_settled, user_zone
-from shared.sync.render import OutOfScope, RenderContext, render
+from shared.sync.render import BeforeWindow, OutOfScope, RenderContext, render
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class Outcome(StrEnum):
     USER_NOT_MAPPED = "user not mapped"  # no usable UserMappings row (or no mailbox resolved yet)
     TYPE_NOT_EXPORTED = "record type not exported"  # the user's Export… switch for this type is off
     BEFORE_EXPORT_AFTER = "before ExportAfter"
+    BEFORE_EXPORT_WINDOW = "before the export window"  # ended before ExportWindowPastDays: history stays as it is
     KEPT = "kept"  # deleted or out of scope, and the settings say keep the event
     DELETION_BLOCKED = "deletion blocked"  # MaxDeletionsPerRun would be exceeded (0 allows none)
 
@@ -144,8 +146,11 @@ async def plan_record(
     (show_as, _), reference = await asyncio.gather(
         asyncio.to_thread(store.load_show_as), openair.read_reference(changes)
     )
-    ctx = RenderContext(user_zone(mapping, settings), settings, show_as)
-    rendered = render(record, reference, ctx)
+    zone = user_zone(mapping, settings)
+    today = dt.datetime.now(dt.UTC).astimezone(ZoneInfo(zone)).date()
+    rendered = render(record, reference, RenderContext(zone, settings, show_as, today=today))
+    if isinstance(rendered, BeforeWindow):
+        return outcome(Outcome.BEFORE_EXPORT_WINDOW, rendered.reason, user_id)
     if isinstance(rendered, OutOfScope):
         if settings.on_record_out_of_scope is not WhenRemoved.REMOVE_EVENT:
             return outcome(Outcome.KEPT, f"out of scope ({rendered.reason}); OnRecordOutOfScope is Keep event",

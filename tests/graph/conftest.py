@@ -107,6 +107,8 @@ DEFAULT_SIM_OPTIONS: dict[str, Any] = {
     "latency_ms": 0.0,
     "delta_expired_status": 410,
     "delta_expired_code": "syncStateNotFound",
+    "max_subscription_minutes": 10_080,
+    "mailbox_settings_writable": True,
 }
 
 

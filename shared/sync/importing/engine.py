@@ -23,6 +23,7 @@ from shared.store.importing import DeltaCursor, ImportStore
 from shared.store.store import SyncStore
 from shared.sync.importing.events import EventImporter, ImportReport
 from shared.sync.importing.ports import BookingPort, MailboxReader
+from shared.sync.importing.rules import import_filter
 from shared.sync.mailbox import load_mapping
 from shared.sync.planner import user_zone
 
@@ -80,7 +81,7 @@ async def import_mailbox(
                 result = await calendar.delta(mapping.mailbox_id, start, end, None)
                 link = None
             importer = EventImporter(user_id, mapping.mailbox_id, zone, settings, store, imports, calendar,
-                                     bookings, report, now)  # fmt: skip
+                                     bookings, report, now, rules=import_filter(settings, mapping))  # fmt: skip
             fresh = start.date() if link is None else None
             await importer.apply(list(result.events), list(result.removed_ids), full_listing_since=fresh)
             keep = importer.hold

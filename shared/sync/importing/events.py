@@ -33,6 +33,7 @@ from shared.sync.importing.ports import BookingPort, MailboxReader
 from shared.sync.importing.report import ImportReport as ImportReport
 from shared.sync.importing.rules import (
     Gone,
+    ImportFilter,
     Skip,
     Snapshot,
     booking_snapshot,
@@ -69,6 +70,7 @@ class EventImporter:
     report: ImportReport
     now: dt.datetime
     hold: bool = False
+    rules: ImportFilter = field(default_factory=ImportFilter)  # the user's import filter and detail
     _defaults: UserDefaults | None = None
     # Removals (deletes and re-types) decided in this pass, applied together after the budget check.
     deferred: list[tuple[Link, ImportedEvent | None, str, bool]] = field(default_factory=list)
@@ -183,7 +185,7 @@ class EventImporter:
         if link is not None and known is not None and known.change_key == event.change_key:
             self.report.echoes += 1  # a replayed or duplicated delta item
             return
-        verdict = classify(event, self.settings, linked=link is not None)
+        verdict = classify(event, self.settings, linked=link is not None, rules=self.rules)
         if isinstance(verdict, Gone):
             if link is not None:
                 await self._apply_deletion(link, known, verdict.reason, still_exists=True)
@@ -213,7 +215,7 @@ class EventImporter:
         return booking_type, project
 
     def _snapshot(self, event: GraphEvent, zone: str, *, notes: bool = True) -> Snapshot:
-        return event_snapshot(event, zone, with_notes=notes)
+        return event_snapshot(event, zone, with_notes=notes, rules=self.rules)
 
     async def _create(self, event: GraphEvent, identity: str, known: ImportedEvent | None) -> None:
         booking_type, project = await self._defaults_for_user()

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from shared.graph.models import GraphEvent
 from shared.openair.models import Booking
-from shared.store.admin import IntegrationSettings
+from shared.store.admin import ANY, ImportDetail, IntegrationSettings, UserMapping
 
 # A booking whose externalid starts with this was made by the import: the export never renders it over the
 # person's own event (see `_drop_settled` in sync/planner.py).
@@ -43,6 +43,75 @@ class Gone:
     reason: str
 
 
+# What an availability-only import writes as the booking's notes: the Show As, in Outlook's words.
+AVAILABILITY_NOTES = {"free": "Free", "tentative": "Tentative", "busy": "Busy", "oof": "Out of office",
+                      "workingElsewhere": "Working elsewhere", "unknown": "Busy"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ImportFilter:
+    """Which of a person's events become bookings, and how much of them: IntegrationSettings, overridden per user
+    by the UserMappings columns of the same names. Empty means no filter."""
+
+    categories: frozenset[str] = frozenset()  # casefolded: Outlook compares category names without case
+    show_as: frozenset[str] = frozenset()
+    subject_tag: str = ""
+    availability_only: bool = False
+
+    def miss(self, event: GraphEvent) -> str | None:
+        """Why the event does not match (None: it does)."""
+        if self.categories and not {c.casefold() for c in event.categories} & self.categories:
+            return "has none of the categories in ImportCategories"
+        if self.show_as and (event.show_as or "busy") not in self.show_as:
+            return f"is shown as {event.show_as}, not in ImportShowAs"
+        if self.subject_tag and self.subject_tag.casefold() not in (event.subject or "").casefold():
+            return "has no ImportSubjectTag in its subject"
+        return None
+
+    def notes(self, event: GraphEvent) -> str:
+        """The booking's notes: the subject (less the tag), or only the Show As in availability-only mode."""
+        if self.availability_only:
+            return AVAILABILITY_NOTES.get(event.show_as or "busy", "Busy")
+        subject = event.subject or ""
+        if self.subject_tag:
+            at = subject.casefold().find(self.subject_tag.casefold())
+            if at >= 0:
+                subject = " ".join((subject[:at] + subject[at + len(self.subject_tag) :]).split())
+        return subject[:MAX_NOTES]
+
+
+def describe_filter(rules: ImportFilter) -> str:
+    """The filter in an administrator's words (status)."""
+    parts = []
+    if rules.categories:
+        parts.append("categories " + ", ".join(sorted(rules.categories)))
+    if rules.show_as:
+        parts.append("shown as " + ", ".join(sorted(rules.show_as)))
+    if rules.subject_tag:
+        parts.append(f"subject tag '{rules.subject_tag}'")
+    text = "only " + "; ".join(parts) if parts else "all events"
+    return text + (", availability only" if rules.availability_only else "")
+
+
+def import_filter(settings: IntegrationSettings, mapping: UserMapping | None = None) -> ImportFilter:
+    """The filter for one user: a non-empty UserMappings column wins over IntegrationSettings; `*` turns it off."""
+    categories = settings.import_categories
+    show_as = settings.import_show_as
+    tag = settings.import_subject_tag
+    detail = settings.import_detail
+    if mapping is not None:
+        categories = mapping.import_categories if mapping.import_categories is not None else categories
+        show_as = mapping.import_show_as if mapping.import_show_as is not None else show_as
+        tag = mapping.import_subject_tag if mapping.import_subject_tag is not None else tag
+        detail = mapping.import_detail or detail
+    return ImportFilter(
+        categories=frozenset(c.casefold() for c in categories if c != ANY),
+        show_as=frozenset(s for s in show_as if s != ANY),
+        subject_tag="" if tag == ANY else tag,
+        availability_only=detail is ImportDetail.AVAILABILITY_ONLY,
+    )
+
+
 def event_identity(event: GraphEvent) -> str:
     """An occurrence is its series + original start (ids of occurrences are not to be trusted across edits)."""
     if event.series_master_id and event.original_start is not None:
@@ -55,8 +124,14 @@ def external_id(mailbox_id: str, identity: str) -> str:
     return IMPORT_EXTERNALID_PREFIX + hashlib.sha256(f"{mailbox_id}|{identity}".encode()).hexdigest()[:32]
 
 
-def classify(event: GraphEvent, settings: IntegrationSettings, *, linked: bool) -> Skip | Gone | None:
-    """None when the event should be (or stay) a booking; otherwise why not."""
+def classify(
+    event: GraphEvent, settings: IntegrationSettings, *, linked: bool, rules: ImportFilter | None = None
+) -> Skip | Gone | None:
+    """None when the event should be (or stay) a booking; otherwise why not.
+
+    `rules`: the user's import filter. An event that no longer matches it is treated like an event deleted in
+    Outlook (the OnOutlookDeletion policy decides); one that never matched is not imported.
+    """
     if event.is_cancelled:
         return Gone("cancelled")
     if event.response == "declined":
@@ -69,6 +144,9 @@ def classify(event: GraphEvent, settings: IntegrationSettings, *, linked: bool) 
         return Skip("private")
     if event.show_as == "free" and settings.skip_free_events:
         return Skip("shown as free")
+    reason = rules.miss(event) if rules is not None else None
+    if reason is not None:
+        return Gone(f"no longer matches the import filter: {reason}") if linked else Skip(f"filtered: {reason}")
     if not linked and settings.sync_events_after is not None:
         after = dt.datetime.combine(settings.sync_events_after, dt.time(0), dt.UTC)
         touched = max((t for t in (event.created, event.last_modified) if t is not None), default=None)
@@ -81,7 +159,7 @@ def _iso(value: dt.datetime) -> str:
     return value.isoformat()
 
 
-def event_snapshot(event: GraphEvent, zone: str, *, with_notes: bool) -> Snapshot:
+def event_snapshot(event: GraphEvent, zone: str, *, with_notes: bool, rules: ImportFilter | None = None) -> Snapshot:
     """The event's times (and subject as notes; a private event's never) in `zone`, in the link's form."""
     assert event.start is not None
     assert event.end is not None
@@ -98,7 +176,7 @@ def event_snapshot(event: GraphEvent, zone: str, *, with_notes: bool) -> Snapsho
            "time_zone": zone}  # fmt: skip
     if with_notes:
         private = event.sensitivity in PRIVATE_SENSITIVITIES
-        out["notes"] = PRIVATE_NOTE if private else (event.subject or "")[:MAX_NOTES]
+        out["notes"] = PRIVATE_NOTE if private else (rules or ImportFilter()).notes(event)
     return out
 
 

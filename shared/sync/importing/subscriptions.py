@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from shared.errors import SyncError
 from shared.graph.errors import GraphError, GraphNotFound
@@ -20,6 +22,26 @@ from shared.store.store import SyncStore
 from shared.sync.importing.ports import SubscriptionPort
 
 log = logging.getLogger(__name__)
+
+# Microsoft's pages disagree on the longest lifetime of an Outlook event subscription: 10,080 minutes in the current
+# lifetime table (https://learn.microsoft.com/graph/api/resources/subscription#subscription-lifetime), 4,230 in
+# older ones. We ask for the longer and, when Graph refuses the expiration, for the shorter (less ten minutes of
+# clock skew, as the longer one).
+SHORTER_LIFETIME = dt.timedelta(minutes=4_220)
+T = TypeVar("T")
+
+
+async def _with_lifetime(endpoints: Endpoints, now: dt.datetime, call: Callable[[dt.datetime], Awaitable[T]]) -> T:
+    """Run a create or renew with the configured lifetime, falling back to the shorter maximum if Graph refuses."""
+    try:
+        return await call(now + endpoints.lifetime)
+    except GraphError as exc:
+        refused = exc.status == 400 and "expiration" in exc.message.lower()
+        if not refused or endpoints.lifetime <= SHORTER_LIFETIME:
+            raise
+        log.warning("subscription expiration refused; asking for the shorter maximum",
+                    extra={"minutes": int(SHORTER_LIFETIME.total_seconds() // 60)})  # fmt: skip
+        return await call(now + SHORTER_LIFETIME)
 
 
 @dataclass(frozen=True)
@@ -102,10 +124,9 @@ async def create_subscription(
     now: dt.datetime,
 ) -> SubscriptionRecord:  # fmt: skip
     """Subscribe to the mailbox's events (Graph validates our endpoint first) and record it."""
-    sub = await graph.create_subscription(
-        mailbox_id, endpoints.notification_url, endpoints.lifecycle_url, endpoints.client_state,
-        now + endpoints.lifetime,
-    )  # fmt: skip
+    sub = await _with_lifetime(endpoints, now, lambda expiry: graph.create_subscription(
+        mailbox_id, endpoints.notification_url, endpoints.lifecycle_url, endpoints.client_state, expiry,
+    ))  # fmt: skip
     record = SubscriptionRecord(sub.id, user_id, mailbox_id, sub.expiration)
     ImportStore(store.backend).put_subscription(record)
     return record
@@ -118,7 +139,9 @@ async def renew_subscription(
     """Extend a subscription; True when renewed, False when Graph had lost it and a new one was created."""
     imports = ImportStore(store.backend)
     try:
-        sub = await graph.renew_subscription(record.subscription_id, now + endpoints.lifetime)
+        sub = await _with_lifetime(
+            endpoints, now, lambda expiry: graph.renew_subscription(record.subscription_id, expiry)
+        )
     except GraphNotFound:
         imports.delete_subscription(record.subscription_id)
         await create_subscription(record.user_id, record.mailbox_id, store=store, graph=graph, endpoints=endpoints,
