@@ -35,7 +35,8 @@ def show_event(event: dict[str, Any]) -> str:
         if event.get("isAllDay")
         else f"{start['dateTime'][:16]} → {end['dateTime'][11:16]} {start['timeZone']}"
     )
-    return f"    {event['subject']}\n      {when}, show as {event.get('showAs')}"
+    category = f", category {', '.join(event['categories'])}" if event.get("categories") else ""
+    return f"    {event['subject']}\n      {when}, show as {event.get('showAs')}{category}"
 
 
 def run_export(host: LocalHost) -> float:
@@ -51,6 +52,10 @@ def _mailboxes(ctx: DemoContext) -> dict[str, str]:
 
 def step_first_export(ctx: DemoContext) -> None:
     say("\n2. First export run (timer → one queue message per mailbox → workers write through $batch)")
+    # The administrator's category: people tell OpenAir work from their own events at a glance.
+    ctx.store.put_setting("ExportCategory", "OpenAir")
+    ctx.store.put_setting("ExportCategoryColor", "DarkGreen")
+    say("  IntegrationSettings: ExportCategory = OpenAir (DarkGreen), added to each mailbox's category list")
     ctx.graph.reset_counters()
     seconds = run_export(ctx.host)
     events = mailbox_events(ctx.graph, _mailboxes(ctx))
@@ -79,6 +84,10 @@ def step_first_export(ctx: DemoContext) -> None:
         first_run_graph_requests=requests,
     )
     ctx.check(total > 0, "the first export created no event")
+    ours = [e for user_events in events.values() for e in user_events if openair_key(e)]
+    tagged = sum(1 for e in ours if "OpenAir" in (e.get("categories") or []))
+    ctx.check(tagged == total, f"{total - tagged} exported events lack the OpenAir category")
+    ctx.result.update(events_with_category=tagged)
 
 
 def step_idle_run(ctx: DemoContext) -> None:

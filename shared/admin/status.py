@@ -13,7 +13,7 @@ from typing import Any
 
 from shared.admin.queues import QueueInspector, QueueMessageView
 from shared.kinds import RecordKind
-from shared.store.admin import IntegrationSettings, RowProblem, UserMapping, parse_user_mapping
+from shared.store.admin import CATEGORY_COLORS, IntegrationSettings, RowProblem, UserMapping, parse_user_mapping
 from shared.store.state import CURSORS, RunRecord
 from shared.store.store import SyncStore
 from shared.sync.importing.rules import describe_filter, import_filter
@@ -158,8 +158,9 @@ def describe_choices(settings: IntegrationSettings) -> list[str]:
     """The export and import choices that differ from the defaults, one line each."""
     lines = []
     if settings.export_category:
+        colour = next((n for n, p in CATEGORY_COLORS.items() if p == settings.export_category_color), "")
         lines.append(f"Exported events carry the Outlook category '{settings.export_category}' "
-                     f"({settings.export_category_color})")  # fmt: skip
+                     f"({colour or settings.export_category_color})")  # fmt: skip
     reminded = [kind.value for kind in RecordKind if presentation(kind, settings).is_reminder_on]
     if reminded:
         lines.append("Reminders on for: " + ", ".join(reminded))

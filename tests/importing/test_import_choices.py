@@ -122,7 +122,7 @@ def test_status_shows_the_choices_in_force_and_each_users_import_filter() -> Non
                           ReminderScheduleRequests=True, ExportWindowFutureDays=90)  # fmt: skip
     w.world.map_user("u2", Import=True, OpenAirTimeZone="UTC", ImportShowAs="*", ImportDetail="Availability only")
     report = build_status(w.world.store)
-    assert "Exported events carry the Outlook category 'OpenAir' (preset7)" in report.choices
+    assert "Exported events carry the Outlook category 'OpenAir' (Blue)" in report.choices
     assert "Reminders on for: schedule_request" in report.choices
     assert "Export window: 90 days ahead" in report.choices
     assert "Import: only shown as busy, oof (per-user columns may override)" in report.choices
