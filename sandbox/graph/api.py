@@ -225,6 +225,8 @@ class GraphApp:
                 raise GraphError(504, "GatewayTimeout", "The request timed out.")
             raise fault.error()
         if route.mailbox and user_id is not None:
+            mailbox.check_available(self.store, groups[0])
+        if route.mailbox and user_id is not None:
             with self.throttle.slot(user_id):
                 self._latency()
                 return route.handler(req, groups)
@@ -322,7 +324,7 @@ class GraphApp:
         return {k: full.get(k) for k in (*USER_DEFAULT_FIELDS, *sorted(full)) if k in wanted} | {"id": user["id"]}
 
     def list_users(self, req: Request, groups: list[str]) -> Response:
-        users = list(self.store.users)
+        users = [u for u in self.store.users if not mailbox.is_deleted_user(self.store, u["id"])]
         if "$filter" in req.query:
             predicate = odata.parse_event_filter(req.query["$filter"])
             users = [u for u in users if predicate(u, {})]
@@ -344,7 +346,7 @@ class GraphApp:
 
     def _directory_user(self, key: str) -> dict[str, Any]:
         user = self.store.user(key)
-        if user is None:
+        if user is None or mailbox.is_deleted_user(self.store, key):
             raise GraphError(
                 404,
                 "Request_ResourceNotFound",

@@ -63,6 +63,13 @@ class GraphControl:
         result: dict[str, Any] = self._call("POST", f"/mailboxes/{user}/events/{event_id}/private")
         return result
 
+    def set_mailbox_state(self, user: str, state: str, *, code: str | None = None) -> dict[str, Any]:
+        """Take the whole mailbox away or give it back, its events kept: "unlicensed" (404
+        MailboxNotEnabledForRESTAPI, or `code="ResourceNotFound"`), "deleted" (404 ErrorInvalidUser, and the user
+        leaves the directory) or "active"."""
+        result: dict[str, Any] = self._call("POST", f"/mailboxes/{user}/state", {"state": state, "code": code})
+        return result
+
     # ----- inspecting --------------------------------------------------------------------------------------------
 
     def events(self, user: str) -> list[dict[str, Any]]:

@@ -46,6 +46,7 @@ class ControlApi:
                 ("GET", r"/options", lambda r, g: Response(200, self.app.options.as_dict())),
                 ("PATCH", r"/options", self.set_options),
                 ("POST", r"/reset", self.reset),
+                ("POST", r"/mailboxes/([^/]+)/state", self.set_mailbox_state),
                 ("GET", e, self.list_events),
                 ("POST", e, self.create_event),
                 ("GET", e + r"/([^/]+)", self.get_event),
@@ -101,6 +102,10 @@ class ControlApi:
     def reset_counters(self, req: Request, groups: list[str]) -> Response:
         self.app.counters.reset()
         return Response(200, self.app.counters.snapshot())
+
+    def set_mailbox_state(self, req: Request, groups: list[str]) -> Response:
+        body = self._body(req)
+        return Response(200, mailbox.set_state(self.app.store, groups[0], str(body.get("state")), body.get("code")))
 
     def list_events(self, req: Request, groups: list[str]) -> Response:
         return Response(200, {"value": [dump_event(e) for e in mailbox.list_events(self.app.store, groups[0])]})

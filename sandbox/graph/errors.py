@@ -42,3 +42,23 @@ def item_not_found() -> GraphError:
 
 def invalid_user(user: str) -> GraphError:
     return GraphError(404, "ErrorInvalidUser", f"The requested user '{user}' is invalid.")
+
+
+# A mailbox that is not there for REST, as opposed to one event that is not there (ErrorItemNotFound):
+# - licence removed / mailbox inactive or soft-deleted: 404 MailboxNotEnabledForRESTAPI "The mailbox is either
+#   inactive, soft-deleted, or is hosted on-premise." (seen in iyear/E5SubBot#39); the same mailbox has also been
+#   seen answering 404 ResourceNotFound "Resource could not be discovered." (microsoft-graph-docs-contrib#4340), so
+#   the code is a choice;
+# - user deleted: 404 ErrorInvalidUser "The requested user '…' is invalid." (microsoft-graph-docs-contrib#5460).
+MAILBOX_STATES = ("active", "unlicensed", "deleted")
+UNLICENSED_CODES = ("MailboxNotEnabledForRESTAPI", "ResourceNotFound")
+
+
+def mailbox_unavailable(state: str, code: str, user: str) -> GraphError:
+    if state == "deleted":
+        return invalid_user(user)
+    if code == "ResourceNotFound":
+        return GraphError(404, "ResourceNotFound", "Resource could not be discovered.")
+    return GraphError(
+        404, "MailboxNotEnabledForRESTAPI", "The mailbox is either inactive, soft-deleted, or is hosted on-premise."
+    )

@@ -11,7 +11,14 @@ import datetime as dt
 from typing import Any
 
 from sandbox.graph import events, recurrence, timezones
-from sandbox.graph.errors import GraphError, invalid_user, item_not_found
+from sandbox.graph.errors import (
+    MAILBOX_STATES,
+    UNLICENSED_CODES,
+    GraphError,
+    invalid_user,
+    item_not_found,
+    mailbox_unavailable,
+)
 from sandbox.graph.store import (
     Change,
     Store,
@@ -28,6 +35,37 @@ def user_or_404(store: Store, key: str) -> dict[str, Any]:
     if user is None:
         raise invalid_user(key)
     return user
+
+
+def set_state(store: Store, user_key: str, state: str, code: str | None = None) -> dict[str, str]:
+    """Take a whole mailbox away (`unlicensed`, `deleted`) or give it back (`active`), events kept."""
+    if state not in MAILBOX_STATES:
+        raise ValueError(f"mailbox state must be one of {MAILBOX_STATES}")
+    if state == "unlicensed" and code is not None and code not in UNLICENSED_CODES:
+        raise ValueError(f"an unlicensed mailbox answers one of {UNLICENSED_CODES}")
+    with store.lock:
+        user = user_or_404(store, user_key)
+        if state == "active":
+            store.mailbox_states.pop(user["id"], None)
+        else:
+            store.mailbox_states[user["id"]] = (state, code or UNLICENSED_CODES[0])
+    return {"id": user["id"], "state": state}
+
+
+def check_available(store: Store, user_key: str) -> None:
+    """Raise the mailbox-level 404 of a mailbox that was taken away (every Outlook request, batch items too)."""
+    with store.lock:
+        user = store.user(user_key)
+        taken = store.mailbox_states.get(user["id"]) if user else None
+    if taken is not None:
+        raise mailbox_unavailable(taken[0], taken[1], user_key)
+
+
+def is_deleted_user(store: Store, user_key: str) -> bool:
+    """A deleted user is gone from the directory too (until restored)."""
+    with store.lock:
+        user = store.user(user_key)
+        return user is not None and store.mailbox_states.get(user["id"], ("active", ""))[0] == "deleted"
 
 
 def _touch(store: Store, event: StoredEvent) -> None:

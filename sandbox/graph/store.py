@@ -124,6 +124,10 @@ class Store:
             self.events: dict[str, dict[str, StoredEvent]] = {u["id"]: {} for u in self.users}
             self.transactions: dict[str, dict[str, str]] = {u["id"]: {} for u in self.users}
             self.sent_mail: list[dict[str, Any]] = []
+            # Mailboxes that answer every Outlook request with a mailbox-level 404 (licence removed, user
+            # deleted), by user id: (state, error code). Their events are kept: a licence given back, or a user
+            # restored within 30 days, brings the same calendar back.
+            self.mailbox_states: dict[str, tuple[str, str]] = {}
             for user_id, events in (data.get("events") or {}).items():
                 owner = self.user(user_id)
                 if owner is None:

@@ -166,7 +166,16 @@ class Subscriptions:
                 f"Resource '{resource}' is not supported for subscriptions in this service.", "InvalidRequest"
             )
         user = self.store.user(match.group(1))
-        if user is None:
+        taken = self.store.mailbox_states.get(user["id"]) if user is not None else None
+        if taken is not None and taken[0] == "unlicensed":
+            # microsoftgraph/microsoft-graph-docs#6869: a mailbox without REST (no licence) refuses subscriptions.
+            raise GraphError(
+                404,
+                "ExtensionError",
+                "Operation: Create; Exception: [Status Code: NotFound; Reason: "
+                "REST API is not yet supported for this mailbox.]",
+            )
+        if user is None or taken is not None:
             raise GraphError(
                 404,
                 "ExtensionError",

@@ -7,7 +7,16 @@ from typing import Any
 import httpx
 from kiota_abstractions.api_error import APIError
 
-from shared.graph.errors import DeltaExpired, GraphAuthError, GraphError, GraphNotFound, GraphThrottled
+from shared.graph.errors import (
+    MAILBOX_HINT,
+    DeltaExpired,
+    GraphAuthError,
+    GraphError,
+    GraphNotFound,
+    GraphThrottled,
+    MailboxUnavailable,
+    is_mailbox_unavailable,
+)
 
 AUTH_HINT = (
     "Check the app registration's Microsoft Graph application permissions (Calendars.ReadWrite, "
@@ -36,12 +45,17 @@ def is_delta_expired(status: int, code: str) -> bool:
     return status == 410 or code.lower() in DELTA_EXPIRED_CODES
 
 
-def typed_error(status: int, code: str, message: str, operation: str) -> GraphError:
-    """The GraphError subclass for one failed answer, its message saying what to do."""
+def typed_error(status: int, code: str, message: str, operation: str, *, mailbox: bool = False) -> GraphError:
+    """The GraphError subclass for one failed answer, its message saying what to do.
+
+    `mailbox`: the request addressed a mailbox (`/users/{id}/…`), so a mailbox-level 404 code is about that
+    mailbox (elsewhere ResourceNotFound may name a subscription)."""
     if is_delta_expired(status, code):
         return DeltaExpired(status, code, f"{message} {DELTA_HINT}".strip(), operation=operation)
     if status in (401, 403):
         return GraphAuthError(status, code, f"{message} {AUTH_HINT}".strip(), operation=operation)
+    if mailbox and is_mailbox_unavailable(status, code):
+        return MailboxUnavailable(status, code, f"{message} {MAILBOX_HINT}".strip(), operation=operation)
     if status == 404:
         return GraphNotFound(status, code, message, operation=operation)
     if status == 429:
@@ -49,14 +63,14 @@ def typed_error(status: int, code: str, message: str, operation: str) -> GraphEr
     return GraphError(status, code, message, operation=operation)
 
 
-def from_exception(exc: Exception, operation: str) -> GraphError:
+def from_exception(exc: Exception, operation: str, *, mailbox: bool = False) -> GraphError:
     """Map an SDK APIError/ODataError or an httpx transport failure (status 0) to a typed GraphError."""
     if isinstance(exc, APIError):
         status = exc.response_status_code or 0
         detail = getattr(exc, "error", None)  # ODataError.error is a MainError(code, message)
         code = getattr(detail, "code", None) or type(exc).__name__
         message = getattr(detail, "message", None) or exc.message or str(exc)
-        return typed_error(status, str(code), str(message), operation)
+        return typed_error(status, str(code), str(message), operation, mailbox=mailbox)
     return GraphError(0, type(exc).__name__, str(exc) or repr(exc), operation=operation)
 
 

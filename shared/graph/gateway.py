@@ -19,7 +19,7 @@ from kiota_abstractions.headers_collection import HeadersCollection
 from shared.graph import failures, parse
 from shared.graph.batch import BatchWriter
 from shared.graph.client import GraphClient
-from shared.graph.errors import GraphError, GraphNotFound
+from shared.graph.errors import GraphError, GraphNotFound, is_event_gone
 from shared.graph.limits import MailboxLimiter
 from shared.graph.middleware import Sleep
 from shared.graph.models import (
@@ -40,8 +40,6 @@ MAILBOX_FIELDS = ["id", "mail", "userPrincipalName", "displayName", "proxyAddres
 EVENT_CHANGE_TYPES = "created,updated,deleted"
 # Readers want UTC times and plain-text bodies (Graph's default body is HTML).
 READ_PREFERENCES = ('outlook.timezone="UTC"', 'outlook.body-content-type="text"')
-# 404 codes that mean "this event is gone", as opposed to "this mailbox is unknown" (ErrorInvalidUser).
-EVENT_GONE_CODES = frozenset({"erroritemnotfound", "itemnotfound"})
 EXPAND_OPENAIR = f"singleValueExtendedProperties($filter=id eq '{OPENAIR_PROPERTY_ID}')"
 
 
@@ -100,7 +98,7 @@ class CalendarGateway:
             async with self._limiter.slots(mailbox_id):
                 return await request()
         except failures.SDK_TRANSPORT_ERRORS as exc:
-            raise failures.from_exception(exc, operation) from exc
+            raise failures.from_exception(exc, operation, mailbox=mailbox_id is not None) from exc
 
     async def _get(self, operation: str, builder: Any, config: Any, mailbox_id: str | None) -> Any:
         return await self._call(operation, lambda: builder.get(request_configuration=config), mailbox_id)
@@ -207,7 +205,7 @@ class CalendarGateway:
                 mailbox_id,
             )
         except GraphNotFound as error:
-            if error.code.lower() in EVENT_GONE_CODES:
+            if is_event_gone(error.status, error.code):
                 return None
             raise
         return parse.graph_event(event) if event is not None else None

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from shared.graph.errors import GraphAuthError
+from shared.graph.errors import GraphAuthError, MailboxUnavailable
 from shared.graph.models import CreateEvent, DeleteEvent, EventDraft, EventWrite, GraphEvent, UpdateEvent, WriteResult
 
 
@@ -31,12 +31,27 @@ class MemoryCalendar:
     writes: int = 0
     # fault(mailbox, write) -> None (succeed), an int status (fail that item), or raises (e.g. LostResponse).
     fault: Callable[[str, EventWrite], int | None] | None = None
+    # Mailboxes taken away (licence removed, user deleted) -> the 404 code every request to them gets. Their
+    # events stay, as Exchange keeps them, and are there again when the mailbox comes back.
+    unavailable: dict[str, str] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     categories: dict[str, dict[str, str]] = field(default_factory=dict)  # mailbox -> master list: name -> colour
     categories_writable: bool = True  # False: the app lacks MailboxSettings.ReadWrite (Graph answers 403)
 
     def events(self, mailbox_id: str) -> list[StoredEvent]:
         return list(self.mailboxes.get(mailbox_id, {}).values())
+
+    def take_away(self, mailbox_id: str, code: str = "MailboxNotEnabledForRESTAPI") -> None:
+        """The mailbox's licence is removed (or, with ErrorInvalidUser, its user deleted)."""
+        self.unavailable[mailbox_id] = code
+
+    def give_back(self, mailbox_id: str) -> None:
+        self.unavailable.pop(mailbox_id, None)
+
+    def _check_available(self, mailbox_id: str) -> None:
+        code = self.unavailable.get(mailbox_id)
+        if code is not None:
+            raise MailboxUnavailable(404, code, f"mailbox {mailbox_id} is not available", operation=mailbox_id)
 
     def user_edit_delete(self, mailbox_id: str, event_id: str) -> None:
         """A person deletes the event in Outlook."""
@@ -50,6 +65,7 @@ class MemoryCalendar:
         return copy_id
 
     async def ensure_category(self, mailbox_id: str, name: str, color: str) -> None:
+        self._check_available(mailbox_id)
         master = self.categories.setdefault(mailbox_id, {})
         if any(known.casefold() == name.casefold() for known in master):
             return
@@ -64,6 +80,9 @@ class MemoryCalendar:
         results: list[WriteResult] = []
         lost = False
         for write in writes:
+            if mailbox_id in self.unavailable:
+                results.append(WriteResult(write=write, status=404, error_code=self.unavailable[mailbox_id]))
+                continue
             status = self.fault(mailbox_id, write) if self.fault else None
             if status == -1:
                 lost = True  # perform it, then lose every answer of this batch
@@ -99,6 +118,7 @@ class MemoryCalendar:
 
     async def find_events_by_key(self, mailbox_id: str, openair_key: str) -> list[GraphEvent]:
         self.requests += 1
+        self._check_available(mailbox_id)
         return [
             GraphEvent(id=e.id, change_key=e.change_key, transaction_id=e.transaction_id, openair_key=e.openair_key)
             for e in self.mailboxes.get(mailbox_id, {}).values()

@@ -132,6 +132,7 @@ class MemoryMailboxes(MemoryCalendar):
 
     def _read(self, operation: str, mailbox_id: str) -> None:
         self.requests += 1
+        self._check_available(mailbox_id)
         if self.fault_read is not None:
             self.fault_read(operation, mailbox_id)
 

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from shared.graph.errors import is_event_gone, is_mailbox_unavailable
+
 # Our single-value extended property. The GUID is this product's own property set; the name is
 # case-sensitive in Graph filters. Value format: "openair:<record type>:<id>", e.g. "openair:booking:123".
 OPENAIR_PROPERTY_SET = "{6b2c7a5e-1f0d-4a8e-9c3b-2d4e5f6a7b8c}"
@@ -147,9 +149,21 @@ class WriteResult(_Model):
         return 200 <= self.status < 300
 
     @property
+    def event_gone(self) -> bool:
+        """The event is not in the mailbox any more (deleted in Outlook): 404 ErrorItemNotFound."""
+        return is_event_gone(self.status, self.error_code)
+
+    @property
+    def mailbox_unavailable(self) -> bool:
+        """The whole mailbox answered 404 (licence removed, user deleted): nothing is known about the event."""
+        return is_mailbox_unavailable(self.status, self.error_code)
+
+    @property
     def done(self) -> bool:
-        """The mailbox is now as the write wanted: it succeeded, or it deleted an event already gone (404)."""
-        return self.ok or (isinstance(self.write, DeleteEvent) and self.status == 404)
+        """The mailbox is now as the write wanted: it succeeded, or it deleted an event already gone.
+
+        Only an event-level 404 counts as gone: a mailbox-level 404 leaves the event where it was."""
+        return self.ok or (isinstance(self.write, DeleteEvent) and self.event_gone)
 
 
 class DeltaResult(_Model):

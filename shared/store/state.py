@@ -54,6 +54,9 @@ class Link:
     fields: Mapping[str, Any] = field(default_factory=dict)  # last synced values, for three-way merges
     synced_at: dt.datetime | None = None
     source_updated: dt.datetime | None = None  # OpenAir `updated` of the record version the event shows
+    # Copies of the event in mailboxes the user had before, (mailbox id, event id), still to be removed: kept
+    # until each removal succeeds, so a previous mailbox that is unavailable for a while keeps no orphan.
+    retired: tuple[tuple[str, str], ...] = ()
     etag: str | None = None
 
     def to_row(self) -> Row:
@@ -61,6 +64,7 @@ class Link:
             self.user_id,
             self.key,
             {
+                "Retired": json.dumps([list(pair) for pair in self.retired]) if self.retired else "",
                 "MailboxId": self.mailbox_id,
                 "State": self.state.value,
                 "TransactionId": self.transaction_id,
@@ -93,6 +97,7 @@ class Link:
             fields=json.loads(c.get("Fields") or "{}"),
             synced_at=c.get("SyncedAt"),
             source_updated=c.get("SourceUpdated"),
+            retired=tuple((str(m), str(e)) for m, e in json.loads(c.get("Retired") or "[]")),
             etag=row.etag,
         )
 

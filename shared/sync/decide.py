@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ class Action(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     RECOVER = "recover"  # a create was sent before but its answer never recorded: look the event up first
+    WAIT = "wait"  # the mailbox is unavailable as a whole (licence removed, user deleted): keep it all for later
     UNCHANGED = "unchanged"
     NOTHING = "nothing"  # remove wanted, nothing was ever written
 
@@ -40,7 +42,6 @@ class Step:
     link: Link | None
     draft: EventDraft | None = None
     mailbox_id: str = ""
-    moved_from: Link | None = None  # the user's mailbox changed: delete there, create here
 
     def write(self) -> EventWrite | None:
         if self.action is Action.CREATE and self.draft is not None and self.link is not None:
@@ -65,8 +66,13 @@ def decide(entry: OutboxEntry, link: Link | None, mailbox_id: str) -> Step:
     if not mailbox_id:
         return Step(entry, Action.NOTHING, link, draft)
     if link is not None and link.mailbox_id and link.mailbox_id != mailbox_id:
-        fresh = new_link(entry.user_id, entry.key, mailbox_id, link.generation + 1)
-        return Step(entry, Action.CREATE, fresh, draft, mailbox_id, moved_from=link)
+        # The user's mailbox changed: create here; the copy there is retired (removed once this one exists, and
+        # remembered until its removal succeeds, whatever happens in between).
+        previous = ((link.mailbox_id, link.event_id),) if link.event_id else ()
+        fresh = dataclasses.replace(
+            new_link(entry.user_id, entry.key, mailbox_id, link.generation + 1), retired=link.retired + previous
+        )
+        return Step(entry, Action.CREATE, fresh, draft, mailbox_id)
     if link is None:
         return Step(entry, Action.CREATE, new_link(entry.user_id, entry.key, mailbox_id, 0), draft, mailbox_id)
     if link.state is LinkState.CREATING or not link.event_id:

@@ -15,8 +15,8 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from shared.graph.errors import GraphError
-from shared.graph.models import EventDraft, EventWrite, WriteResult
+from shared.graph.errors import GraphError, MailboxUnavailable
+from shared.graph.models import DeleteEvent, EventDraft, WriteResult
 from shared.kinds import openair_event_key, parse_record_key
 from shared.store import admin
 from shared.store.admin import UserMapping
@@ -46,6 +46,7 @@ class Settlement:
     put: list[Link] = field(default_factory=list)
     drop: list[Link] = field(default_factory=list)
     settled: list[OutboxEntry] = field(default_factory=list)
+    retiring: list[tuple[OutboxEntry, Link]] = field(default_factory=list)  # copies in previous mailboxes to remove
 
     async def flush(self, store: SyncStore, user_id: str) -> None:
         put, drop, settled = self.put, self.drop, self.settled
@@ -66,6 +67,7 @@ class MailboxReport:
     failed: int = 0
     transient_failures: int = 0
     errors: list[str] = field(default_factory=list)
+    mailbox_unavailable: str = ""  # set when Graph answered a mailbox-level 404: what to tell the administrator
 
     def counts(self) -> dict[str, int]:
         return {
@@ -144,14 +146,10 @@ async def _export_mailbox(
         if s.action in (Action.CREATE, Action.UPDATE, Action.DELETE) and s.link is not None
     ])  # fmt: skip
     retry_creates: list[Step] = []
-    moved: list[Link] = []
     settlement = Settlement()
     for step, result in await _apply(calendar, [s for s in steps if s.write() is not None]):
-        outcome = _record(step, result, settlement, report, now)
-        if outcome == "gone":
+        if _record(step, result, settlement, report, now) == "gone":
             retry_creates.append(step)
-        elif outcome == "done" and step.moved_from is not None:
-            moved.append(step.moved_from)
     await settlement.flush(store, user_id)
 
     if retry_creates:
@@ -161,7 +159,10 @@ async def _export_mailbox(
             dataclasses.replace(
                 s,
                 action=Action.CREATE,
-                link=new_link(user_id, s.entry.key, mailbox_id, (s.link.generation if s.link else 0) + 1),
+                link=dataclasses.replace(
+                    new_link(user_id, s.entry.key, mailbox_id, (s.link.generation if s.link else 0) + 1),
+                    retired=s.link.retired if s.link else (),
+                ),
             )
             for s in retry_creates
         ]
@@ -170,30 +171,29 @@ async def _export_mailbox(
             _record(step, result, settlement, report, now)
         await settlement.flush(store, user_id)
 
-    if moved:
-        for old_mailbox, group in _group_links(moved).items():
-            results = await calendar.apply(old_mailbox, [_delete(link) for link in group])
-            for link, result in zip(group, results, strict=True):
-                if not (result.ok or result.status == 404):
-                    report.errors.append(f"{link.key}: could not remove the event from the previous mailbox: "
-                                         f"{result.status} {result.error_code}")  # fmt: skip
-
     for step in steps:
-        if step.action in (Action.UNCHANGED, Action.NOTHING):
-            if step.action is Action.UNCHANGED:
-                report.unchanged += 1
-            if step.action is Action.NOTHING and step.link is not None and step.entry.desire is Desire.REMOVE:
+        if step.action is Action.UNCHANGED:
+            report.unchanged += 1
+            if step.link is not None and step.link.retired:
+                settlement.retiring.append((step.entry, step.link))
+            else:
+                settlement.settled.append(step.entry)
+        elif step.action is Action.NOTHING:
+            if step.link is not None and step.entry.desire is Desire.REMOVE:
                 settlement.drop.append(step.link)
             settlement.settled.append(step.entry)
+    if settlement.retiring:
+        await _retire(calendar, settlement, report)
     await settlement.flush(store, user_id)
 
+    unavailable = report.mailbox_unavailable
     await io(
         store.write_mapping_status,
         user_id,
         LastExport=now,
         LastExportCounts=", ".join(f"{k} {v}" for k, v in report.counts().items() if v),
-        LastError=report.errors[-1] if report.errors else "",
-        LastErrorAt=now if report.errors else None,
+        LastError=unavailable or (report.errors[-1] if report.errors else ""),
+        LastErrorAt=now if report.errors or unavailable else None,
     )
     if report.transient_failures:
         raise MailboxIncomplete(
@@ -221,18 +221,62 @@ async def _ensure_categories(
                                  "grant the app MailboxSettings.ReadWrite, or add the category in Outlook")  # fmt: skip
 
 
-def _delete(link: Link) -> EventWrite:
-    from shared.graph.models import DeleteEvent
+async def _retire(calendar: CalendarPort, settlement: Settlement, report: MailboxReport) -> None:
+    """Remove the copies an event left in the user's previous mailboxes, then settle its entry.
 
-    return DeleteEvent(event_id=link.event_id)
+    A copy whose removal fails (the old mailbox unavailable, a transient error) stays on the link and the entry
+    stays queued: the next run tries again. For a record that should not exist at all, a copy that could not be
+    removed becomes the link's current event, so the pending removal goes on deleting it.
+    """
+    retiring, settlement.retiring = settlement.retiring, []
+    by_mailbox: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for index, (_, link) in enumerate(retiring):
+        for mailbox, event_id in link.retired:
+            by_mailbox[mailbox].append((index, event_id))
+    left: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for mailbox, items in by_mailbox.items():
+        results = await calendar.apply(mailbox, [DeleteEvent(event_id=event_id) for _, event_id in items])
+        for (index, event_id), result in zip(items, results, strict=True):
+            if result.done:
+                continue
+            left[index].append((mailbox, event_id))
+            entry = retiring[index][0]
+            _note_failure(report, result, f"{entry.key}: could not remove the event from the previous mailbox "
+                                          f"{mailbox}")  # fmt: skip
+    for index, (entry, link) in enumerate(retiring):
+        remaining = tuple(left.get(index, ()))
+        if entry.desire is Desire.REMOVE:
+            if not remaining:
+                settlement.drop.append(link)
+                settlement.settled.append(entry)
+                report.deleted += 1
+            else:
+                (mailbox, event_id), rest = remaining[0], remaining[1:]
+                settlement.put.append(dataclasses.replace(
+                    link, mailbox_id=mailbox, event_id=event_id, change_key="", content_hash="", retired=rest,
+                    state=LinkState.SYNCED, etag=None,
+                ))  # fmt: skip
+        else:
+            settlement.put.append(dataclasses.replace(link, retired=remaining, etag=None))
+            if not remaining:
+                settlement.settled.append(entry)
 
 
-def _group_links(links: list[Link]) -> dict[str, list[Link]]:
-    groups: dict[str, list[Link]] = defaultdict(list)
-    for link in links:
-        if link.event_id:
-            groups[link.mailbox_id].append(link)
-    return groups
+def _note_failure(report: MailboxReport, result: WriteResult, what: str) -> None:
+    """Count one failed write: transient ones make the message retry soon; a mailbox-level 404 marks the user."""
+    report.failed += 1
+    if result.mailbox_unavailable:
+        report.mailbox_unavailable = (
+            f"Mailbox unavailable: Graph answers {result.status} {result.error_code} for the whole mailbox (licence "
+            "removed or user deleted). Links and pending changes are kept and retried on every run; give the "
+            "licence back, restore the user, or map the OpenAir user to their new mailbox."
+        )
+    elif result.status in TRANSIENT_STATUSES:
+        report.transient_failures += 1
+    message = f"{what}: {result.status} {result.error_code or ''}".strip()
+    if result.error_message:
+        message += f" ({result.error_message})"
+    report.errors.append(message)
 
 
 async def _recover(step: Step, calendar: CalendarPort, mailbox_id: str, report: MailboxReport) -> Step:
@@ -240,7 +284,17 @@ async def _recover(step: Step, calendar: CalendarPort, mailbox_id: str, report: 
     link = step.link
     assert link is not None
     kind, record_id = parse_record_key(step.entry.key)
-    found = await calendar.find_events_by_key(link.mailbox_id, openair_event_key(kind, record_id))
+    try:
+        found = await calendar.find_events_by_key(link.mailbox_id, openair_event_key(kind, record_id))
+    except MailboxUnavailable as error:
+        # Whether the create happened is unknowable until the mailbox is back: decide nothing, keep it all.
+        report.failed += 1
+        report.mailbox_unavailable = (
+            f"Mailbox unavailable: Graph answers {error.status} {error.code} for the whole mailbox (licence removed "
+            "or user deleted). Links and pending changes are kept and retried on every run."
+        )
+        report.errors.append(f"{step.entry.key}: {report.mailbox_unavailable}")
+        return Step(step.entry, Action.WAIT, link)
     # Copies of an event carry our property too; the one with our transaction id is ours.
     ours = [e for e in found if e.transaction_id == link.transaction_id] or found[:1]
     if ours:
@@ -268,43 +322,46 @@ async def _apply(calendar: CalendarPort, steps: list[Step]) -> list[tuple[Step, 
 
 
 def _record(step: Step, result: WriteResult, settlement: Settlement, report: MailboxReport, now: dt.datetime) -> str:
-    """Collect the outcome of one write; returns 'done', 'gone' (update hit a deleted event) or 'failed'."""
+    """Collect the outcome of one write; returns 'done', 'gone' (update hit a deleted event) or 'failed'.
+
+    Only an event-level 404 (ErrorItemNotFound) means "gone"; a mailbox-level 404 (licence removed, user
+    deleted) keeps the link and the entry, so nothing is dropped or re-created for a mailbox that will come back.
+    """
     link = step.link
     assert link is not None
     if step.action is Action.DELETE:
-        if result.ok or result.status == 404:
+        if result.done:
+            if link.retired:
+                settlement.retiring.append((step.entry, dataclasses.replace(link, event_id="", etag=None)))
+                return "done"
             settlement.drop.append(link)
             settlement.settled.append(step.entry)
             report.deleted += 1
             return "done"
     elif result.ok and step.draft is not None:
-        settlement.put.append(
-            dataclasses.replace(
-                link,
-                state=LinkState.SYNCED,
-                event_id=result.event_id or link.event_id,
-                change_key=result.change_key or "",
-                content_hash=content_hash(step.draft),
-                fields=synced_fields(step.draft),
-                synced_at=now,
-                source_updated=step.entry.source_updated,
-                etag=None,
-            )
+        written = dataclasses.replace(
+            link,
+            state=LinkState.SYNCED,
+            event_id=result.event_id or link.event_id,
+            change_key=result.change_key or "",
+            content_hash=content_hash(step.draft),
+            fields=synced_fields(step.draft),
+            synced_at=now,
+            source_updated=step.entry.source_updated,
+            etag=None,
         )
-        settlement.settled.append(step.entry)
+        settlement.put.append(written)
+        if written.retired:
+            settlement.retiring.append((step.entry, written))
+        else:
+            settlement.settled.append(step.entry)
         if step.action is Action.CREATE:
             report.created += 1
         else:
             report.updated += 1
         return "done"
-    elif step.action is Action.UPDATE and result.status == 404:
+    elif step.action is Action.UPDATE and result.event_gone:
         return "gone"
-    report.failed += 1
-    if result.status in TRANSIENT_STATUSES:
-        report.transient_failures += 1
-    message = f"{step.entry.key}: {step.action.value} failed with {result.status} {result.error_code or ''}".strip()
-    if result.error_message:
-        message += f" ({result.error_message})"
-    report.errors.append(message)
+    _note_failure(report, result, f"{step.entry.key}: {step.action.value} failed")
     log.warning("event write failed", extra={"user": link.user_id, "record": step.entry.key, "status": result.status})
     return "failed"

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import uuid
 
-from shared.graph.errors import DeltaExpired
+from shared.graph.errors import DeltaExpired, MailboxUnavailable
 from shared.store.admin import IntegrationSettings
 from shared.store.importing import DeltaCursor, ImportStore
 from shared.store.store import SyncStore
@@ -91,6 +91,11 @@ async def import_mailbox(
                 # Still asked for more under a flood: the flood's next message runs it, not this invocation.
                 imports.drop_lease(user_id, holder)
                 cursor = None
+    except MailboxUnavailable as error:
+        # The whole mailbox is away (licence removed, user deleted): nothing about its events is known, so nothing
+        # is imported or deleted; the delta link is kept and the reconciliation tries again.
+        imports.drop_lease(user_id, holder)
+        report.errors.append(f"Import: mailbox unavailable ({error.status} {error.code}); retried on every pass")
     except BaseException:
         imports.drop_lease(user_id, holder)
         raise
