@@ -19,6 +19,7 @@ from defusedxml import DefusedXmlException
 
 from shared.openair.dates import date_element, read_date
 from shared.openair.errors import OpenAirProtocolError
+from shared.openair.text import xml_text
 
 Raw = dict[str, Any]
 """One record as read: field name → str, date/datetime/None (from `<Date>`), or nested dict/list."""
@@ -61,8 +62,10 @@ def build_request(envelope: Envelope) -> bytes:
         SubElement(login, name).text = value
     for command in envelope.commands:
         root.append(command.element)
-    body: bytes = tostring(root, encoding="utf-8", xml_declaration=False)
-    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body
+    # Markup is ASCII we wrote, so dropping what XML 1.0 cannot carry from the whole document drops it from every
+    # text and attribute value, whoever built it (`text.xml_text` says why), in one pass.
+    document: str = xml_text(tostring(root, encoding="unicode", xml_declaration=False))
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + document.encode("utf-8")
 
 
 def object_element(type_name: str, fields: Mapping[str, Any], *, zone: ZoneInfo | None = None) -> Element:

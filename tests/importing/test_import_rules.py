@@ -123,3 +123,15 @@ async def test_an_edit_in_outlook_updates_the_booking_and_a_replay_writes_nothin
     assert report.restarted == 1
     assert w.bookings.requests_made == requests  # every event recognised by its change key
     assert len(w.imported()) == 1
+
+
+async def test_a_subject_with_control_characters_is_imported_once_as_openair_can_hold_it() -> None:
+    """The notes drop what XML 1.0 cannot carry (the OpenAir client would drop it too); the link records the same
+    text, so the next pass finds the booking as it left it and writes nothing."""
+    w = ImportWorld.build()
+    event = w.create(subject="Quarterly\x07 review\x00\x1b[0m")
+    assert (await w.sync()).created == 1
+    assert w.one_imported().notes == "Quarterly review[0m"
+    w.calendar.user_edit(w.mailbox(), event.id, subject="Quarterly\x07 review\x00\x1b[0m")  # seen again
+    again = await w.sync()
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 1)

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from sandbox.openair import SimulatorControl
+from sandbox.openair import OpenAirSimulator, SimulatorControl
 from shared.openair import OpenAirClient, OpenAirConditionFailed, OpenAirInvalidRequest, ReadSpec
 
 
@@ -122,3 +122,24 @@ async def test_a_failed_command_changes_nothing(client: OpenAirClient, control: 
     with pytest.raises(OpenAirInvalidRequest):
         await client.add("Booking", [new_booking("ok"), new_booking("bad", colour="red")])
     assert len(control.records("Booking")) == 20
+
+
+async def test_notes_with_control_characters_are_written_not_refused(
+    client: OpenAirClient, control: SimulatorControl
+) -> None:
+    """An Outlook subject holding C0 control characters becomes a booking (the request used to be refused as not
+    well-formed on every pass), without the characters XML cannot carry."""
+    subject = "Budget\x01 review\x1b[31m\x00 \ud83d"
+    (result,) = await client.add("Booking", [new_booking(notes=subject)])
+    assert result.error is None
+    assert control.get("Booking", result.id)["notes"] == "Budget review[31m "
+
+
+def test_the_simulator_refuses_a_request_that_is_not_well_formed_as_openair_does(sim: OpenAirSimulator) -> None:
+    import httpx
+
+    body = b'<?xml version="1.0" encoding="UTF-8"?>\n<request><Add type="Booking"><Booking><notes>a\x01b</notes>'
+    answer = httpx.post(f"{sim.url}/api.pl", content=body + b"</Booking></Add></request>", timeout=10)
+    assert answer.status_code == 200
+    assert 'status="1"' in answer.text
+    assert "not well-formed" in answer.text

@@ -136,3 +136,29 @@ def test_invalid_date_in_a_record_names_the_field() -> None:
     )
     with pytest.raises(OpenAirProtocolError, match="startdate"):
         record_from_element(safe_et.fromstring(xml), "Read Booking")
+
+
+# Every character XML 1.0 cannot carry, as Outlook subjects and other outside text may hold them.
+NOT_XML = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r") + "\ud800\udfff\ufffe\uffff"
+
+
+def test_characters_xml_cannot_carry_are_dropped_from_every_value_written() -> None:
+    from shared.openair.xml import Command, object_element
+
+    booking = object_element("Booking", {"notes": f"Sync{NOT_XML} me\tnow", "externalid": f"m365:{NOT_XML}1"})
+    body = build_request(
+        Envelope(f"client{NOT_XML}", "1.0", "default", f"key{NOT_XML}", {"access_token": f"t{NOT_XML}k"},
+                 [Command(booking, "Add Booking")])
+    )  # fmt: skip
+    root = safe_et.fromstring(body)  # well-formed: expat refuses every one of those characters
+    assert root.findtext("Booking/notes") == "Sync me\tnow"
+    assert root.findtext("Booking/externalid") == "m365:1"
+    assert root.findtext("Auth/Login/access_token") == "tk"
+    assert (root.get("client"), root.get("key")) == ("client", "key")
+
+
+def test_text_xml_can_carry_is_kept_as_is() -> None:
+    from shared.openair.text import xml_text
+
+    text = "Tab\tLF\nCR\r C1\x85 DEL\x7f é 日本 🙂 \ufffd"
+    assert xml_text(text) == text

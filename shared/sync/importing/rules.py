@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from shared.graph.models import GraphEvent
 from shared.openair.models import Booking
+from shared.openair.text import xml_text
 from shared.store.admin import ANY, ImportDetail, IntegrationSettings, UserMapping
 
 # A booking whose externalid starts with this was made by the import: the export never renders it over the
@@ -72,7 +73,8 @@ class ImportFilter:
         """The booking's notes: the subject (less the tag), or only the Show As in availability-only mode."""
         if self.availability_only:
             return AVAILABILITY_NOTES.get(event.show_as or "busy", "Busy")
-        subject = event.subject or ""
+        # As OpenAir will hold it: the link then records what the booking says, and the next pass sees no change.
+        subject = xml_text(event.subject or "")
         if self.subject_tag:
             at = subject.casefold().find(self.subject_tag.casefold())
             if at >= 0:
