@@ -132,6 +132,7 @@ async def test_notes_with_control_characters_are_written_not_refused(
     subject = "Budget\x01 review\x1b[31m\x00 \ud83d"
     (result,) = await client.add("Booking", [new_booking(notes=subject)])
     assert result.error is None
+    assert result.id
     assert control.get("Booking", result.id)["notes"] == "Budget review[31m "
 
 
