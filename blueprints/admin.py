@@ -78,6 +78,13 @@ async def manage_sync_export(req: func.HttpRequest, work: QueueMessages) -> func
     return await _answer("export", req, work)
 
 
+@bp.function_name("manage_cutover")
+@bp.route(route="manage/cutover", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
+async def manage_cutover(req: func.HttpRequest, work: func.Out[list[str]]) -> func.HttpResponse:
+    return await _answer("cutover", req, work)
+
+
 @bp.function_name("manage_subscriptions_renew")
 @bp.route(route="manage/subscriptions/renew", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=IMPORT_QUEUE, connection="AzureWebJobsStorage")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.admin import operations
 from shared.admin.csv_import import CsvImportError
+from shared.admin.cutover import CutoverAction
 from shared.admin.resync import ResyncMode, UnknownUser
 from shared.errors import ConfigurationError, SyncError
 from shared.runtime import Services
@@ -54,6 +55,18 @@ class ResyncRequest(_Body):
 class ExportRequest(_Body):
     user: str | None = Field(default=None, description="Only this OpenAir user (all of their records)")
     dry_run: bool = Field(default=False, description="Plan and report, write nothing")
+
+
+class CutoverRequest(_Body):
+    users: list[str] = Field(default_factory=list, description="OpenAir user ids to cut over")
+    all: bool = Field(default=False, description="Every mapped user instead of `users` (must be said explicitly)")
+    action: CutoverAction = Field(
+        default=CutoverAction.ADOPT,
+        description="adopt (the incumbent's events become ours) or remove-stale (delete the incumbent's events "
+        "that match no current record)",
+    )
+    dry_run: bool = Field(default=True, description="Report what the run would do, change nothing (the default)")
+    confirm: bool = Field(default=False, description="Required with dry_run false: the real run changes events")
 
 
 def _flag(query: Mapping[str, str], name: str) -> bool:
@@ -132,6 +145,21 @@ async def export(services: Services, query: Mapping[str, str], raw: bytes) -> An
             "mailboxes_queued": len(outcome.messages), "alerts": outcome.alerts,
             "problems": outcome.problems}  # fmt: skip
     return Answer(200 if request.dry_run else 202, body, outcome.messages)
+
+
+async def cutover(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+    request = _body(CutoverRequest, raw)
+    if request.all == bool(request.users):
+        raise BadRequest("name the users to cut over (users: [...]) or say all: true, not both")
+    if not request.dry_run and not request.confirm:
+        raise BadRequest(f"a real {request.action.value} run changes events in mailboxes; run it with dry_run "
+                         "true first, review, then send dry_run false with confirm true")  # fmt: skip
+    report = await operations.cutover(services, users=None if request.all else request.users,
+                                      action=request.action, dry_run=request.dry_run)  # fmt: skip
+    body = {"run_id": report.run_id, "action": report.action.value, "dry_run": report.dry_run, "users": report.users,
+            "counts": report.counts(), "ambiguous": report.ambiguous(), "stale": report.stale(),
+            "errors": report.errors(), "alerts": report.plan.alerts if report.plan else []}  # fmt: skip
+    return Answer(200 if request.dry_run else 202, body, operations.queue_messages(report.plan))
 
 
 async def renew_subscriptions(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.admin.endpoints import ExportRequest, RefreshRequest, ResyncRequest
+from shared.admin.endpoints import CutoverRequest, ExportRequest, RefreshRequest, ResyncRequest
 
 ROUTE_PREFIX = "/api/"
 
@@ -71,6 +71,15 @@ ROUTES: tuple[RouteDoc, ...] = (
              "Without user: the regular incremental run. With user: all of that user's records, writing only what "
              "differs. dry_run reports what would be created, updated and deleted, changing nothing.",
              body=ExportRequest, answers={"200": "Dry run", "202": "Planned and queued", **_BAD,
+                                          "404": "Unknown or unmapped user", **_DEPENDENCY}),
+    RouteDoc("POST", "manage/cutover", "Cut users over from the Exchange Integration Manager",
+             "adopt: read each user's calendar once over their records' dates, recognise the incumbent's events "
+             "(subject and body formats) and match each to the record it shows; matched events are adopted (our "
+             "property, a link, then updated in place), ambiguous ones are reported with why and never touched "
+             "(their records are held, so no second copy appears), a person's own events are left alone. The "
+             "users' export is then queued. remove-stale: delete the incumbent's events that match no current "
+             "record. A dry run (the default) changes nothing; a real run needs confirm: true.",
+             body=CutoverRequest, answers={"200": "Dry run", "202": "Done; writes queued", **_BAD,
                                           "404": "Unknown or unmapped user", **_DEPENDENCY}),
     RouteDoc("POST", "manage/subscriptions/renew", "Create, renew and drop Graph subscriptions now",
              "Runs the import's subscription job at once (it also runs on its timer): subscribes importing "

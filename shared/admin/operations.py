@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from shared.admin.csv_import import CsvImportReport, decode, import_mailbox_csv
+from shared.admin.cutover import CutoverAction, CutoverReport
 from shared.admin.mappings import MappingReport, refresh_mappings
 from shared.admin.resync import ResyncMode, ResyncReport, choose_users
 from shared.admin.status import StatusReport, build_status
@@ -95,6 +96,20 @@ async def resync(services: Services, *, user: str | None, mode: ResyncMode, dry_
         store.ensure_tables()
         return await prepare(store, services.openair(), services.calendar(), user_ids=[user] if user else None,
                              mode=mode, dry_run=dry_run)  # fmt: skip
+
+
+async def cutover(
+    services: Services, *, users: Sequence[str] | None, action: CutoverAction, dry_run: bool
+) -> CutoverReport:
+    """Cut the given users (None: every mapped user) over from the Exchange Integration Manager."""
+    from shared.admin.cutover import cutover as run
+
+    with log_context(function=f"cutover-{action.value}", user=users[0] if users and len(users) == 1 else None):
+        store = services.store()
+        store.ensure_tables()
+        chosen = choose_users(store, users)
+        return await run(store, services.openair(), services.calendar(), users=chosen, action=action,
+                         dry_run=dry_run)  # fmt: skip
 
 
 async def export(services: Services, *, user: str | None = None, dry_run: bool = False) -> ExportOutcome:

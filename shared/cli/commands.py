@@ -15,6 +15,7 @@ from rich.table import Table
 from shared.admin import operations
 from shared.admin.check import Outcome, failed, run_checks
 from shared.admin.csv_import import CsvImportError, lines_of
+from shared.admin.cutover import CutoverAction
 from shared.admin.operations import MailboxOutcome
 from shared.admin.resync import ResyncMode
 from shared.admin.status import StatusReport, run_json
@@ -219,10 +220,34 @@ async def resync(services: Services, args: argparse.Namespace, out: Output) -> i
     return FAILURE if report.delete_failures or any(o.status != "ok" for o in outcomes) else OK
 
 
+async def cutover(services: Services, args: argparse.Namespace, out: Output) -> int:
+    action = CutoverAction(args.action)
+    if not args.dry_run and not args.yes:
+        raise UsageError(f"a real {action.value} run changes events in mailboxes; run it with --dry-run first, "
+                         "review, then again with --yes")  # fmt: skip
+    report = await operations.cutover(services, users=None if args.all else args.user, action=action,
+                                      dry_run=args.dry_run)  # fmt: skip
+    messages = operations.queue_messages(report.plan)
+    outcomes = [] if args.dry_run else await _apply(services, messages, out)
+    if out.json_mode:
+        out.data({"run_id": report.run_id, "action": action.value, "dry_run": args.dry_run, "users": report.users,
+                  "counts": report.counts(), "ambiguous": report.ambiguous(), "stale": report.stale(),
+                  "errors": report.errors(), "mailboxes": [asdict(o) for o in outcomes]})  # fmt: skip
+    out.say(f"Cutover ({action.value}) of {len(report.users)} user(s), run {report.run_id}"
+            + (" — dry run, nothing written" if args.dry_run else ""))  # fmt: skip
+    out.say("  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.counts().items()))
+    out.table("Ambiguous: never touched; their records wait", ["Event"], [(line,) for line in report.ambiguous()])
+    out.table("Stale: no current record (remove-stale deletes them)", ["Event"], [(line,) for line in report.stale()])
+    out.table("Mailboxes", ["User", "Status", "Counts", "Errors"], _mailbox_rows(outcomes))
+    for line in report.errors():
+        out.say(f"[red]{line}[/]")
+    return FAILURE if report.errors() or any(o.status != "ok" for o in outcomes) else OK
+
+
 def handler_for(args: argparse.Namespace) -> Command:
     if args.command == "mappings":
         return mappings_refresh if args.action == "refresh" else mappings_import_csv
     if args.command == "sync":
         return sync_export
-    table: dict[str, Command] = {"check": check, "status": status, "runs": runs, "resync": resync}
+    table: dict[str, Command] = {"check": check, "status": status, "runs": runs, "resync": resync, "cutover": cutover}
     return table[args.command]

@@ -68,6 +68,20 @@ def parser() -> argparse.ArgumentParser:
     resync.add_argument("--dry-run", action="store_true")
     resync.add_argument("--yes", action="store_true", help="confirm recreating every user's events")
 
+    cutover = commands.add_parser("cutover", help="adopt the Exchange Integration Manager's events (dry run first)")
+    cutover.add_argument(
+        "action",
+        nargs="?",
+        choices=["adopt", "remove-stale"],
+        default="adopt",
+        help="adopt (default), or remove-stale: delete the incumbent's events no record matches",
+    )
+    who = cutover.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", action="append", help="OpenAir user id (repeat for several)")
+    who.add_argument("--all", action="store_true", help="every mapped user")
+    cutover.add_argument("--dry-run", action="store_true", help="report what would happen, change nothing")
+    cutover.add_argument("--yes", action="store_true", help="confirm the real run (it changes events)")
+
     commands.add_parser("openapi", help="print the admin API's OpenAPI document")
     return top
 

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from shared.graph.errors import GraphAuthError, MailboxUnavailable
 from shared.graph.models import CreateEvent, DeleteEvent, EventDraft, EventWrite, GraphEvent, UpdateEvent, WriteResult
@@ -22,6 +24,40 @@ class StoredEvent:
     draft: EventDraft
     transaction_id: str | None
     openair_key: str | None
+
+
+def exported_view(stored: StoredEvent) -> GraphEvent:
+    """A written event as Graph reads it back (times in UTC; our property as if expanded)."""
+    draft = stored.draft
+    if draft.is_all_day:
+        start, end = draft.start.replace(tzinfo=dt.UTC), draft.end.replace(tzinfo=dt.UTC)
+    else:
+        zone = ZoneInfo(draft.time_zone)
+        start = draft.start.replace(tzinfo=zone).astimezone(dt.UTC)
+        end = draft.end.replace(tzinfo=zone).astimezone(dt.UTC)
+    return GraphEvent(
+        id=stored.id,
+        change_key=stored.change_key,
+        subject=draft.subject,
+        body=draft.body,
+        start=start,
+        end=end,
+        is_all_day=draft.is_all_day,
+        show_as=draft.show_as,
+        sensitivity=draft.sensitivity,
+        is_cancelled=False,
+        response="organizer",
+        type="singleInstance",
+        transaction_id=stored.transaction_id,
+        openair_key=stored.openair_key,
+        created=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        last_modified=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+    )
+
+
+def overlapping(events: Sequence[GraphEvent], start: dt.datetime, end: dt.datetime) -> list[GraphEvent]:
+    """calendarView's rule: an event is in the view when it overlaps [start, end)."""
+    return [e for e in events if e.start is not None and e.end is not None and e.start < end and e.end > start]
 
 
 @dataclass
@@ -109,12 +145,17 @@ class MemoryCalendar:
             if existing is None:
                 return WriteResult(write=write, status=404, error_code="ErrorItemNotFound")
             existing.draft = write.draft
+            existing.openair_key = write.draft.openair_key  # our PATCH always carries the property: it stamps
             existing.change_key = f"ck-{int(existing.change_key.split('-')[1]) + 1}"
             return WriteResult(write=write, status=200, event_id=existing.id, change_key=existing.change_key)
         assert isinstance(write, DeleteEvent)
         if box.pop(write.event_id, None) is None:
             return WriteResult(write=write, status=404, error_code="ErrorItemNotFound")
         return WriteResult(write=write, status=204)
+
+    async def calendar_view(self, mailbox_id: str, start: dt.datetime, end: dt.datetime) -> list[GraphEvent]:
+        self.requests += 1
+        return overlapping([exported_view(e) for e in self.events(mailbox_id)], start, end)
 
     async def find_events_by_key(self, mailbox_id: str, openair_key: str) -> list[GraphEvent]:
         self.requests += 1

@@ -10,43 +10,34 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.graph.errors import DeltaExpired, GraphNotFound, GraphThrottled
-from shared.graph.memory import MemoryCalendar, StoredEvent
-from shared.graph.models import DeltaResult, GraphEvent, Subscription
+from shared.graph.memory import MemoryCalendar, StoredEvent, exported_view, overlapping
+from shared.graph.models import (
+    DeleteEvent,
+    DeltaResult,
+    EventDraft,
+    EventWrite,
+    GraphEvent,
+    Subscription,
+    UpdateEvent,
+    WriteResult,
+)
 
 
-def _exported_view(mailbox_id: str, stored: StoredEvent) -> GraphEvent:
-    """An exported event as delta shows it (times in UTC, our property only when expanded)."""
-    draft = stored.draft
-    if draft.is_all_day:
-        start, end = draft.start.replace(tzinfo=dt.UTC), draft.end.replace(tzinfo=dt.UTC)
-    else:
-        zone = ZoneInfo(draft.time_zone)
-        start = draft.start.replace(tzinfo=zone).astimezone(dt.UTC)
-        end = draft.end.replace(tzinfo=zone).astimezone(dt.UTC)
-    return GraphEvent(
-        id=stored.id,
-        change_key=stored.change_key,
-        subject=draft.subject,
-        body=draft.body,
-        start=start,
-        end=end,
-        is_all_day=draft.is_all_day,
-        show_as=draft.show_as,
-        sensitivity=draft.sensitivity,
-        is_cancelled=False,
-        response="organizer",
-        type="singleInstance",
-        transaction_id=stored.transaction_id,
-        openair_key=stored.openair_key,
-        created=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        last_modified=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-    )
+def _stored(event: GraphEvent) -> StoredEvent:
+    """A person's event as a written one, times kept in UTC, so that a write can change or delete it."""
+    assert event.start is not None
+    assert event.end is not None
+    draft = EventDraft(openair_key="", subject=event.subject or "", body=event.body or "",
+                       start=event.start.astimezone(dt.UTC).replace(tzinfo=None),
+                       end=event.end.astimezone(dt.UTC).replace(tzinfo=None), time_zone="UTC",
+                       is_all_day=bool(event.is_all_day))  # fmt: skip
+    return StoredEvent(event.id, event.change_key or "uk-0", draft, event.transaction_id, event.openair_key)
 
 
 @dataclass
@@ -109,7 +100,7 @@ class MemoryMailboxes(MemoryCalendar):
                 )
         stored.draft = stored.draft.model_copy(update=draft_changes)
         stored.change_key = self._ck()
-        return _exported_view(mailbox_id, stored)
+        return exported_view(stored)
 
     def user_delete(self, mailbox_id: str, event_id: str) -> None:
         """Delete an event or cancel one occurrence."""
@@ -127,7 +118,7 @@ class MemoryMailboxes(MemoryCalendar):
     # ------------------------------------------------------------ the gateway's read side
     def _view(self, mailbox_id: str) -> dict[str, GraphEvent]:
         view = {e.id: e for e in self.own.get(mailbox_id, {}).values()}
-        view.update({s.id: _exported_view(mailbox_id, s) for s in self.mailboxes.get(mailbox_id, {}).values()})
+        view.update({s.id: exported_view(s) for s in self.mailboxes.get(mailbox_id, {}).values()})
         return view
 
     def _read(self, operation: str, mailbox_id: str) -> None:
@@ -158,6 +149,18 @@ class MemoryMailboxes(MemoryCalendar):
         token = f"delta-{secrets.token_hex(8)}"
         self._tokens[token] = (mailbox_id, start, end, {i: e.change_key or "" for i, e in live.items()})
         return DeltaResult(events=changed, removed_ids=removed, delta_link=token)
+
+    async def calendar_view(self, mailbox_id: str, start: dt.datetime, end: dt.datetime) -> list[GraphEvent]:
+        self._read("calendar_view", mailbox_id)
+        return overlapping(list(self._view(mailbox_id).values()), start, end)
+
+    async def apply(self, mailbox_id: str, writes: Sequence[EventWrite]) -> list[WriteResult]:
+        """A write to a person's own event (the cutover's adoptions and removals) applies to it like to ours."""
+        own = self.own.get(mailbox_id, {})
+        for write in writes:
+            if isinstance(write, UpdateEvent | DeleteEvent) and write.event_id in own:
+                self.mailboxes.setdefault(mailbox_id, {})[write.event_id] = _stored(own.pop(write.event_id))
+        return await super().apply(mailbox_id, writes)
 
     async def get_event(self, mailbox_id: str, event_id: str) -> GraphEvent | None:
         self._read("get_event", mailbox_id)

@@ -386,6 +386,7 @@ class IntegrationSettings:
     reminder_schedule_requests: bool = False
     export_window_past_days: int | None = None
     export_window_future_days: int | None = None
+    incumbent_events_in_mailboxes: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -470,6 +471,8 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("ExportWindowPastDays", _optional_days, None, "Write no event that ended more than this many days ago"),
     SettingSpec("ExportWindowFutureDays", _optional_days, None,
                 "Write no event that starts more than this many days ahead"),
+    SettingSpec("IncumbentEventsInMailboxes", _bool, False,
+                "Mailboxes may hold the Exchange Integration Manager's events: a first export adopts them"),
 )  # fmt: skip
 
 _FIELD_OF = {

@@ -32,6 +32,9 @@ RUNS = "Runs"
 class LinkState(StrEnum):
     CREATING = "creating"  # a create was sent (or is about to be); its answer was not recorded yet
     SYNCED = "synced"
+    # Cutover: an event of the Exchange Integration Manager may be this record's, but not certainly. Nothing is
+    # written for the record (no second copy next to it) until a cutover run finds the question settled.
+    HELD = "held"
 
 
 class Origin(StrEnum):

@@ -55,6 +55,8 @@ class Step:
 
 def decide(entry: OutboxEntry, link: Link | None, mailbox_id: str) -> Step:
     """What to do for one record. `mailbox_id` is where the user's events live now ('' if unmapped)."""
+    if link is not None and link.state is LinkState.HELD and link.mailbox_id == mailbox_id:
+        return Step(entry, Action.NOTHING, link)  # held by the cutover; a removal just forgets the hold
     if entry.desire is Desire.REMOVE:
         if link is None:
             return Step(entry, Action.NOTHING, None)

@@ -23,6 +23,7 @@ from shared.store.admin import UserMapping
 from shared.store.lease import mailbox_lease
 from shared.store.state import Desire, Link, LinkState, OutboxEntry
 from shared.store.store import SyncStore
+from shared.sync.cutover import adopt_on_first_export
 from shared.sync.decide import Action, Step, content_hash, decide, new_link
 from shared.sync.ports import CalendarPort
 
@@ -130,6 +131,8 @@ async def _export_mailbox(
     mapping = await io(load_mapping, store, user_id)
     mailbox_id = mapping.mailbox_id if mapping else ""
     links = await io(store.links, user_id)
+    if not links and mailbox_id:  # a first export: the incumbent's events may be there already (cutover.py)
+        links = await adopt_on_first_export(user_id, mailbox_id, entries, store=store, calendar=calendar)
     steps = [decide(entry, links.get(entry.key), mailbox_id) for entry in entries]
     steps = [
         await _recover(step, calendar, mailbox_id, report) if step.action is Action.RECOVER else step for step in steps

@@ -43,3 +43,7 @@ class CalendarPort(Protocol):
     async def ensure_category(self, mailbox_id: str, name: str, color: str) -> None:
         """The mailbox's master category list holds `name` (created with `color` if missing). Raises GraphError."""
         ...
+
+    async def calendar_view(self, mailbox_id: str, start: dt.datetime, end: dt.datetime) -> list[GraphEvent]:
+        """Every event overlapping [start, end), our property expanded (one paged read; the cutover's)."""
+        ...
