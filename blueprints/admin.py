@@ -81,7 +81,7 @@ async def manage_sync_export(req: func.HttpRequest, work: QueueMessages) -> func
 @bp.function_name("manage_cutover")
 @bp.route(route="manage/cutover", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
-async def manage_cutover(req: func.HttpRequest, work: func.Out[list[str]]) -> func.HttpResponse:
+async def manage_cutover(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
     return await _answer("cutover", req, work)
 
 
