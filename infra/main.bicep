@@ -78,6 +78,10 @@ param keyVaultPurgeProtection bool = true
 @description('Flex Consumption scale-out cap. The sync fans out one queue message per mailbox; Graph allows 4 concurrent requests per mailbox whatever the instance count.')
 param maximumInstanceCount int = 100
 
+// ---------------------------------------------------------------- alerts
+@description('Administrator email for alerts (failed runs, poison messages, a fired deletion guard). Empty = alert rules without notification.')
+param alertEmail string = ''
+
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
@@ -148,6 +152,18 @@ module rbac 'app/rbac.bicep' = {
     appPrincipalId: identity.outputs.principalId
     administratorPrincipalId: administratorPrincipalId
     administratorPrincipalType: administratorPrincipalType
+  }
+}
+
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    namePrefix: 'oa-sync-${resourceToken}'
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    alertEmail: alertEmail
   }
 }
 

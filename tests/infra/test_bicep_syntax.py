@@ -12,6 +12,7 @@ from tests.infra.bicep import INFRA, REPO, bicep_files, load, parse_source, synt
 
 EXPECTED_FILES = {
     "infra/main.bicep",
+    "infra/app/alerts.bicep",
     "infra/app/api.bicep",
     "infra/app/keyvault.bicep",
     "infra/app/monitoring.bicep",
