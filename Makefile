@@ -6,7 +6,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 
-.PHONY: setup test lint typecheck pytest demo bench clean
+# playwright-core drives the system's Chromium (Debian's package); it never downloads a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
+
+.PHONY: setup test lint typecheck pytest demo bench clean chromium
 
 setup: $(STAMP) $(NODE_STAMP)
 
@@ -26,13 +29,26 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-pytest: setup
+pytest: setup chromium
 	$(VENV)/bin/pytest
+
+# The browser tests (tests/browser) need a Chromium: as root on Debian/Ubuntu it is installed from the distribution's
+# `chromium` package when missing; elsewhere the target stops and says what to install (or set CHROMIUM=path).
+chromium:
+	@if [ -n "$$CHROMIUM" ] || command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing Chromium (the distribution's package) for the browser tests …"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+	    || { echo "apt-get could not install chromium; install it, or set CHROMIUM=/path/to/chromium"; exit 1; }; \
+	else \
+	  echo "The browser tests need Chromium: run 'apt-get install -y chromium' as root (or set CHROMIUM=/path/to/chromium)"; \
+	  exit 1; \
+	fi
 
 test: lint typecheck pytest
 
 demo: setup
-	$(PY) -m sandbox.demo
+	$(PY) -m sandbox.demo $(if $(SERVE),--serve)
 
 bench: setup
 	$(PY) -m bench

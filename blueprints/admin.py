@@ -92,6 +92,16 @@ async def manage_subscriptions_renew(req: func.HttpRequest, work: QueueMessages)
     return await _answer("renew_subscriptions", req, work)
 
 
+@bp.function_name("manage_status_page")
+@bp.route(route="manage/status-page", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def manage_status_page(req: func.HttpRequest) -> func.HttpResponse:
+    """The status page (HTML): its script reads `manage/status` and `manage/runs` with the same key."""
+    from shared.admin.status_page import MEDIA_TYPE, status_page
+
+    body, headers = status_page().answer(req.headers.get("accept-encoding", ""))
+    return func.HttpResponse(body, status_code=200, headers=headers, mimetype=MEDIA_TYPE, charset="utf-8")
+
+
 @bp.function_name("manage_openapi")
 @bp.route(route="manage/openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def manage_openapi(req: func.HttpRequest) -> func.HttpResponse:

@@ -2,13 +2,16 @@
 
 Starts Azurite, the OpenAir and Graph simulators (serving the same sample company) and the local function host
 loaded from `function_app.py`; then runs the steps below in order. Ends with one JSON line and leaves no process
-behind; exits non-zero when a step's check failed.
+behind; exits non-zero when a step's check failed. Prints the status page's URL; with `--serve` (`make demo
+SERVE=1`) the world stays up after the steps, so the page can be opened, until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
+import threading
 from collections.abc import Callable
 
 from sandbox.demo import admin, export, importing, push
@@ -28,7 +31,8 @@ STEPS: list[Callable[[DemoContext], None]] = [
 ]
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    serve = "--serve" in (sys.argv[1:] if argv is None else argv)
     export.say("Starting the offline world: Azurite, OpenAir simulator, Graph simulator, local function host …")
     with offline_world() as env:
         os.environ.update(env)  # the function app reads its settings from the environment, as in Azure
@@ -43,6 +47,14 @@ def main() -> int:
             export.say(f"  function host {host.base_url}: {', '.join(sorted(f.name for f in host.functions))}")
             for step in STEPS:
                 step(ctx)
+            export.say()
+            export.say(admin.status_page_line(ctx))
+            if serve:
+                export.say("Serving until Ctrl-C …")
+                try:
+                    threading.Event().wait()
+                except KeyboardInterrupt:
+                    export.say("Stopping.")
     export.say()
     for failure in ctx.failures:
         export.say(f"CHECK FAILED: {failure}")

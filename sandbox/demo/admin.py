@@ -55,3 +55,9 @@ def step_status(ctx: DemoContext) -> None:
     if data.returncode in (0, 1):
         status = json.loads(data.stdout)
         ctx.result.update(status_healthy=status["healthy"], status_users=len(status["users"]))
+
+
+def status_page_line(ctx: DemoContext) -> str:
+    """Where the status page is, with this run's host key (a key made up for this local run, opening every admin
+    route as the admin key does on Azure); the page takes it out of the address bar once opened."""
+    return f"Status page: {ctx.host.base_url}/api/manage/status-page?code={ctx.host.keys.host}"

@@ -31,6 +31,7 @@ class RouteDoc:
     body: type[Any] | None = None
     text_body: str = ""  # media type of a raw (non-JSON) body
     answers: dict[str, str] = field(default_factory=dict)
+    media: str = "application/json"  # of the answers
 
 
 _USER = Param("user", "string", "OpenAir user id: only this user")
@@ -85,6 +86,13 @@ ROUTES: tuple[RouteDoc, ...] = (
              "Runs the import's subscription job at once (it also runs on its timer): subscribes importing "
              "mailboxes that have none, renews those close to expiry, deletes those no longer needed; newly "
              "subscribed mailboxes get an import pass.", answers={"200": "What the job did", **_BAD, **_DEPENDENCY}),
+    RouteDoc("GET", "manage/status-page", "The status page administrators open in a browser",
+             "One HTML page (stylesheet and script inlined, nothing from elsewhere) showing what `manage/status` "
+             "and `manage/runs` answer: paused or running, the last runs, every user with filter and sort, rejected "
+             "rows, subscriptions, poison messages, alerts, a chart of writes and errors per run. Its actions: a "
+             "dry run then a resync of one user, and renewing subscriptions, each after a confirmation. Open it "
+             "with `?code=<admin key>`: the page takes the key out of the address bar and sends it in the "
+             "x-functions-key header.", answers={"200": "The page"}, media="text/html"),
     RouteDoc("GET", "manage/openapi.json", "This description", "", answers={"200": "OpenAPI 3.0 document"}),
 )  # fmt: skip
 
@@ -94,8 +102,9 @@ def _parameter(param: Param) -> dict[str, Any]:
             "schema": {"type": param.kind}}  # fmt: skip
 
 
-def _answer(text: str) -> dict[str, Any]:
-    return {"description": text, "content": {"application/json": {"schema": {"type": "object"}}}}
+def _answer(text: str, media: str) -> dict[str, Any]:
+    schema = {"type": "object"} if media == "application/json" else {"type": "string"}
+    return {"description": text, "content": {media: {"schema": schema}}}
 
 
 def build_document() -> dict[str, Any]:
@@ -107,7 +116,7 @@ def build_document() -> dict[str, Any]:
             "description": doc.description,
             "parameters": [_parameter(p) for p in doc.query],
             "responses": {
-                **{code: _answer(text) for code, text in doc.answers.items()},
+                **{code: _answer(text, doc.media) for code, text in doc.answers.items()},
                 "401": {"description": "No or wrong function key"},
             },
         }

@@ -1,0 +1,178 @@
+"""The status page in a real browser: headless Chromium (Debian's `chromium`) driven by playwright-core, against
+the local stack — Azurite, both simulators and `function_app.py` on the local host — as an administrator uses it.
+
+The browser steps are in `status_page.mjs`; this module starts the stack, makes the state the page must show (an
+export run, a row rejected by validation, a 500-user tenant), hands the script what the product's own data says
+it must find, and checks its measurements. Screenshots go to `test-output/` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import shared.runtime
+from sandbox.azurite import azurite
+from sandbox.graph import GraphSimulator
+from sandbox.host.localhost import LocalHost
+from sandbox.offline import map_users, product_settings
+from sandbox.openair import OpenAirSimulator
+from sandbox.processes import ROOT
+from sandbox.sample import build
+from shared.admin.status import build_status
+from shared.runtime import Services
+from shared.secrets import EnvironmentSecrets
+from shared.store.admin import USER_MAPPINGS, USER_PARTITION
+from shared.store.backend import Row
+from shared.store.store import SyncStore
+
+ANCHOR = dt.date(2027, 3, 1)
+SCRIPT = Path(__file__).with_name("status_page.mjs")
+OUTPUT = ROOT / "test-output"
+PAGE = "/api/manage/status-page"
+# The rejected row an administrator might type in Storage Explorer: a switch as the text "yes please".
+BAD_ROW = Row(USER_PARTITION, "9999", {"Mailbox": "late.joiner@contoso.com", "ExportBookings": "yes please"})
+MAX_PAGE_BYTES = 40_000  # the whole page, stylesheet and script included, uncompressed
+
+
+def chromium() -> str:
+    """The system's Chromium; `make test` installs Debian's package when it is missing (it never downloads one)."""
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("Chromium is not installed: run `make test` (as root it installs Debian's chromium package) "
+                    "or `apt-get install -y chromium`, or set CHROMIUM to a Chromium executable")  # fmt: skip
+    return path
+
+
+@dataclass
+class Stack:
+    host: LocalHost
+    store: SyncStore
+
+    @property
+    def key(self) -> str:
+        # The host key opens every function-level route, as the admin key does on Azure.
+        return self.host.keys.host
+
+    @property
+    def page_url(self) -> str:
+        return self.host.base_url + PAGE
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[Stack]:
+    data = build(ANCHOR, users=12)
+    openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"])
+    try:
+        with azurite() as storage, pytest.MonkeyPatch.context() as patch:
+            env = product_settings(
+                storage.connection_string,
+                openair.start(),
+                graph.start(),
+                WEBHOOK_CLIENT_STATE=secrets.token_urlsafe(32),
+            )
+            for name, value in env.items():
+                patch.setenv(name, value)
+            patch.setattr(shared.runtime, "_services", None)
+            asyncio.run(map_users(env))
+            store = Services(env, EnvironmentSecrets(env)).store()
+            with LocalHost("function_app:app", env, timers=False) as host:
+                host.fire_timer("export_timer")
+                host.drain_queues(timeout=90)
+                store.backend.upsert(USER_MAPPINGS, BAD_ROW)
+                # Import on for one user, so renewing subscriptions from the page subscribes their mailbox; Graph
+                # reaches the webhook on this host (as the demo does it).
+                patch.setenv("WEBHOOK_BASE_URL", host.base_url)
+                patch.setenv("WEBHOOK_FUNCTION_KEY", host.keys.function)
+                store.put_setting("ImportEnabled", True)
+                store.write_mapping_status(sorted(store.load_mappings().users)[-1], Import=True)
+                yield Stack(host, store)
+    finally:
+        openair.stop()
+        graph.stop()
+
+
+def drive(stack: Stack, scenario: str, expect: dict[str, Any]) -> dict[str, Any]:
+    node = shutil.which("node")
+    assert node, "Node.js is needed for the browser tests"
+    OUTPUT.mkdir(exist_ok=True)
+    env = {**os.environ, "PAGE_URL": stack.page_url, "ADMIN_KEY": stack.key, "CHROMIUM": chromium(),
+           "SCREENSHOT_DIR": str(OUTPUT), "SCENARIO": scenario, "EXPECT": json.dumps(expect),
+           "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}  # fmt: skip
+    done = subprocess.run([node, str(SCRIPT)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, f"browser check failed:\n{done.stderr[-4000:]}"
+    measured: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    (OUTPUT / f"status-page-{scenario}.json").write_text(json.dumps(measured, indent=1), encoding="utf-8")
+    return measured
+
+
+def test_the_page_needs_the_admin_key_and_is_one_small_self_contained_document(stack: Stack) -> None:
+    assert httpx.get(stack.page_url, timeout=30).status_code == 401
+    assert httpx.get(stack.page_url, params={"code": "not-the-key"}, timeout=30).status_code == 401
+    answer = httpx.get(stack.page_url, headers={"x-functions-key": stack.key, "Accept-Encoding": "identity"})
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    assert len(answer.content) < MAX_PAGE_BYTES
+    policy = answer.headers["content-security-policy"]
+    assert "default-src 'none'" in policy
+    assert "connect-src 'self'" in policy
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["referrer-policy"] == "no-referrer"
+    assert "http://" not in answer.text.replace("http://www.w3.org/2000/svg", "")
+    assert "https://" not in answer.text
+    zipped = httpx.get(stack.page_url, headers={"x-functions-key": stack.key, "Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.text == answer.text
+
+
+def test_an_administrator_sees_the_sample_tenant_and_previews_a_resync(stack: Stack) -> None:
+    status = build_status(stack.store)
+    users = sorted(status.users, key=lambda u: u.user_id)
+    assert users
+    rejected = next(r for r in status.rejected_rows if "'9999'" in r)
+    target = next(u for u in users if u.last_export)
+    measured = drive(stack, "sample", {"users": [u.name for u in users], "rejected": "yes please",
+                                       "resync": {"id": target.user_id, "name": target.name}})  # fmt: skip
+    assert "yes please" in rejected
+    assert (OUTPUT / "status-page.png").stat().st_size > 10_000
+    assert measured["load_ms"] < 5_000
+    # One page request, then the status and the runs (and the sign-in probe): nothing else, nothing from elsewhere.
+    assert measured["requests"][0] == PAGE
+    assert {"/api/manage/status", "/api/manage/runs"} <= set(measured["requests"])
+    assert "unchanged" in measured["preview"]
+    assert re.search(r"created\s+1\b", measured["renew"]), measured["renew"]  # the importing mailbox subscribed
+    # The confirmed resync was recorded where `status` and `runs` read it.
+    kinds = {r.kind for r in stack.store.recent_runs(50)}
+    assert kinds & {"resync", "export-mailbox"}
+
+
+def test_a_laptop_with_500_users(stack: Stack) -> None:
+    """Five hundred mapping rows as Storage Explorer would hold them: listed, filtered and sorted in the browser."""
+    now = dt.datetime.now(dt.UTC)
+    for n in range(500):
+        stack.store.backend.upsert(USER_MAPPINGS, Row(USER_PARTITION, f"7{n:04d}", {
+            "Mailbox": f"person{n:04d}@contoso.com", "MailboxId": f"m-{n}", "MappedBy": "Email",
+            "ExportBookings": True, "ExportTaskAssignments": n % 2 == 0, "ExportScheduleRequests": True,
+            "Import": False, "OpenAirUserName": f"Person {n:04d}", "OpenAirEmail": f"person{n:04d}@contoso.com",
+            "LastExport": now - dt.timedelta(minutes=n), "LastExportCounts": f"created {n % 7}",
+        }))  # fmt: skip
+    mapped = len(build_status(stack.store).users)
+    assert mapped >= 500
+    measured = drive(stack, "tenant", {"users_count": mapped, "filter": "person 0123", "filtered": 1,
+                                       "latest_export": "Person 0000"})  # fmt: skip
+    assert measured["load_ms"] < 10_000
+    assert measured["filter_ms"] < 2_000
+    assert measured["sort_ms"] < 1_000, measured
