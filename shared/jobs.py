@@ -62,7 +62,7 @@ async def run_export_timer(services: Services, *, dry_run: bool = False) -> Expo
         store.record_run(run)
         log.exception("export run failed before writing anything", extra={"run_id": run.run_id})
         raise
-    status = "blocked" if plan.deletions_blocked else ("partial" if plan.problems else "ok")
+    status = "blocked" if plan.deletions_blocked else ("partial" if plan.problems or plan.skipped else "ok")
     run = RunRecord(
         run_id=plan.run_id,
         kind="export-plan" + ("-dry-run" if dry_run else ""),
@@ -74,7 +74,7 @@ async def run_export_timer(services: Services, *, dry_run: bool = False) -> Expo
             "mailboxes_with_work": len(plan.users_with_work),
             "openair_requests": plan.openair_requests,
         },
-        errors=tuple(str(p) for p in plan.problems),
+        errors=(*(str(p) for p in plan.problems), *plan.skipped_records()),
         alerts=tuple(plan.alerts),
     )
     store.record_run(run)

@@ -8,6 +8,7 @@ read defensively, by name: missing tables or columns read as "none".
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -39,6 +40,7 @@ class UserStatus:
     last_error_at: str
     pending_writes: int = 0
     links: int | None = None  # only for a one-user status
+    skipped_records: list[str] = field(default_factory=list)  # records that cannot be exported, and why
     import_filter: str = ""  # what of this user's Outlook is imported (users with import on)
 
 
@@ -64,7 +66,9 @@ class StatusReport:
     def healthy(self) -> bool:
         """No rejected row, no poisoned message, no error on any user, no alert in the recent runs."""
         poisoned = any(self.poison.values())
-        return not (self.rejected_rows or poisoned or self.alerts or any(u.last_error for u in self.users))
+        return not (
+            self.rejected_rows or poisoned or self.alerts or any(u.last_error or u.skipped_records for u in self.users)
+        )
 
 
 def _text(value: Any) -> str:
@@ -191,7 +195,17 @@ def _user(mapping: UserMapping, columns: Any, pending: int) -> UserStatus:
         last_error=_text(columns.get("LastError")),
         last_error_at=_text(columns.get("LastErrorAt")),
         pending_writes=pending,
+        skipped_records=_skipped(columns.get("SkippedRecords")),
     )
+
+
+def _skipped(value: Any) -> list[str]:
+    """The mapping row's `SkippedRecords` (written by the export planner): one line per record."""
+    try:
+        known = json.loads(value or "{}")
+    except (ValueError, TypeError):
+        return [str(value)]
+    return [str(message) for _, message in sorted(known.items())] if isinstance(known, dict) else [str(value)]
 
 
 def _queues(report: StatusReport, inspector: QueueInspector, user_id: str | None) -> None:

@@ -83,6 +83,9 @@ def show_status(report: StatusReport, out: Output) -> None:
                 + (f" … and {len(report.unmapped) - 20} more" if len(report.unmapped) > 20 else ""))  # fmt: skip
     if report.rejected_rows:
         out.table("Rows rejected by validation (skipped until fixed)", ["Problem"], [[r] for r in report.rejected_rows])
+    skipped = [(u.user_id, line) for u in report.users for line in u.skipped_records]
+    if skipped:
+        out.table("Records not exported (skipped until fixed in OpenAir)", ["User", "Record"], skipped)
     for choice in report.choices:
         out.say(f"[bold]Choice:[/] {choice}")
     importing = [u for u in report.users if u.import_filter and u.import_filter != "all events"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import uuid
 from collections import defaultdict
@@ -31,7 +32,7 @@ from shared.store.store import SyncStore
 from shared.sync.decide import content_hash
 from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX
 from shared.sync.ports import OpenAirPort
-from shared.sync.render import BeforeWindow, OutOfScope, RenderContext, presentation, render
+from shared.sync.render import BeforeWindow, OutOfScope, RenderContext, Unrenderable, presentation, render
 from shared.timezones import resolve_zone
 
 log = logging.getLogger(__name__)
@@ -70,9 +71,21 @@ class ExportPlan:
     alerts: list[str] = field(default_factory=list)
     deletions_blocked: bool = False
     openair_requests: int = 0
+    # Records skipped because they cannot be exported, by user: "booking 123 (user 7): what is wrong".
+    skipped: dict[str, dict[str, str]] = field(default_factory=dict)  # user id -> record key -> message
 
     def bump(self, name: str, by: int = 1) -> None:
         self.counts[name] = self.counts.get(name, 0) + by
+
+    def skip_record(self, kind: RecordKind, record_id: str, user_id: str, problem: str) -> None:
+        message = f"{kind.value} {record_id} (user {user_id or '?'}) {problem}"
+        self.skipped.setdefault(user_id, {})[record_key(kind, record_id)] = message
+        self.bump("records_skipped")
+        log.warning("record skipped", extra={"run_id": self.run_id, "record": f"{kind.value}:{record_id}",
+                                             "user": user_id, "problem": problem})  # fmt: skip
+
+    def skipped_records(self) -> list[str]:
+        return [message for messages in self.skipped.values() for message in messages.values()]
 
 
 def user_zone(mapping: UserMapping, settings: IntegrationSettings) -> str:
@@ -193,7 +206,12 @@ async def plan_export(
             plan.bump("imported_from_outlook")  # made from the person's own event: never a second event
             continue
         key = record_key(kind, record.id)
-        rendered = render(record, reference, ctx)
+        try:
+            rendered = render(record, reference, ctx)
+        except (Unrenderable, ValueError, OverflowError) as exc:
+            # One record that cannot be an event must not stop the tenant: skip it, name it, export the rest.
+            plan.skip_record(kind, record.id, user_id, f"cannot be rendered: {exc}")
+            continue
         if isinstance(rendered, BeforeWindow):
             plan.bump("before_export_window")
             continue
@@ -232,6 +250,10 @@ async def plan_export(
 
     for user_entries in plan.entries.values():
         store.put_outbox(user_entries)
+    if records or changes.deletions:
+        remember_skipped(store, plan, {record_key(kind, r.id) for kind, r in records} | {
+            record_key(d.kind, d.record_id) for d in changes.deletions
+        })  # fmt: skip
     for user_id, zone_name in zone_updates.items():
         store.write_mapping_status(user_id, OpenAirTimeZone=zone_name)
     watermarks = dict(changes.watermarks)
@@ -249,6 +271,27 @@ async def plan_export(
     plan.users_with_work = sorted(u for u in pending if targets is None or u in targets)
     plan.mailbox_ids = {u: m.mailbox_id for u, m in mappings.users.items() if u in pending}
     return plan
+
+
+SKIPPED_COLUMN = "SkippedRecords"
+
+
+def remember_skipped(store: SyncStore, plan: ExportPlan, seen: set[str]) -> None:
+    """Keep each user's skipped records in their mapping row (`SkippedRecords`) until the record is read again and
+    exports (or is deleted): the run that met it is soon out of sight, the consultant's missing event is not."""
+    skipped_now = plan.skipped
+    for row in store.mapping_rows():
+        user_id = row.row_key
+        try:
+            known: dict[str, str] = json.loads(row.columns.get(SKIPPED_COLUMN) or "{}")
+        except (ValueError, TypeError):
+            known = {}
+        if not isinstance(known, dict):
+            known = {}
+        kept = {key: message for key, message in known.items() if key not in seen}
+        kept.update(skipped_now.get(user_id, {}))
+        if kept != known:
+            store.write_mapping_status(user_id, **{SKIPPED_COLUMN: json.dumps(kept, sort_keys=True) if kept else ""})
 
 
 def _scope_changes(

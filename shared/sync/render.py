@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from shared.graph.models import EventDraft, ShowAs
 from shared.kinds import RecordKind, openair_event_key
@@ -61,22 +62,55 @@ def hours_text(hours: float | None) -> str:
     return f"{(hours or 0.0):.2f}"
 
 
-def _cap(key: str, start: dt.datetime, end: dt.datetime) -> dt.datetime:
+class Unrenderable(ValueError):
+    """This one record cannot become an event (its dates lie beyond what a calendar holds): the export skips it,
+    names it, and goes on with every other record."""
+
+
+def _cap_limit(start: dt.datetime) -> dt.datetime | None:
+    """Five years after `start`; None when that is past year 9999 (then nothing needs capping: the end is earlier)."""
+    year = start.year + MAX_EVENT_YEARS
+    if year > dt.MAXYEAR:
+        return None
     try:
-        limit = start.replace(year=start.year + MAX_EVENT_YEARS)
+        return start.replace(year=year)
     except ValueError:  # 29 February
-        limit = start.replace(year=start.year + MAX_EVENT_YEARS, day=28)
-    if end > limit:
+        return start.replace(year=year, day=28)
+
+
+def _cap(key: str, start: dt.datetime, end: dt.datetime) -> dt.datetime:
+    limit = _cap_limit(start)
+    if limit is not None and end > limit:
         log.info("event capped at five years", extra={"record": key, "from": end.isoformat(), "to": limit.isoformat()})
         return limit
     return end
 
 
-def _all_day(first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """Midnight of the first day to midnight after the last day (Graph's end is exclusive)."""
-    if last < first:
-        last = first
-    return dt.datetime.combine(first, dt.time(0)), dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0))
+def _all_day(key: str, first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """Midnight of the first day to midnight after the last day (Graph's end is exclusive), capped at five years
+    before the day after is computed, so an open-ended booking (ending 9999-12-31) is an ordinary capped event."""
+    start = dt.datetime.combine(first, dt.time(0))
+    last = max(last, first)
+    limit = _cap_limit(start)
+    if limit is not None and dt.datetime.combine(last, dt.time(0)) >= limit:
+        return start, limit
+    if last >= dt.date.max:
+        raise Unrenderable(f"{key}: the last day {last.isoformat()} has no day after it (beyond year 9999)")
+    return start, dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0))
+
+
+def _representable(draft: EventDraft) -> EventDraft:
+    """Graph keeps times in UTC: a wall-clock time at the edge of year 1 or 9999 may have no UTC value at all."""
+    zone = ZoneInfo(draft.time_zone)
+    for name, value in (("start", draft.start), ("end", draft.end)):
+        try:
+            value.replace(tzinfo=zone).astimezone(dt.UTC)
+        except (OverflowError, ValueError):
+            raise Unrenderable(
+                f"{draft.openair_key}: its {name} {value.isoformat()} in {draft.time_zone} is outside the years "
+                "0001-9999 in UTC"
+            ) from None
+    return draft
 
 
 @dataclass(frozen=True)
@@ -135,7 +169,7 @@ def render_booking(booking: Booking, ref: Reference, ctx: RenderContext) -> Rend
             log.warning("booking end time not after start; exported as all-day", extra={"record": key})
             timed = False
     if not timed:
-        start, end = _all_day(booking.startdate, booking.enddate)
+        start, end = _all_day(key, booking.startdate, booking.enddate)
     show_as = SHOW_AS.get(choice, "free")
     if show_as == "busy" and not timed:
         show_as = "free"  # the incumbent's rule: busy only when the booking has start and end times
@@ -179,7 +213,7 @@ def render_task_assignment(assignment: Projecttaskassign, ref: Reference, ctx: R
         return OutOfScope("task has no start and finish dates")
     project = ref.projects.get(task.projectid or "")
     customer = ref.customers.get(project.customerid or "") if project else None
-    start, end = _all_day(task.starts, task.fnlt_date)
+    start, end = _all_day(key, task.starts, task.fnlt_date)
     task_label = f"{task.id_number or task.id} {task.name}".strip()
     project_name = project.name if project else "(no project)"
     return EventDraft(
@@ -215,7 +249,7 @@ def render_schedule_request(request: Schedulerequest, ref: Reference, ctx: Rende
     timetype = ref.timetypes.get(request.timetypeid or "")
     label = request.name or (timetype.name if timetype else "") or "Time off"
     status = REQUEST_STATUS.get(request.approval_status or "", request.approval_status or "")
-    start, end = _all_day(first, last)
+    start, end = _all_day(key, first, last)
     return EventDraft(
         openair_key=key,
         subject=f"OA Schedule request: {hours_text(hours)} hrs for {label} [{status}]",
@@ -236,7 +270,8 @@ def render_schedule_request(request: Schedulerequest, ref: Reference, ctx: Rende
 
 
 def render(record: Booking | Projecttaskassign | Schedulerequest, ref: Reference, ctx: RenderContext) -> Rendered:
-    """Render any exportable record, within the export window."""
+    """Render any exportable record, within the export window. Raises Unrenderable for a record that cannot be an
+    event (and only that)."""
     rendered: Rendered
     if isinstance(record, Booking):
         rendered = render_booking(record, ref, ctx)
@@ -244,6 +279,8 @@ def render(record: Booking | Projecttaskassign | Schedulerequest, ref: Reference
         rendered = render_task_assignment(record, ref, ctx)
     else:
         rendered = render_schedule_request(record, ref, ctx)
+    if isinstance(rendered, EventDraft):
+        _representable(rendered)
     return within_window(rendered, ctx)
 
 
