@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves __init__ unannotated
 _directory: SubscriptionDirectory | None = None
 _max_body: int | None = None
+_recent = webhook.RecentNotifications()  # per process: Graph's duplicate deliveries and replays queue nothing twice
 
 
 def _answer(
@@ -39,7 +40,7 @@ def _answer(
         if _max_body is None:
             _max_body = load(ImportSettings, app.environ).max_body_bytes
         answer = handler(dict(req.params), dict(req.headers), req.get_body(), client_state=client_state(app),
-                         lookup=_directory, max_body_bytes=_max_body)  # fmt: skip
+                         lookup=_directory, max_body_bytes=_max_body, recent=_recent)  # fmt: skip
     except (ConfigurationError, StoreError) as exc:
         # Nothing was checked or stored: 503 makes Graph deliver again later (up to 4 hours).
         log.error("notification not processed", extra={"error": type(exc).__name__, "detail": str(exc)})
