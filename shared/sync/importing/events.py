@@ -32,6 +32,8 @@ from shared.sync.importing.merge import merge
 from shared.sync.importing.ports import BookingPort, MailboxReader
 from shared.sync.importing.report import ImportReport as ImportReport
 from shared.sync.importing.rules import (
+    MADE_PRIVATE,
+    PRIVATE_NOTE,
     Gone,
     ImportFilter,
     Skip,
@@ -188,6 +190,10 @@ class EventImporter:
         verdict = classify(event, self.settings, linked=link is not None, rules=self.rules)
         if isinstance(verdict, Gone):
             if link is not None:
+                if verdict.reason == MADE_PRIVATE:
+                    link = await self._hide_subject(link)
+                    if link is None:
+                        return
                 await self._apply_deletion(link, known, verdict.reason, still_exists=True)
             else:
                 self.report.skipped[verdict.reason] += 1
@@ -303,6 +309,31 @@ class EventImporter:
             if link.origin is Origin.OUTLOOK:
                 self._relink(link, result.values, outlook)
             return changes
+        raise OpenAirConditionFailed(1200, f"ModifyOnCondition Booking {booking_id}")
+
+    async def _hide_subject(self, link: Link) -> Link | None:
+        """The event became private: the booking's notes, which still hold its subject, become "Private
+        appointment" before the OnOutlookDeletion policy runs (a kept booking must not show the subject either).
+        Notes someone wrote in OpenAir since (not the synced subject) are theirs and stay. None: booking gone."""
+        _, booking_id = parse_record_key(link.key)
+        synced = str(link.fields.get("notes", ""))
+        for _attempt in range(CONDITION_RETRIES):
+            booking = (await self.bookings.read_bookings([booking_id])).get(booking_id)
+            if booking is None:
+                self._booking_gone(link)
+                return None
+            if "notes" not in link.fields or (booking.notes or "") != synced or synced == PRIVATE_NOTE:
+                return link
+            try:
+                await self.bookings.modify_booking(booking_id, {"notes": PRIVATE_NOTE}, booking.updated or self.now)
+            except OpenAirConditionFailed:
+                continue
+            hidden = dataclasses.replace(link, fields={**link.fields, "notes": PRIVATE_NOTE}, etag=None)
+            self.store.put_links([hidden])
+            self.links[link.key] = hidden
+            self.by_event[hidden.event_id] = hidden
+            self.report.updated += 1
+            return hidden
         raise OpenAirConditionFailed(1200, f"ModifyOnCondition Booking {booking_id}")
 
     def _relink(self, link: Link, merged: Snapshot, outlook: Snapshot) -> None:

@@ -25,6 +25,7 @@ from shared.store.admin import ANY, ImportDetail, IntegrationSettings, UserMappi
 IMPORT_EXTERNALID_PREFIX = "m365:"
 PRIVATE_SENSITIVITIES = frozenset({"private", "confidential"})
 PRIVATE_NOTE = "Private appointment"
+MADE_PRIVATE = "made private in Outlook (ImportPrivateEvents is off)"
 MAX_NOTES = 2000
 
 Snapshot = dict[str, str]  # start, end, is_all_day, time_zone (+ notes for imported bookings)
@@ -143,7 +144,9 @@ def classify(
     if event.start is None or event.end is None:
         return Skip("no start or end")
     if event.sensitivity in PRIVATE_SENSITIVITIES and not settings.import_private_events:
-        return Skip("private")
+        # Checked on every change, not only the first: an imported event made private later stops being imported
+        # (OnOutlookDeletion decides its booking, whose notes lose the subject whatever the policy).
+        return Gone(MADE_PRIVATE) if linked else Skip("private")
     if event.show_as == "free" and settings.skip_free_events:
         return Skip("shown as free")
     reason = rules.miss(event) if rules is not None else None
