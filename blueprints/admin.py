@@ -25,10 +25,12 @@ REPORT_SCHEDULE = "0 */5 * * * *"
 
 async def _answer(name: str, req: func.HttpRequest, out: QueueMessages | None = None) -> func.HttpResponse:
     from shared.admin import endpoints
+    from shared.admin.audit import http_actor
 
     handler = getattr(endpoints, name)
+    request = endpoints.Request(dict(req.params), req.get_body() or b"", http_actor(dict(req.headers)))
     with log_context(function=f"manage_{name}"):
-        answer = await endpoints.handle(handler, services(), dict(req.params), req.get_body() or b"")
+        answer = await endpoints.handle(handler, services(), request)
     if out is not None:
         out.set(answer.messages)
     return func.HttpResponse(answer.json(), status_code=answer.status, mimetype=JSON)
@@ -100,6 +102,25 @@ async def manage_status_page(req: func.HttpRequest) -> func.HttpResponse:
 
     body, headers = status_page().answer(req.headers.get("accept-encoding", ""))
     return func.HttpResponse(body, status_code=200, headers=headers, mimetype=MEDIA_TYPE, charset="utf-8")
+
+
+@bp.function_name("manage_pause")
+@bp.route(route="manage/pause", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+async def manage_pause(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer("pause", req)
+
+
+@bp.function_name("manage_resume")
+@bp.route(route="manage/resume", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.queue_output(arg_name="work", queue_name=IMPORT_QUEUE, connection="AzureWebJobsStorage")
+async def manage_resume(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
+    return await _answer("resume", req, work)
+
+
+@bp.function_name("manage_audit")
+@bp.route(route="manage/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def manage_audit(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer("audit_trail", req)
 
 
 @bp.function_name("manage_openapi")

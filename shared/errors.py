@@ -7,3 +7,7 @@ class SyncError(Exception):
 
 class ConfigurationError(SyncError):
     """A setting is missing or malformed; the message names the setting and what is allowed."""
+
+
+class SyncPaused(SyncError):
+    """A writing operation asked for while the sync is paused (IntegrationSettings `Paused`); says how to resume."""

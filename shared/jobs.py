@@ -11,11 +11,15 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ValidationError
 
 from shared.runtime import Services
 from shared.store.state import RunRecord
+
+if TYPE_CHECKING:
+    from shared.sync.planner import ExportPlan
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +42,7 @@ class BadMessage(ValueError):
 class ExportRunResult:
     run: RunRecord
     messages: list[str]
+    plan: ExportPlan | None = None
 
 
 async def run_export_timer(services: Services, *, dry_run: bool = False) -> ExportRunResult:
@@ -48,6 +53,11 @@ async def run_export_timer(services: Services, *, dry_run: bool = False) -> Expo
     clock = time.monotonic()
     store = services.store()
     store.ensure_tables()
+    if not dry_run and (pause := store.pause_state()) is not None:
+        # Nothing is read and no watermark moves: the first run after `resume` reads everything changed meanwhile.
+        log.info("export skipped: the sync is paused", extra={"paused_by": pause.by})
+        return ExportRunResult(RunRecord(run_id="paused", kind="export-plan", started=started, finished=started,
+                                         status="paused"), [])  # fmt: skip
     try:
         plan = await plan_export(store=store, openair=services.openair(), now=started, dry_run=dry_run)
     except Exception as exc:
@@ -90,7 +100,7 @@ async def run_export_timer(services: Services, *, dry_run: bool = False) -> Expo
         ExportWork(user_id=u, mailbox_id=plan.mailbox_ids.get(u, ""), run_id=plan.run_id).model_dump_json()
         for u in plan.users_with_work
     ]
-    return ExportRunResult(run, [] if dry_run else messages)
+    return ExportRunResult(run, [] if dry_run else messages, plan)
 
 
 def parse_export_work(body: bytes | str) -> ExportWork:
@@ -109,6 +119,10 @@ async def run_export_mailbox(services: Services, body: bytes | str, *, dequeue_c
     max_attempts = services.sync_settings.max_dequeue_count
     try:
         work = parse_export_work(body)
+        if store.pause_state() is not None:
+            # The outbox keeps this user's work; the first export run after `resume` queues the mailbox again.
+            log.info("mailbox not written: the sync is paused", extra={"user": work.user_id})
+            return
         report = await export_mailbox(work.user_id, store=store, calendar=services.calendar(), now=started)
     except Exception as exc:
         final = isinstance(exc, BadMessage) or dequeue_count >= max_attempts

@@ -68,6 +68,11 @@ async def run_export_record(services: Services, body: bytes | str, *, dequeue_co
     store = services.store()
     try:
         work = parse_record_work(body)
+        if store.pause_state() is not None:
+            # Not read, not written: the export timer's watermarks did not move either, so its first run after
+            # `resume` exports this record.
+            log.info("pushed record not exported: the sync is paused", extra={"record": work.record_id})
+            return RecordExportResult("paused", work.user_hint or "", 0, time.monotonic() - clock)
         plan = await plan_record(work.kind, work.record_id, store=store, openair=OpenAirRecords(services.openair()))
         report = None
         if plan.has_work:

@@ -16,11 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.admin import operations
+from shared.admin import audit, operations
 from shared.admin.csv_import import CsvImportError
 from shared.admin.cutover import CutoverAction
 from shared.admin.resync import ResyncMode, UnknownUser
-from shared.errors import ConfigurationError, SyncError
+from shared.errors import ConfigurationError, SyncError, SyncPaused
 from shared.runtime import Services
 
 
@@ -38,6 +38,15 @@ class BadRequest(ValueError):
     """The request cannot be run as sent; the message says what to change."""
 
 
+@dataclass(frozen=True)
+class Request:
+    """What a handler gets from the binding: the query, the raw body, and who is asking (for the audit trail)."""
+
+    query: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    actor: str = audit.FUNCTION_KEY
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -47,9 +56,15 @@ class RefreshRequest(_Body):
 
 
 class ResyncRequest(_Body):
-    user: str | None = Field(default=None, description="OpenAir user id; omit to resync every mapped user")
+    user: str | None = Field(default=None, description="OpenAir user id (or set all)")
+    all: bool = Field(default=False, description="Every mapped user; required when user is omitted")
     mode: ResyncMode = Field(default=ResyncMode.UPDATE, description="update (write what differs) or recreate")
+    confirm: bool = Field(default=False, description="Required for recreate: it deletes and rewrites the events")
     dry_run: bool = Field(default=False, description="Report what would happen, change nothing")
+
+
+class PauseRequest(_Body):
+    reason: str = Field(default="", max_length=500, description="Why, shown by status and in the audit trail")
 
 
 class ExportRequest(_Body):
@@ -91,102 +106,147 @@ def _body(model: type[_Body], raw: bytes) -> Any:
         raise BadRequest(f"invalid JSON body ({problems}); fields: {fields}") from None
 
 
-async def status(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+async def status(services: Services, request: Request) -> Answer:
+    query = request.query
     limit = query.get("runs", "20")
     if not limit.isdigit() or not 1 <= int(limit) <= 500:
         raise BadRequest(f"query parameter runs is '{limit}'; use a number from 1 to 500")
-    report = operations.status(services, user_id=query.get("user") or None, runs=int(limit))
-    return Answer(200, {"healthy": report.healthy, **report.as_json()})
+    report = operations.status(services, user_id=query.get("user") or None, runs=int(limit))  # unknown user: 404
+    return Answer(200, {"healthy": report.healthy, "state": report.state, **report.as_json()})
 
 
-async def runs(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
-    limit = query.get("limit", "50")
+async def runs(services: Services, request: Request) -> Answer:
+    limit = request.query.get("limit", "50")
     if not limit.isdigit() or not 1 <= int(limit) <= 500:
         raise BadRequest(f"query parameter limit is '{limit}'; use a number from 1 to 500")
-    from shared.admin.status import run_json
+    from shared.admin.status import UnknownRun, runs_of
 
-    return Answer(200, {"runs": [run_json(r) for r in services.store().recent_runs(int(limit))]})
+    try:
+        found = runs_of(services.store(), int(limit), run_id=request.query.get("run") or None)
+    except UnknownRun as exc:
+        return Answer(404, {"error": str(exc)})
+    return Answer(200, {"runs": found})
 
 
-async def check(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+async def check(services: Services, request: Request) -> Answer:
     from shared.admin.check import failed, run_checks
 
-    results = await run_checks(services, send_test_mail=_flag(query, "send_test_mail"))
+    results = await run_checks(services, send_test_mail=_flag(request.query, "send_test_mail"))
     return Answer(200, {"ok": not failed(results), "checks": [asdict(r) for r in results]})
 
 
-async def refresh(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
-    request = _body(RefreshRequest, raw)
-    report = await operations.refresh(services, dry_run=request.dry_run)
-    return Answer(200, {"dry_run": request.dry_run, "counts": report.counts(), **asdict(report)})
+async def refresh(services: Services, request: Request) -> Answer:
+    body = _body(RefreshRequest, request.body)
+    report = await operations.refresh(services, dry_run=body.dry_run, actor=request.actor)
+    return Answer(200, {"dry_run": body.dry_run, "counts": report.counts(), **asdict(report)})
 
 
-async def import_csv(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+async def import_csv(services: Services, request: Request) -> Answer:
+    query = request.query
     add_new, replace = _flag(query, "add_new"), _flag(query, "replace_existing")
-    report = await operations.import_csv(
-        services, raw, add_new=add_new, replace_existing=replace, dry_run=_flag(query, "dry_run")
-    )
+    report = await operations.import_csv(services, request.body, add_new=add_new, replace_existing=replace,
+                                         dry_run=_flag(query, "dry_run"), actor=request.actor)  # fmt: skip
     return Answer(200, {"counts": report.counts(), **asdict(report)})
 
 
-async def resync(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
-    request = _body(ResyncRequest, raw)
-    report = await operations.resync(services, user=request.user, mode=request.mode, dry_run=request.dry_run)
+async def resync(services: Services, request: Request) -> Answer:
+    asked = _body(ResyncRequest, request.body)
+    if asked.user and asked.all:
+        raise BadRequest('give either "user" or "all": true, not both')
+    if not asked.user and not asked.all:
+        raise BadRequest('say whom to resync: "user": "<OpenAir user id>", or "all": true for every mapped user')
+    if asked.mode is ResyncMode.RECREATE and not asked.dry_run and not asked.confirm:
+        who = f"user {asked.user}'s" if asked.user else "every mapped user's"
+        raise BadRequest(f"recreate deletes {who} events written by the product and writes them again; add "
+                         '"confirm": true to go ahead, or "dry_run": true to see how many')  # fmt: skip
+    report = await operations.resync(services, user=asked.user, mode=asked.mode, dry_run=asked.dry_run,
+                                      actor=request.actor)  # fmt: skip
     body = {"run_id": report.run_id, "mode": report.mode.value, "dry_run": report.dry_run, "users": report.users,
-            "counts": report.counts(), "errors": report.delete_failures,
-            "alerts": report.plan.alerts if report.plan else []}  # fmt: skip
-    return Answer(202 if not request.dry_run else 200, body, operations.queue_messages(report.plan))
+            "skipped": report.skipped, "counts": report.counts(), "writes": report.preview(),
+            "errors": report.delete_failures, "alerts": report.plan.alerts if report.plan else []}  # fmt: skip
+    return Answer(202 if not asked.dry_run else 200, body, operations.queue_messages(report.plan))
 
 
-async def export(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
-    request = _body(ExportRequest, raw)
-    outcome = await operations.export(services, user=request.user, dry_run=request.dry_run)
-    body = {"run_id": outcome.run_id, "dry_run": request.dry_run, "status": outcome.status, "counts": outcome.counts,
-            "mailboxes_queued": len(outcome.messages), "alerts": outcome.alerts,
+async def export(services: Services, request: Request) -> Answer:
+    asked = _body(ExportRequest, request.body)
+    outcome = await operations.export(services, user=asked.user, dry_run=asked.dry_run, actor=request.actor)
+    body = {"run_id": outcome.run_id, "dry_run": asked.dry_run, "status": outcome.status, "counts": outcome.counts,
+            "writes": outcome.preview, "mailboxes_queued": len(outcome.messages), "alerts": outcome.alerts,
             "problems": outcome.problems}  # fmt: skip
-    return Answer(200 if request.dry_run else 202, body, outcome.messages)
+    return Answer(200 if asked.dry_run else 202, body, outcome.messages)
 
 
-async def cutover(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
-    request = _body(CutoverRequest, raw)
+async def cutover(services: Services, asked: Request) -> Answer:
+    request = _body(CutoverRequest, asked.body)
     if request.all == bool(request.users):
         raise BadRequest("name the users to cut over (users: [...]) or say all: true, not both")
     if not request.dry_run and not request.confirm:
         raise BadRequest(f"a real {request.action.value} run changes events in mailboxes; run it with dry_run "
                          "true first, review, then send dry_run false with confirm true")  # fmt: skip
     report = await operations.cutover(services, users=None if request.all else request.users,
-                                      action=request.action, dry_run=request.dry_run)  # fmt: skip
+                                      action=request.action, dry_run=request.dry_run, actor=asked.actor)  # fmt: skip
     body = {"run_id": report.run_id, "action": report.action.value, "dry_run": report.dry_run, "users": report.users,
             "counts": report.counts(), "ambiguous": report.ambiguous(), "stale": report.stale(),
             "errors": report.errors(), "alerts": report.plan.alerts if report.plan else []}  # fmt: skip
     return Answer(200 if request.dry_run else 202, body, operations.queue_messages(report.plan))
 
 
-async def renew_subscriptions(services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+def _pause_json(outcome: operations.PauseOutcome) -> dict[str, Any]:
+    state = outcome.state
+    return {"paused": outcome.paused, "changed": outcome.paused != outcome.was_paused,
+            "since": str(state.since or "") if state else "", "by": state.by if state else "",
+            "reason": state.reason if state else "",
+            "import_passes_queued": len(outcome.import_passes)}  # fmt: skip
+
+
+async def pause(services: Services, request: Request) -> Answer:
+    """Stop every write; notifications are still accepted and nothing is lost."""
+    asked = _body(PauseRequest, request.body)
+    return Answer(200, _pause_json(operations.pause(services, actor=request.actor, reason=asked.reason.strip())))
+
+
+async def resume(services: Services, request: Request) -> Answer:
+    if request.body.strip() not in (b"", b"{}"):
+        raise BadRequest("this route takes no body")
+    outcome = operations.resume(services, actor=request.actor)
+    return Answer(200, _pause_json(outcome), outcome.import_passes)
+
+
+async def audit_trail(services: Services, request: Request) -> Answer:
+    limit = request.query.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+        raise BadRequest(f"query parameter limit is '{limit}'; use a number from 1 to 500")
+    return Answer(200, {"entries": [e.as_json() for e in audit.recent(services.store(), int(limit))]})
+
+
+async def renew_subscriptions(services: Services, request: Request) -> Answer:
     """The import's subscription job, now: create missing subscriptions, renew expiring ones, drop stale ones."""
     from shared.notifications.jobs import run_subscription_timer
 
-    if raw.strip() not in (b"", b"{}"):
+    if request.body.strip() not in (b"", b"{}"):
         raise BadRequest("this route takes no body")
     messages = await run_subscription_timer(services)
     latest = services.store().recent_runs(1)
     run = latest[0] if latest and latest[0].kind == "import-subscriptions" else None
     body = {"counts": dict(run.counts) if run else {}, "errors": list(run.errors) if run else [],
             "mailboxes_resynced": len(messages)}  # fmt: skip
+    audit.record(services.store(), request.actor, "subscriptions-renew", "", dict(run.counts) if run else {})
     return Answer(200, body, messages)
 
 
-Handler = Callable[[Services, Mapping[str, str], bytes], Awaitable[Answer]]
+Handler = Callable[[Services, Request], Awaitable[Answer]]
 
 
-async def handle(handler: Handler, services: Services, query: Mapping[str, str], raw: bytes) -> Answer:
+async def handle(handler: Handler, services: Services, request: Request) -> Answer:
     """Run a handler and turn the product's errors into answers that say what to fix."""
     try:
-        return await handler(services, query, raw)
+        return await handler(services, request)
     except (BadRequest, CsvImportError) as exc:
         return Answer(400, {"error": str(exc)})
     except UnknownUser as exc:
         return Answer(404, {"error": str(exc)})
+    except SyncPaused as exc:
+        return Answer(409, {"error": str(exc)})
     except ConfigurationError as exc:
         return Answer(503, {"error": f"the function app is misconfigured: {exc}"})
     except SyncError as exc:  # OpenAir, Graph or Table Storage refused or failed: a dependency, not the request

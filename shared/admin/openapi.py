@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.admin.endpoints import CutoverRequest, ExportRequest, RefreshRequest, ResyncRequest
+from shared.admin.endpoints import CutoverRequest, ExportRequest, PauseRequest, RefreshRequest, ResyncRequest
 
 ROUTE_PREFIX = "/api/"
 
@@ -42,11 +42,17 @@ ROUTES: tuple[RouteDoc, ...] = (
     RouteDoc("GET", "manage/status", "Status of users, subscriptions, cursors, queues and rejected rows",
              "Per user: mapping, switches, last export/import, counts, last error, pending writes. Also Graph "
              "subscriptions and their expiry, cursors, messages in poison queues, rows rejected by validation, "
-             "recent runs and alerts. `healthy` is false when anything needs an administrator.",
+             "recent runs and alerts, users whose row is rejected and why. `paused` says who paused the sync and "
+             "why. `state`: paused, failing (poison, alerts, users in error), warnings (rows rejected) or healthy; "
+             "`healthy` is true only in the last.",
              query=(_USER, Param("runs", "integer", "How many recent runs to include (1-500, default 20)")),
-             answers={"200": "The status", **_BAD}),
-    RouteDoc("GET", "manage/runs", "Run history, newest first", "Counts by kind, errors, alerts, duration.",
-             query=(Param("limit", "integer", "1-500, default 50"),), answers={"200": "Runs", **_BAD}),
+             answers={"200": "The status", **_BAD, "404": "No UserMappings row for that user"}),
+    RouteDoc("GET", "manage/runs", "Run history, newest first, one row per run",
+             "An export run's plan and its mailbox workers are one row: counts summed, errors counted, the worst "
+             "status; `per_mailbox` drills down.",
+             query=(Param("limit", "integer", "1-500, default 50"),
+                    Param("run", "string", "One run id: that run with every mailbox it wrote")),
+             answers={"200": "Runs", **_BAD, "404": "No such run"}),
     RouteDoc("GET", "manage/check", "Try every dependency for real",
              "OpenAir credentials and API access, the Graph token and each permission (by trying the calls), a "
              "mailbox, Table and Queue storage, Key Vault, the webhook URL, and credential expiry (warns 30 days "
@@ -65,7 +71,10 @@ ROUTES: tuple[RouteDoc, ...] = (
              text_body="text/csv", answers={"200": "Per-line results", **_BAD, **_DEPENDENCY}),
     RouteDoc("POST", "manage/resync", "Resync one user or everyone",
              "update: re-render and write only what differs (including events edited or deleted in Outlook). "
-             "recreate: delete the product's own events in the window and write them again. The writes are queued.",
+             "recreate: delete the product's own events in the window and write them again (needs confirm). "
+             "Name a user, or set all for everyone; `skipped` names users everyone's resync left out and why. "
+             "`writes` lists the creates, updates and deletes per mailbox (a dry run: what the real run will do). "
+             "The writes are queued. Refused with 409 while the sync is paused (dry runs excepted).",
              body=ResyncRequest, answers={"200": "Dry run", "202": "Planned and queued", **_BAD,
                                           "404": "Unknown or unmapped user", **_DEPENDENCY}),
     RouteDoc("POST", "manage/sync/export", "Run an export now (or preview it with dry_run)",
@@ -93,6 +102,17 @@ ROUTES: tuple[RouteDoc, ...] = (
              "dry run then a resync of one user, and renewing subscriptions, each after a confirmation. Open it "
              "with `?code=<admin key>`: the page takes the key out of the address bar and sends it in the "
              "x-functions-key header.", answers={"200": "The page"}, media="text/html"),
+    RouteDoc("POST", "manage/pause", "Pause the sync (the incumbent's Stop Engine)",
+             "Stops every write: the export timer, the mailbox workers, the push and the import. Change "
+             "notifications are still accepted and subscriptions renewed; watermarks and delta links stay where "
+             "they are, so resume catches up with nothing lost. Recorded in the audit trail.",
+             body=PauseRequest, answers={"200": "Paused (changed false when it already was)", **_BAD}),
+    RouteDoc("POST", "manage/resume", "Resume the sync",
+             "Writes start again: the next export run reads everything changed meanwhile and applies what waited; "
+             "one import pass per importing mailbox is queued now.", answers={"200": "Resumed", **_BAD}),
+    RouteDoc("GET", "manage/audit", "Audit trail of administrative changes, newest first",
+             "Who (signed-in principal, function key, or command-line user), what, when, with counts.",
+             query=(Param("limit", "integer", "1-500, default 50"),), answers={"200": "Entries", **_BAD}),
     RouteDoc("GET", "manage/openapi.json", "This description", "", answers={"200": "OpenAPI 3.0 document"}),
 )  # fmt: skip
 

@@ -10,20 +10,70 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from shared.admin import audit
 from shared.admin.csv_import import CsvImportReport, decode, import_mailbox_csv
 from shared.admin.cutover import CutoverAction, CutoverReport
 from shared.admin.mappings import MappingReport, refresh_mappings
 from shared.admin.resync import ResyncMode, ResyncReport, choose_users
 from shared.admin.status import StatusReport, build_status
+from shared.errors import SyncPaused
 from shared.jobs import ExportWork
 from shared.logging_setup import log_context
 from shared.runtime import Services
 from shared.settings import StorageSettings, load
+from shared.store.admin import PauseState
 from shared.store.state import RunRecord
+from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan
 
 log = logging.getLogger(__name__)
+
+
+def refuse_while_paused(store: SyncStore, what: str) -> None:
+    pause = store.pause_state()
+    if pause is not None:
+        raise SyncPaused(f"the sync is paused (by {pause.by}{': ' + pause.reason if pause.reason else ''}); {what} "
+                         "would write. Resume first (`python -m shared resume`, POST /api/manage/resume), or ask "
+                         "for a dry run")  # fmt: skip
+
+
+@dataclass
+class PauseOutcome:
+    paused: bool
+    was_paused: bool
+    state: PauseState | None
+    import_passes: list[str] = field(default_factory=list)  # queued by resume: catch up what notifications saw
+
+
+def pause(services: Services, *, actor: str, reason: str = "") -> PauseOutcome:
+    """Stop every write (export, push, import). Notifications are still accepted; nothing is read or lost."""
+    store = services.store()
+    store.ensure_tables()
+    before = store.pause_state()
+    if before is None:
+        store.set_paused(True, by=actor, reason=reason)
+        audit.record(store, actor, "pause", reason)
+    return PauseOutcome(True, before is not None, store.pause_state())
+
+
+def resume(services: Services, *, actor: str) -> PauseOutcome:
+    """Writes start again: the next export run reads everything changed meanwhile (its watermarks waited), the
+    pending outbox is applied, and one import pass per importing mailbox is queued (their delta links waited)."""
+    from shared.notifications.jobs import work_message
+    from shared.sync.importing.subscriptions import importing_users
+
+    store = services.store()
+    store.ensure_tables()
+    before = store.pause_state()
+    messages: list[str] = []
+    if before is not None:
+        store.set_paused(False, by=actor)
+        messages = [work_message(u, m, "resumed") for u, m in sorted(importing_users(store).items())]
+        audit.record(store, actor, "resume", f"paused since {before.since or '?'} by {before.by}",
+                     {"import_passes_queued": len(messages)})  # fmt: skip
+    return PauseOutcome(False, before is not None, None, messages)
 
 
 @dataclass
@@ -35,6 +85,7 @@ class ExportOutcome:
     alerts: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # one per mailbox with work (empty for a dry run)
+    preview: list[dict[str, object]] = field(default_factory=list)  # a dry run's creates/updates/deletes per user
 
 
 @dataclass
@@ -66,17 +117,19 @@ def status(services: Services, *, user_id: str | None = None, runs: int = 20) ->
         inspector.close()
 
 
-async def refresh(services: Services, *, dry_run: bool = False) -> MappingReport:
+async def refresh(services: Services, *, dry_run: bool = False, actor: str = "") -> MappingReport:
     with log_context(function="mappings-refresh"):
         store = services.store()
         store.ensure_tables()
         report = await refresh_mappings(store, services.openair(), services.calendar(), dry_run=dry_run)
         log.info("mappings refreshed", extra={"dry_run": dry_run, **report.counts()})
+        if actor and not dry_run:
+            audit.record(store, actor, "mappings-refresh", "", report.counts())
         return report
 
 
 async def import_csv(
-    services: Services, data: bytes, *, add_new: bool, replace_existing: bool, dry_run: bool = False
+    services: Services, data: bytes, *, add_new: bool, replace_existing: bool, dry_run: bool = False, actor: str = ""
 ) -> CsvImportReport:
     with log_context(function="mappings-import-csv"):
         store = services.store()
@@ -85,21 +138,32 @@ async def import_csv(
         report = await import_mailbox_csv(store, text, add_new=add_new, replace_existing=replace_existing,
                                           directory=services.calendar(), dry_run=dry_run)  # fmt: skip
         log.info("mailbox list imported", extra={"dry_run": dry_run, **report.counts()})
+        if actor and not dry_run:
+            switches = " and ".join(n for n, on in (("add new", add_new), ("replace existing", replace_existing)) if on)
+            audit.record(store, actor, "mappings-import-csv", switches, report.counts())
         return report
 
 
-async def resync(services: Services, *, user: str | None, mode: ResyncMode, dry_run: bool = False) -> ResyncReport:
+async def resync(
+    services: Services, *, user: str | None, mode: ResyncMode, dry_run: bool = False, actor: str = ""
+) -> ResyncReport:
     from shared.admin.resync import resync as prepare
 
     with log_context(function=f"resync-{mode.value}", user=user):
         store = services.store()
         store.ensure_tables()
-        return await prepare(store, services.openair(), services.calendar(), user_ids=[user] if user else None,
-                             mode=mode, dry_run=dry_run)  # fmt: skip
+        if not dry_run:
+            refuse_while_paused(store, f"a resync ({mode.value})")
+        report = await prepare(store, services.openair(), services.calendar(), user_ids=[user] if user else None,
+                               mode=mode, dry_run=dry_run)  # fmt: skip
+        if actor and not dry_run:
+            audit.record(store, actor, f"resync-{mode.value}", f"user {user}" if user else "every mapped user",
+                         report.counts())  # fmt: skip
+        return report
 
 
 async def cutover(
-    services: Services, *, users: Sequence[str] | None, action: CutoverAction, dry_run: bool
+    services: Services, *, users: Sequence[str] | None, action: CutoverAction, dry_run: bool, actor: str = ""
 ) -> CutoverReport:
     """Cut the given users (None: every mapped user) over from the Exchange Integration Manager."""
     from shared.admin.cutover import cutover as run
@@ -107,24 +171,46 @@ async def cutover(
     with log_context(function=f"cutover-{action.value}", user=users[0] if users and len(users) == 1 else None):
         store = services.store()
         store.ensure_tables()
+        if not dry_run:
+            refuse_while_paused(store, f"a cutover ({action.value})")
         chosen = choose_users(store, users)
-        return await run(store, services.openair(), services.calendar(), users=chosen, action=action,
-                         dry_run=dry_run)  # fmt: skip
+        report = await run(store, services.openair(), services.calendar(), users=chosen, action=action,
+                           dry_run=dry_run)  # fmt: skip
+        if actor and not dry_run:
+            audit.record(store, actor, f"cutover-{action.value}", ", ".join(users) if users else "every mapped user",
+                         report.counts())  # fmt: skip
+        return report
 
 
-async def export(services: Services, *, user: str | None = None, dry_run: bool = False) -> ExportOutcome:
+async def export(
+    services: Services, *, user: str | None = None, dry_run: bool = False, actor: str = ""
+) -> ExportOutcome:
     """An export run now: the whole tenant from the watermarks, or one user's records in full."""
+    outcome = await _export(services, user=user, dry_run=dry_run)
+    if actor and not dry_run:
+        audit.record(services.store(), actor, "export", f"user {user}" if user else "incremental run, every user",
+                     {"mailboxes_queued": len(outcome.messages)})  # fmt: skip
+    return outcome
+
+
+async def _export(services: Services, *, user: str | None, dry_run: bool) -> ExportOutcome:
     from shared import jobs
     from shared.sync.planner import plan_export
 
     with log_context(function="export", user=user):
         store = services.store()
         store.ensure_tables()
+        if not dry_run:
+            refuse_while_paused(store, "an export")
         if user is None:
             result = await jobs.run_export_timer(services, dry_run=dry_run)
             run = result.run
-            return ExportOutcome(run.run_id, run.status, dict(run.counts), [], list(run.alerts), list(run.errors),
-                                 result.messages)  # fmt: skip
+            outcome = ExportOutcome(run.run_id, run.status, dict(run.counts), [], list(run.alerts), list(run.errors),
+                                    result.messages)  # fmt: skip
+            if dry_run and result.plan is not None:
+                outcome.preview = _preview(store, result.plan.entries, None)
+                outcome.users_with_work = [str(p["user"]) for p in outcome.preview]
+            return outcome
         choose_users(store, [user])
         started = dt.datetime.now(dt.UTC)
         plan = await plan_export(store=store, openair=services.openair(), now=started, dry_run=dry_run,
@@ -135,8 +221,18 @@ async def export(services: Services, *, user: str | None = None, dry_run: bool =
                                        finished=dt.datetime.now(dt.UTC), status=run_status, counts=plan.counts,
                                        errors=tuple(str(p) for p in plan.problems), alerts=tuple(plan.alerts),
                                        user_id=user))  # fmt: skip
-        return ExportOutcome(plan.run_id, run_status, dict(plan.counts), list(plan.users_with_work), plan.alerts,
-                             [str(p) for p in plan.problems], [] if dry_run else queue_messages(plan))  # fmt: skip
+        outcome = ExportOutcome(plan.run_id, run_status, dict(plan.counts), list(plan.users_with_work), plan.alerts,
+                                [str(p) for p in plan.problems], [] if dry_run else queue_messages(plan))  # fmt: skip
+        if dry_run:
+            outcome.preview = _preview(store, plan.entries, {user})
+        return outcome
+
+
+def _preview(store: SyncStore, planned: dict[str, list[Any]], users: set[str] | None) -> list[dict[str, object]]:
+    from shared.sync.preview import preview_writes
+
+    mailboxes = {u: m.mailbox_id for u, m in store.load_mappings().users.items()}
+    return [p.as_json() for p in preview_writes(store, planned, mailboxes, users=users)]
 
 
 async def apply_outbox(

@@ -31,6 +31,7 @@ from shared.store.state import Link, LinkState, Origin, RunRecord
 from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan, plan_export
 from shared.sync.ports import OpenAirPort
+from shared.sync.preview import MailboxPreview, preview_writes
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,13 @@ class ResyncReport:
     delete_failures: list[str] = field(default_factory=list)
     plan: ExportPlan | None = None
     recreating: dict[str, set[str]] = field(default_factory=dict)  # user id -> record keys whose event was deleted
+    skipped: dict[str, str] = field(default_factory=dict)  # user id -> why everyone's resync left them out
+    # user id -> record key -> gone from Outlook (True) or edited there (False); what a dry run cannot mark
+    stale: dict[str, dict[str, bool]] = field(default_factory=dict)
+    writes: list[MailboxPreview] = field(default_factory=list)
+
+    def preview(self) -> list[dict[str, object]]:
+        return [p.as_json() for p in self.writes]
 
     @property
     def users_with_work(self) -> list[str]:
@@ -80,8 +88,12 @@ class ResyncReport:
             "events_deleted": self.events_deleted,
             "delete_failures": len(self.delete_failures),
             "unchanged": planned.get("unchanged", 0),
-            "to_write": planned.get("outbox_entries", 0),
-            "mailboxes_with_work": len(self.users_with_work),
+            "to_write": sum(p.writes for p in self.writes),
+            "to_create": sum(len(p.create) for p in self.writes),
+            "to_update": sum(len(p.update) for p in self.writes),
+            "to_delete": sum(len(p.delete) for p in self.writes),
+            "mailboxes_with_work": len(self.writes),
+            "users_skipped": len(self.skipped),
         }
 
 
@@ -102,6 +114,16 @@ def _in_window(link: Link, start: dt.datetime, end: dt.datetime) -> bool:
 
 def _ours(link: Link) -> bool:
     return link.origin is Origin.OPENAIR and link.state is LinkState.SYNCED and bool(link.event_id)
+
+
+def skipped_users(store: SyncStore) -> dict[str, str]:
+    """Users with a UserMappings row that a resync of everyone leaves out, and why (to name them, not drop them)."""
+    mappings = store.load_mappings()
+    why = {p.row_key: f"row rejected: {p}" for p in mappings.problems}
+    why.update({u: "no mailbox yet (map it: mappings refresh, or by hand)" for u in mappings.unmapped})
+    why.update({u: f"mailbox {m.mailbox} not resolved yet (run mappings refresh)"
+                for u, m in mappings.users.items() if not m.mailbox_id})  # fmt: skip
+    return dict(sorted(why.items()))
 
 
 def choose_users(store: SyncStore, user_ids: Sequence[str] | None) -> dict[str, str]:
@@ -142,6 +164,8 @@ async def resync(
     settings, _ = store.load_settings()
     start, end = window(settings, now)
     report = ResyncReport(run_id=uuid.uuid4().hex[:12], mode=mode, users=list(chosen), dry_run=dry_run)
+    if not user_ids:
+        report.skipped = skipped_users(store)
     for user_id, mailbox_id in chosen.items():
         links = [link for link in store.links(user_id).values() if _ours(link) and _in_window(link, start, end)]
         if not links:
@@ -158,7 +182,9 @@ async def resync(
         dry_run=dry_run,
         only_users=list(chosen),
         full_resync=True,
+        stale={u: set(keys) for u, keys in report.stale.items()},
     )
+    report.writes = preview_writes(store, report.plan.entries, chosen, users=set(chosen), stale=report.stale)
     if mode is ResyncMode.RECREATE and not dry_run:
         _forget_unplanned(store, report.recreating)
     if not dry_run:
@@ -194,8 +220,10 @@ async def _find_drift(
     for link in links:
         if link.event_id not in change_keys:
             report.deleted_in_outlook += 1
+            report.stale.setdefault(link.user_id, {})[link.key] = True
         elif change_keys[link.event_id] != link.change_key:
             report.edited_in_outlook += 1
+            report.stale.setdefault(link.user_id, {})[link.key] = False
         else:
             continue
         # No hash = "unknown content": the worker writes it (and re-creates it when the update finds it gone).
@@ -207,6 +235,8 @@ async def _find_drift(
 async def _delete_events(store: SyncStore, calendar: ResyncCalendar, report: ResyncReport, links: list[Link]) -> None:
     if report.dry_run:
         report.events_deleted += len(links)
+        for link in links:  # the real run deletes them, and the worker then creates them again
+            report.stale.setdefault(link.user_id, {})[link.key] = True
         return
     by_mailbox: dict[str, list[Link]] = {}
     for link in links:
@@ -221,6 +251,7 @@ async def _delete_events(store: SyncStore, calendar: ResyncCalendar, report: Res
                 )
                 continue
             report.events_deleted += 1
+            report.stale.setdefault(link.user_id, {})[link.key] = True
             # The link keeps the deleted event's id and loses its hash: the worker's update meets a 404 and takes
             # the engine's own "deleted in Outlook" path, a create under a new generation (a transaction id of its
             # own). Never a lookup by our property: that could adopt a person's copy of the event.

@@ -13,8 +13,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from shared.admin.queues import QueueInspector, QueueMessageView
+from shared.admin.resync import UnknownUser
 from shared.kinds import RecordKind
-from shared.store.admin import CATEGORY_COLORS, IntegrationSettings, RowProblem, UserMapping, parse_user_mapping
+from shared.store.admin import (
+    CATEGORY_COLORS,
+    USER_MAPPINGS,
+    IntegrationSettings,
+    RowProblem,
+    UserMapping,
+    parse_user_mapping,
+)
 from shared.store.state import CURSORS, RunRecord
 from shared.store.store import SyncStore
 from shared.sync.importing.rules import describe_filter, import_filter
@@ -44,11 +52,27 @@ class UserStatus:
     import_filter: str = ""  # what of this user's Outlook is imported (users with import on)
 
 
+# The per-user switches in words (the incumbent showed coloured dots; letters needed a legend).
+SWITCH_WORDS = {"booking": "bookings", "task_assignment": "task assignments", "schedule_request": "time off",
+                "import": "import"}  # fmt: skip
+
+
+@dataclass
+class RejectedUser:
+    """A UserMappings row that is skipped until fixed: who, and what to fix."""
+
+    user_id: str
+    mailbox: str
+    problem: str
+
+
 @dataclass
 class StatusReport:
     generated: str
+    paused: dict[str, str] | None = None  # since, by, reason: nothing is written while set
     users: list[UserStatus] = field(default_factory=list)
     unmapped: list[str] = field(default_factory=list)
+    rejected_users: list[RejectedUser] = field(default_factory=list)
     rejected_rows: list[str] = field(default_factory=list)
     subscriptions: list[dict[str, Any]] = field(default_factory=list)
     cursors: list[dict[str, str]] = field(default_factory=list)
@@ -63,12 +87,21 @@ class StatusReport:
         return asdict(self)
 
     @property
+    def state(self) -> str:
+        """`paused` (nothing is written); `failing` (poisoned messages, alerts, users in error); `warnings` (rows
+        rejected by validation: those users do not sync, everyone else does); else `healthy`."""
+        if self.paused is not None:
+            return "paused"
+        if any(self.poison.values()) or self.alerts or any(u.last_error or u.skipped_records for u in self.users):
+            return "failing"
+        if self.rejected_rows:
+            return "warnings"
+        return "healthy"
+
+    @property
     def healthy(self) -> bool:
-        """No rejected row, no poisoned message, no error on any user, no alert in the recent runs."""
-        poisoned = any(self.poison.values())
-        return not (
-            self.rejected_rows or poisoned or self.alerts or any(u.last_error or u.skipped_records for u in self.users)
-        )
+        """Not paused, no rejected row, no poisoned message, no error on any user, no alert in the recent runs."""
+        return self.state == "healthy"
 
 
 def _text(value: Any) -> str:
@@ -111,7 +144,12 @@ def build_status(
     """The whole picture, or one user's (`user_id`, with their link count and pending writes)."""
     now = now or dt.datetime.now(dt.UTC)
     report = StatusReport(generated=_text(now))
+    pause = store.pause_state()
+    if pause is not None:
+        report.paused = {"since": _text(pause.since), "by": pause.by, "reason": pause.reason}
     rows = [r for r in store.mapping_rows() if user_id is None or r.row_key == user_id]
+    if user_id is not None and not rows:
+        raise UnknownUser(f"OpenAir user {user_id} has no row in UserMappings (status lists every user without --user)")
     mappings = store.load_mappings()
     settings, setting_problems = store.load_settings()
     report.choices = describe_choices(settings)
@@ -119,10 +157,16 @@ def build_status(
     report.rejected_rows = [str(p) for p in (*mappings.problems, *setting_problems, *show_as_problems)
                             if user_id is None or p.row_key == user_id]  # fmt: skip
     pending = {u: len(store.outbox(u)) for u in store.outbox_users()}
+    rejected = {p.row_key: p for p in mappings.problems if p.table == USER_MAPPINGS}
     for row in rows:
         parsed = parse_user_mapping(row)
-        if isinstance(parsed, RowProblem):
-            continue  # listed under rejected rows
+        if isinstance(parsed, RowProblem) or row.row_key in rejected:
+            problem = parsed if isinstance(parsed, RowProblem) else rejected[row.row_key]
+            mailbox = str(row.columns.get("Mailbox", "") or "")
+            report.rejected_users.append(
+                RejectedUser(row.row_key, mailbox, f"column {problem.column} {problem.message}")
+            )
+            continue
         if not parsed.mailbox:
             report.unmapped.append(f"{parsed.openair_user_id} {parsed.name} <{parsed.email or 'no email'}>".strip())
             continue
@@ -131,8 +175,6 @@ def build_status(
             user.import_filter = describe_filter(import_filter(settings, parsed))
         report.users.append(user)
     if user_id is not None:
-        if not rows:
-            report.problems.append(f"OpenAir user {user_id} has no row in UserMappings")
         for user in report.users:
             user.links = len(store.links(user.user_id))
     for sub in store.backend.query(SUBSCRIPTIONS_TABLE):
@@ -150,9 +192,11 @@ def build_status(
         value = cursor.columns.get("Value", cursor.columns.get("DeltaLink"))
         report.cursors.append({"scope": cursor.partition_key, "name": cursor.row_key, "value": _short(value),
                                "saved": _text(cursor.columns.get("Saved"))})  # fmt: skip
-    history = store.recent_runs(runs)
-    report.recent_runs = [run_json(r) for r in history if user_id is None or r.user_id in ("", user_id)]
-    report.alerts = [a for r in history for a in r.alerts]
+    history = store.recent_runs(max(500, runs * 25))
+    mine = [r for r in history if user_id is None or r.user_id in ("", user_id)]
+    groups = run_groups(mine, runs)
+    report.recent_runs = [{k: v for k, v in g.items() if k != "per_mailbox"} for g in groups]
+    report.alerts = [a for g in groups for a in g["alerts"]]
     if inspector is not None:
         _queues(report, inspector, user_id)
     return report
@@ -180,7 +224,9 @@ def describe_choices(settings: IntegrationSettings) -> list[str]:
 
 
 def _user(mapping: UserMapping, columns: Any, pending: int) -> UserStatus:
-    switches = [k.value for k in sorted(mapping.export_kinds)] + (["import"] if mapping.import_events else [])
+    switches = [SWITCH_WORDS[k.value] for k in sorted(mapping.export_kinds)] + (
+        ["import"] if mapping.import_events else []
+    )
     return UserStatus(
         user_id=mapping.openair_user_id,
         name=mapping.name,
@@ -226,3 +272,57 @@ def _message(message: QueueMessageView) -> dict[str, Any]:
 
 def _user_of(message: QueueMessageView) -> str:
     return str(message.content.get("user_id", "")) if isinstance(message.content, dict) else ""
+
+
+# ---------------------------------------------------------------- runs, one row per run
+
+_STATUS_RANK = {"ok": 0, "paused": 1, "partial": 2, "blocked": 3, "failed": 4, "poison": 5}
+
+
+def run_groups(runs: list[RunRecord], limit: int) -> list[dict[str, Any]]:
+    """One row per run, newest first: an export run's plan and its mailbox workers share a run id, and are
+    added up (counts summed, errors counted, the worst status); `mailboxes` is the drill-down."""
+    groups: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        groups.setdefault(run.run_id, []).append(run)
+    rows: list[dict[str, Any]] = []
+    for run_id, members in groups.items():
+        first = min(members, key=lambda r: r.started)
+        workers = [r for r in members if r.user_id and r is not first] if len(members) > 1 else []
+        counts: dict[str, int] = {}
+        for member in members:
+            for name, value in member.counts.items():
+                counts[name] = counts.get(name, 0) + int(value)
+        worst = max((m.status for m in members), key=lambda s: _STATUS_RANK.get(s, 2))
+        errors = [e for m in members for e in m.errors]
+        rows.append({
+            "run_id": run_id,
+            "kind": first.kind,
+            "started": _text(first.started),
+            "seconds": round((max(m.finished for m in members) - first.started).total_seconds(), 1),
+            "status": worst,
+            "user": first.user_id if len(members) == 1 else "",
+            "mailboxes": len({m.user_id for m in members if m.user_id}),
+            "counts": counts,
+            "errors": len(errors),
+            "first_error": errors[0] if errors else "",
+            "alerts": [a for m in members for a in m.alerts],
+            "per_mailbox": [run_json(m) for m in sorted(workers, key=lambda r: r.user_id)],
+        })  # fmt: skip
+    rows.sort(key=lambda row: row["started"], reverse=True)
+    return rows[:limit]
+
+
+def runs_of(store: SyncStore, limit: int, *, run_id: str | None = None, scan: int = 5000) -> list[dict[str, Any]]:
+    """The last `limit` runs (reading at most `scan` Runs rows), or the one run `run_id` with its mailboxes."""
+    records = store.recent_runs(scan)
+    if run_id is not None:
+        found = run_groups([r for r in records if r.run_id == run_id], 1)
+        if not found:
+            raise UnknownRun(f"run {run_id} is not among the last {scan} Runs rows (`runs` lists run ids)")
+        return found
+    return run_groups(records, limit)
+
+
+class UnknownRun(LookupError):
+    """A run id that is not in the Runs table."""

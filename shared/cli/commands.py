@@ -18,7 +18,7 @@ from shared.admin.csv_import import CsvImportError, lines_of
 from shared.admin.cutover import CutoverAction
 from shared.admin.operations import MailboxOutcome
 from shared.admin.resync import ResyncMode
-from shared.admin.status import StatusReport, run_json
+from shared.admin.status import StatusReport
 from shared.cli.main import FAILURE, OK, UsageError
 from shared.runtime import Services
 
@@ -26,8 +26,10 @@ _MARK = {Outcome.OK: "[green]ok[/]", Outcome.WARNING: "[yellow]warning[/]", Outc
          Outcome.SKIPPED: "[dim]skipped[/]"}  # fmt: skip
 
 
-# Like the incumbent's coloured dots: Bookings, Task assignments, Schedule requests, Import.
-_LETTER = {"booking": "B", "task_assignment": "T", "schedule_request": "S", "import": "I"}
+_STATE = {"healthy": "[green]Healthy[/]",
+          "warnings": "[yellow]Warnings[/]: rows rejected (see above); everyone else syncs",
+          "failing": "[red]Needs attention[/] (see above)",
+          "paused": "[bold red]PAUSED[/]: nothing is written until `resume`"}  # fmt: skip
 
 
 class Output:
@@ -70,14 +72,27 @@ async def check(services: Services, args: argparse.Namespace, out: Output) -> in
     return FAILURE if failed(results) else OK
 
 
+def _paused_banner(report: StatusReport, out: Output) -> None:
+    if report.paused is not None:
+        reason = f": {report.paused['reason']}" if report.paused["reason"] else ""
+        out.say(f"[bold red]PAUSED[/] since {report.paused['since'] or '?'} by {report.paused['by']}{reason}. "
+                "Nothing is written to mailboxes or OpenAir; notifications are kept. Undo: `resume`.")  # fmt: skip
+
+
 def show_status(report: StatusReport, out: Output) -> None:
+    _paused_banner(report, out)
     out.table(
-        f"Users ({len(report.users)} mapped, {len(report.unmapped)} without a mailbox)",
+        f"Users ({len(report.users)} mapped, {len(report.unmapped)} without a mailbox, "
+        f"{len(report.rejected_users)} rejected)",
         ["User", "Name", "Mailbox", "By", "Syncs", "Last export", "Counts", "Pending", "Last error"],
         [(u.user_id, u.name, u.mailbox + ("" if u.resolved else " (unresolved)"), u.mapped_by,
-          "".join(_LETTER[s] for s in u.switches) or "-", u.last_export[:16] or "never", u.last_export_counts,
+          ", ".join(u.switches) or "nothing", u.last_export[:16] or "never", u.last_export_counts,
           u.pending_writes, u.last_error) for u in report.users],
     )  # fmt: skip
+    if report.rejected_users:
+        out.table("Users not syncing: their UserMappings row is rejected (fix it in Storage Explorer)",
+                  ["User", "Mailbox", "Problem"],
+                  [(r.user_id, r.mailbox, r.problem) for r in report.rejected_users])  # fmt: skip
     if report.unmapped:
         out.say("[bold]Without a mailbox:[/] " + "; ".join(report.unmapped[:20])
                 + (f" … and {len(report.unmapped) - 20} more" if len(report.unmapped) > 20 else ""))  # fmt: skip
@@ -108,34 +123,90 @@ def show_status(report: StatusReport, out: Output) -> None:
         out.say(f"[bold red]ALERT[/] {alert}")
     for problem in report.problems:
         out.say(f"[yellow]{problem}[/]")
-    out.say("[green]Healthy[/]" if report.healthy else "[yellow]Needs attention[/] (see above)")
+    out.say(_STATE[report.state])
 
 
-def _runs_table(runs: Sequence[dict[str, Any]], out: Output) -> None:
-    out.table("Recent runs", ["Started", "Kind", "User", "Status", "Seconds", "Counts", "Errors"],
-              [(r["started"], r["kind"], r["user"], r["status"], r["seconds"],
-                ", ".join(f"{k} {v}" for k, v in sorted(r["counts"].items()) if v), r["first_error"] or r["errors"])
-               for r in runs])  # fmt: skip
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in sorted(counts.items()) if v)
+
+
+def _runs_table(runs: Sequence[dict[str, Any]], out: Output, title: str = "Recent runs") -> None:
+    out.table(title, ["Started", "Run", "Kind", "Mailboxes", "Status", "Seconds", "Counts", "Errors"],
+              [(r["started"], r["run_id"], r["kind"], r.get("mailboxes") or r["user"] or "-", r["status"],
+                r["seconds"], _counts(r["counts"]),
+                f"{r['errors']}: {r['first_error']}" if r["errors"] else "0") for r in runs])  # fmt: skip
 
 
 async def status(services: Services, args: argparse.Namespace, out: Output) -> int:
     report = operations.status(services, user_id=args.user, runs=args.runs)
     if out.json_mode:
-        out.data({"healthy": report.healthy, **report.as_json()})
+        out.data({"healthy": report.healthy, "state": report.state, **report.as_json()})
     show_status(report, out)
     return OK if report.healthy else FAILURE
 
 
 async def runs(services: Services, args: argparse.Namespace, out: Output) -> int:
-    found = [run_json(r) for r in services.store().recent_runs(args.limit)]
+    from shared.admin.status import runs_of
+
+    found = runs_of(services.store(), args.limit, run_id=args.run)
     if out.json_mode:
         out.data({"runs": found})
     _runs_table(found, out)
+    if args.run:
+        out.table("Mailboxes", ["User", "Started", "Status", "Seconds", "Counts", "Errors"],
+                  [(m["user"], m["started"], m["status"], m["seconds"], _counts(m["counts"]),
+                    m["first_error"] or m["errors"]) for m in found[0]["per_mailbox"]])  # fmt: skip
+    else:
+        out.say("A run's mailboxes: `runs --run RUN_ID`.")
+    return OK
+
+
+async def pause(services: Services, args: argparse.Namespace, out: Output) -> int:
+    from shared.admin.audit import cli_actor
+
+    outcome = operations.pause(services, actor=cli_actor(), reason=args.reason.strip())
+    if out.json_mode:
+        out.data({"paused": True, "changed": not outcome.was_paused})
+    out.say("[bold red]PAUSED[/]" + (" (it already was)" if outcome.was_paused else "")
+            + ": nothing is written to mailboxes or OpenAir until `resume`; notifications are still accepted, "
+              "and what changes meanwhile is caught up after it.")  # fmt: skip
+    return OK
+
+
+async def resume(services: Services, args: argparse.Namespace, out: Output) -> int:
+    from shared.admin.audit import cli_actor
+    from shared.notifications.jobs import run_import_mailbox
+
+    outcome = operations.resume(services, actor=cli_actor())
+    if out.json_mode:
+        out.data({"paused": False, "changed": outcome.was_paused, "import_passes": len(outcome.import_passes)})
+    if not outcome.was_paused:
+        out.say("The sync was not paused.")
+        return OK
+    out.say("Resumed: the next export run (EXPORT_SCHEDULE) reads everything changed meanwhile and writes what "
+            "waited.")  # fmt: skip
+    for message in outcome.import_passes:  # the CLI has no queue binding: it runs the passes itself
+        await run_import_mailbox(services, message)
+    if outcome.import_passes:
+        out.say(f"Import: {len(outcome.import_passes)} mailbox(es) caught up.")
+    return OK
+
+
+async def audit_trail(services: Services, args: argparse.Namespace, out: Output) -> int:
+    from shared.admin.audit import recent
+
+    entries = [e.as_json() for e in recent(services.store(), args.limit)]
+    if out.json_mode:
+        out.data({"entries": entries})
+    out.table("Administrative changes (newest first)", ["When", "Who", "What", "Detail", "Counts"],
+              [(e["at"], e["who"], e["action"], e["detail"], _counts(e["counts"])) for e in entries])  # fmt: skip
     return OK
 
 
 async def mappings_refresh(services: Services, args: argparse.Namespace, out: Output) -> int:
-    report = await operations.refresh(services, dry_run=args.dry_run)
+    from shared.admin.audit import cli_actor
+
+    report = await operations.refresh(services, dry_run=args.dry_run, actor=cli_actor())
     if out.json_mode:
         out.data({"dry_run": args.dry_run, "counts": report.counts(), **asdict(report)})
     counts = report.counts()
@@ -155,8 +226,10 @@ async def mappings_import_csv(services: Services, args: argparse.Namespace, out:
         data = args.file.read_bytes()
     except OSError as exc:
         raise UsageError(f"cannot read {args.file}: {exc.strerror}") from None
+    from shared.admin.audit import cli_actor
+
     try:
-        report = await operations.import_csv(services, data, add_new=args.add_new,
+        report = await operations.import_csv(services, data, add_new=args.add_new, actor=cli_actor(),
                                              replace_existing=args.replace_existing, dry_run=args.dry_run)  # fmt: skip
     except CsvImportError as exc:
         raise UsageError(f"{args.file}: {exc}") from None
@@ -188,14 +261,30 @@ def _mailbox_rows(outcomes: Sequence[MailboxOutcome]) -> list[tuple[Any, ...]]:
              "; ".join(o.errors[:2])) for o in outcomes]  # fmt: skip
 
 
+def _preview_table(preview: Sequence[dict[str, Any]], out: Output) -> None:
+    """A dry run's answer: per mailbox, what the real run will create, update and delete."""
+    total = {k: sum(int(str(p[k])) for p in preview) for k in ("create", "update", "delete")}
+    out.say(f"The real run will write {len(preview)} mailbox(es): {total['create']} create(s), "
+            f"{total['update']} update(s), {total['delete']} delete(s).")  # fmt: skip
+    out.table("Writes by mailbox", ["User", "Create", "Update", "Delete", "Records"],
+              [(p["user"], p["create"], p["update"], p["delete"],
+                " ".join(k for keys in dict(p["records"]).values() for k in keys[:8]))
+               for p in preview])  # fmt: skip
+
+
 async def sync_export(services: Services, args: argparse.Namespace, out: Output) -> int:
-    outcome = await operations.export(services, user=args.user, dry_run=args.dry_run)
+    from shared.admin.audit import cli_actor
+
+    outcome = await operations.export(services, user=args.user, dry_run=args.dry_run, actor=cli_actor())
     outcomes = [] if args.dry_run else await _apply(services, outcome.messages, out)
     if out.json_mode:
         out.data({**asdict(outcome), "messages": len(outcome.messages), "mailboxes": [asdict(o) for o in outcomes]})
     out.say(f"Run {outcome.run_id}: {outcome.status}" + (" (dry run: nothing written)" if args.dry_run else ""))
-    out.say("  " + ", ".join(f"{k} {v}" for k, v in sorted(outcome.counts.items()) if v))
-    out.table("Mailboxes", ["User", "Status", "Counts", "Errors"], _mailbox_rows(outcomes))
+    if args.dry_run:
+        _preview_table(outcome.preview, out)
+    else:
+        out.say("  " + _counts(outcome.counts))
+        out.table("Mailboxes", ["User", "Status", "Counts", "Errors"], _mailbox_rows(outcomes))
     for line in [*outcome.alerts, *outcome.problems]:
         out.say(f"[yellow]{line}[/]")
     bad = outcome.status not in ("ok",) or any(o.status != "ok" for o in outcomes)
@@ -203,21 +292,28 @@ async def sync_export(services: Services, args: argparse.Namespace, out: Output)
 
 
 async def resync(services: Services, args: argparse.Namespace, out: Output) -> int:
+    from shared.admin.audit import cli_actor
+
     mode = ResyncMode(args.mode)
-    if mode is ResyncMode.RECREATE and not args.user and not args.yes and not args.dry_run:
-        raise UsageError("recreating every user's events deletes and rewrites them all; add --yes to confirm, "
-                         "or --dry-run to see how many")  # fmt: skip
-    report = await operations.resync(services, user=args.user, mode=mode, dry_run=args.dry_run)
+    if mode is ResyncMode.RECREATE and not args.yes and not args.dry_run:
+        who = f"user {args.user}'s" if args.user else "every mapped user's"
+        raise UsageError(f"recreate deletes {who} events written by the product and writes them again; add --yes "
+                         "to confirm, or --dry-run to see how many")  # fmt: skip
+    report = await operations.resync(services, user=args.user, mode=mode, dry_run=args.dry_run, actor=cli_actor())
     messages = operations.queue_messages(report.plan)
     outcomes = [] if args.dry_run else await _apply(services, messages, out)
     if out.json_mode:
         out.data({"run_id": report.run_id, "mode": mode.value, "dry_run": args.dry_run, "users": report.users,
-                  "counts": report.counts(), "errors": report.delete_failures,
-                  "mailboxes": [asdict(o) for o in outcomes]})  # fmt: skip
+                  "skipped": report.skipped, "counts": report.counts(), "writes": report.preview(),
+                  "errors": report.delete_failures, "mailboxes": [asdict(o) for o in outcomes]})  # fmt: skip
     out.say(f"Resync ({mode.value}) of {len(report.users)} user(s), run {report.run_id}"
             + (" — dry run, nothing written" if args.dry_run else ""))  # fmt: skip
     out.say("  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.counts().items()))
+    if args.dry_run:
+        _preview_table(report.preview(), out)
     out.table("Mailboxes", ["User", "Status", "Counts", "Errors"], _mailbox_rows(outcomes))
+    if report.skipped:
+        out.table("Left out", ["User", "Why"], sorted(report.skipped.items()))
     for line in report.delete_failures:
         out.say(f"[red]{line}[/]")
     return FAILURE if report.delete_failures or any(o.status != "ok" for o in outcomes) else OK
@@ -252,5 +348,6 @@ def handler_for(args: argparse.Namespace) -> Command:
         return mappings_refresh if args.action == "refresh" else mappings_import_csv
     if args.command == "sync":
         return sync_export
-    table: dict[str, Command] = {"check": check, "status": status, "runs": runs, "resync": resync, "cutover": cutover}
+    table: dict[str, Command] = {"check": check, "status": status, "runs": runs, "resync": resync, "cutover": cutover,
+                                 "pause": pause, "resume": resume, "audit": audit_trail}  # fmt: skip
     return table[args.command]

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from shared.admin.resync import ResyncMode, UnknownUser
-from shared.errors import ConfigurationError, SyncError
+from shared.admin.status import UnknownRun
+from shared.errors import ConfigurationError, SyncError, SyncPaused
 
 OK, FAILURE, USAGE = 0, 1, 2
 
@@ -41,8 +42,15 @@ def parser() -> argparse.ArgumentParser:
     status.add_argument("--user", help="one OpenAir user id")
     status.add_argument("--runs", type=int, default=10, help="recent runs to show (default 10)")
 
-    runs = commands.add_parser("runs", help="run history, newest first")
+    runs = commands.add_parser("runs", help="run history, newest first, one row per run")
     runs.add_argument("--limit", type=int, default=20)
+    runs.add_argument("--run", help="one run id: that run, mailbox by mailbox")
+
+    pause = commands.add_parser("pause", help="stop every write (export, push, import); nothing is lost")
+    pause.add_argument("--reason", default="", help="why (shown by status and in the audit trail)")
+    commands.add_parser("resume", help="start writing again; the next runs catch up")
+    audit = commands.add_parser("audit", help="administrative changes made through the product, newest first")
+    audit.add_argument("--limit", type=int, default=30)
 
     mappings = commands.add_parser("mappings", help="user ↔ mailbox mappings").add_subparsers(
         dest="action", required=True, metavar="ACTION"
@@ -63,10 +71,12 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--dry-run", action="store_true", help="what would be created, updated, deleted")
 
     resync = commands.add_parser("resync", help="repair one user's (or everyone's) events")
-    resync.add_argument("--user", help="OpenAir user id (default: every mapped user)")
+    who = resync.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", help="OpenAir user id")
+    who.add_argument("--all", action="store_true", help="every mapped user (those left out are named)")
     resync.add_argument("--mode", choices=[m.value for m in ResyncMode], default=ResyncMode.UPDATE.value)
-    resync.add_argument("--dry-run", action="store_true")
-    resync.add_argument("--yes", action="store_true", help="confirm recreating every user's events")
+    resync.add_argument("--dry-run", action="store_true", help="what the real run will write, mailbox by mailbox")
+    resync.add_argument("--yes", action="store_true", help="confirm recreate (it deletes and rewrites the events)")
 
     cutover = commands.add_parser("cutover", help="adopt the Exchange Integration Manager's events (dry run first)")
     cutover.add_argument(
@@ -130,7 +140,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
 
         cli_logging(env, verbose=args.verbose)
         return asyncio.run(_run(args, env))
-    except (UsageError, ConfigurationError, UnknownUser) as exc:
+    except (UsageError, ConfigurationError, UnknownUser, UnknownRun, SyncPaused) as exc:
         return _fail(args, USAGE, str(exc))
     except SyncError as exc:
         return _fail(args, FAILURE, f"{type(exc).__name__}: {exc}")

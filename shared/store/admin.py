@@ -387,6 +387,7 @@ class IntegrationSettings:
     export_window_past_days: int | None = None
     export_window_future_days: int | None = None
     incumbent_events_in_mailboxes: bool = False
+    paused: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -473,6 +474,7 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
                 "Write no event that starts more than this many days ahead"),
     SettingSpec("IncumbentEventsInMailboxes", _bool, False,
                 "Mailboxes may hold the Exchange Integration Manager's events: a first export adopts them"),
+    SettingSpec("Paused", _bool, False, "Stop every write (export, push, import); changes wait and are caught up"),
 )  # fmt: skip
 
 _FIELD_OF = {
@@ -502,6 +504,30 @@ def parse_settings(rows: Iterable[Row]) -> tuple[IntegrationSettings, tuple[RowP
         except _BadValue as bad:
             problems.append(RowProblem(SETTINGS, row.row_key, "Value", str(bad)))
     return IntegrationSettings(**values, extra=extra), tuple(problems)
+
+
+PAUSED = "Paused"
+
+
+@dataclass(frozen=True)
+class PauseState:
+    """The `Paused` row: the incumbent's Stop Engine. Who and why are kept beside the switch for `status`."""
+
+    since: dt.datetime | None
+    by: str
+    reason: str
+
+
+def parse_pause(row: Row | None) -> PauseState | None:
+    """None when the sync runs. A Value that is not a Boolean does not pause (it is reported as a bad setting)."""
+    if row is None or row.columns.get("Value") is not True:
+        return None
+    since = row.columns.get("PausedAt")
+    return PauseState(
+        since=since if isinstance(since, dt.datetime) else None,
+        by=str(row.columns.get("PausedBy", "") or "Storage Explorer (by hand)"),
+        reason=str(row.columns.get("Reason", "") or ""),
+    )
 
 
 def settings_field(name: str) -> str:

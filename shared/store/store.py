@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from shared.store import admin, importing, state
-from shared.store.admin import IntegrationSettings, Mappings, RowProblem, ShowAsChoice
+from shared.store.admin import IntegrationSettings, Mappings, PauseState, RowProblem, ShowAsChoice
 from shared.store.backend import BatchOp, EtagMismatch, Row, TableBackend
 from shared.store.state import Link, OutboxEntry, RunRecord, UserState
 
@@ -46,6 +46,20 @@ class SyncStore:
 
     def put_setting(self, name: str, value: Any) -> None:
         self.backend.upsert(admin.SETTINGS, Row(admin.SETTINGS_PARTITION, name, {"Value": value}))
+
+    def pause_state(self) -> PauseState | None:
+        """One point read: every writing job asks this first (None = running)."""
+        return admin.parse_pause(self.backend.get(admin.SETTINGS, admin.SETTINGS_PARTITION, admin.PAUSED))
+
+    def set_paused(self, paused: bool, *, by: str, reason: str = "", now: dt.datetime | None = None) -> None:
+        columns: dict[str, Any] = {
+            "Value": paused,
+            "PausedBy": by if paused else "",
+            "Reason": reason if paused else "",
+        }
+        if paused:
+            columns["PausedAt"] = now or dt.datetime.now(dt.UTC)
+        self.backend.upsert(admin.SETTINGS, Row(admin.SETTINGS_PARTITION, admin.PAUSED, columns))
 
     def put_mapping_row(self, user_id: str, columns: dict[str, Any], *, etag: str | None = None) -> str:
         """Create or change a mapping row; with an etag, only if nobody edited it meanwhile."""

@@ -17,7 +17,7 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -114,11 +114,14 @@ async def plan_export(
     dry_run: bool = False,
     only_users: Iterable[str] | None = None,
     full_resync: bool = False,
+    stale: Mapping[str, Collection[str]] | None = None,
 ) -> ExportPlan:
     """Decide what every mapped mailbox should contain, from what changed in OpenAir since the last run.
 
     With `dry_run`, nothing is written (no outbox, no watermarks). With `only_users` + `full_resync`, those
-    users' records are re-read and re-rendered whatever the watermarks say (admin resync).
+    users' records are re-read and re-rendered whatever the watermarks say (admin resync). `stale` names records
+    whose event is known not to match its link (a resync dry run found it edited or deleted in Outlook, and
+    cannot mark the link): they are planned as a real resync would plan them.
     """
     now = now or dt.datetime.now(dt.UTC)
     plan = ExportPlan(run_id=run_id or uuid.uuid4().hex[:12])
@@ -237,7 +240,7 @@ async def plan_export(
                     put(user_id, OutboxEntry(user_id, link.key, Desire.REMOVE, "user or record type out of scope",
                                              run_id=plan.run_id))  # fmt: skip
 
-    drop_settled(plan, store, entries, mailbox_of, link_states)
+    drop_settled(plan, store, entries, mailbox_of, link_states, stale)
     apply_deletion_budget(plan, entries, settings)
     for user_id, by_key in entries.items():
         if by_key:
@@ -389,6 +392,7 @@ def drop_settled(
     entries: dict[str, dict[str, OutboxEntry]],
     mailboxes: Mapping[str, str],
     states: UserStates | None = None,
+    stale: Mapping[str, Collection[str]] | None = None,
 ) -> None:
     """Drop what the mailbox already shows: the overlap re-reads records, and a re-read is not work.
 
@@ -419,6 +423,7 @@ def drop_settled(
                 continue
             if (
                 link is not None
+                and key not in (stale or {}).get(user_id, ())
                 and link.state is LinkState.SYNCED
                 and link.mailbox_id == mailboxes.get(user_id)
                 and link.content_hash == content_hash(EventDraft.model_validate_json(entry.draft_json))

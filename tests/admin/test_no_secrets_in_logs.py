@@ -76,7 +76,7 @@ def drive(live: Live) -> None:
     live.host.fire_timer("export_timer")
     live.host.drain_queues(timeout=90)
     user = str(booking["userid"])
-    assert httpx.post(f"{live.url}/resync", json={"user": user, "mode": "recreate"}, headers=key,
+    assert httpx.post(f"{live.url}/resync", json={"user": user, "mode": "recreate", "confirm": True}, headers=key,
                       timeout=60).status_code == 202  # fmt: skip
     live.host.drain_queues(timeout=90)
     httpx.get(f"{live.url}/status", headers=key, timeout=60)

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from shared.admin.resync import UnknownUser
 from shared.admin.status import build_status
 from shared.store.admin import SETTINGS, SETTINGS_PARTITION, USER_MAPPINGS, USER_PARTITION
 from shared.store.memory import MemoryTables
@@ -36,7 +39,7 @@ def test_status_shows_what_needs_an_administrator() -> None:
     report = build_status(store, now=NOW)
     assert [u.user_id for u in report.users] == ["1"]
     jane = report.users[0]
-    assert (jane.name, jane.switches, jane.last_export_counts) == ("Doe, Jane", ["booking", "import"], "created 3")
+    assert (jane.name, jane.switches, jane.last_export_counts) == ("Doe, Jane", ["bookings", "import"], "created 3")
     assert jane.last_error == "booking:7: update failed with 403"
     assert report.unmapped == ["3 Contractor <x@contractor.example>"]
     assert any("UserMappings row '2': column ExportBookings" in r for r in report.rejected_rows)
@@ -45,8 +48,12 @@ def test_status_shows_what_needs_an_administrator() -> None:
     assert {c["scope"]: c["value"] for c in report.cursors} == {"OpenAir": "2026-11-22 09:00:00 UTC", "Delta": "(set)"}
     assert report.alerts == ["Deletion guard: this run would delete 500 events"]
     assert report.healthy is False
+    assert report.state == "failing"
+    assert [(r.user_id, r.mailbox) for r in report.rejected_users] == [("2", "sam@contoso.com")]
+    assert report.rejected_users[0].problem.startswith("column ExportBookings is the string 'yes'")
 
     one = build_status(store, user_id="1", now=NOW)
     assert one.users[0].links == 0
     assert {c["scope"] for c in one.cursors} == {"Delta", "OpenAir"}
-    assert build_status(store, user_id="nobody", now=NOW).problems == ["OpenAir user nobody has no row in UserMappings"]
+    with pytest.raises(UnknownUser, match="OpenAir user nobody has no row in UserMappings"):
+        build_status(store, user_id="nobody", now=NOW)

@@ -30,8 +30,16 @@ def test_usage_errors_exit_2(live: Live, tmp_path: Path, capsys: pytest.CaptureF
     assert "cannot read" in capsys.readouterr().err
     assert main(["--json", "resync", "--user", "nobody"], environ=live.env) == 2
     assert json.loads(capsys.readouterr().out)["error"].startswith("OpenAir user nobody has no row")
-    assert main(["resync", "--mode", "recreate"], environ=live.env) == 2
+    assert main(["resync", "--all", "--mode", "recreate"], environ=live.env) == 2
     assert "add --yes" in capsys.readouterr().err
+    assert main(["resync", "--user", "nobody", "--mode", "recreate"], environ=live.env) == 2
+    assert "recreate deletes user nobody's events" in capsys.readouterr().err
+    assert main(["--json", "status", "--user", "nobody"], environ=live.env) == 2
+    assert json.loads(capsys.readouterr().out)["error"].startswith("OpenAir user nobody has no row")
+    assert main(["runs", "--run", "no-such-run"], environ=live.env) == 2
+    with pytest.raises(SystemExit) as everyone:
+        main(["resync"], environ=live.env)  # whom? --user or --all, never everyone by default
+    assert everyone.value.code == 2
     assert main(["--settings", str(tmp_path / "nope.json"), "status"], environ=live.env) == 2
     assert (
         main(["status"], environ={**live.env, "GRAPH_MAX_IN_FLIGHT_PER_MAILBOX": "9", "AzureWebJobsStorage": ""}) == 2
@@ -63,13 +71,14 @@ def test_export_resync_status_and_csv_exit_codes(
     assert all(m["status"] == "ok" for m in done["mailboxes"])
     assert sum(m["counts"].get("created", 0) for m in done["mailboxes"]) == preview["counts"]["outbox_entries"]
     user = sorted(live.store.load_mappings().users)[0]
-    assert main(["--json", "resync", "--user", user, "--mode", "recreate"], environ=live.env) == 0
+    assert main(["--json", "resync", "--user", user, "--mode", "recreate", "--yes"], environ=live.env) == 0
     recreated = json.loads(capsys.readouterr().out)
     assert recreated["counts"]["events_deleted"] > 0
     assert main(["--json", "status"], environ=live.env) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["healthy"] is True
-    assert status["recent_runs"][0]["kind"] == "export-mailbox"
+    assert status["recent_runs"][0]["kind"] == "resync-recreate"  # its mailbox worker is in the same row
+    assert status["recent_runs"][0]["mailboxes"] == 1
     csv = tmp_path / "boxes.csv"
     csv.write_text("not-an-email,exch1\n")
     assert main(["mappings", "import-csv", str(csv), "--add-new"], environ=live.env) == 1
