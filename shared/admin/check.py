@@ -149,6 +149,15 @@ async def run_checks(
             return CheckResult("Table storage", Outcome.WARNING, f"{text}; {bad} row(s) rejected (see `status`)")
         return CheckResult("Table storage", Outcome.OK, text)
 
+    async def pause_switch() -> CheckResult:
+        pause = services.store().pause_state()
+        if pause is None:
+            return CheckResult("Sync", Outcome.OK, "running (IntegrationSettings Paused is not set)")
+        since = f" since {pause.since:%Y-%m-%d %H:%M} UTC" if pause.since else ""
+        why = f" ({pause.reason})" if pause.reason else ""
+        return CheckResult("Sync", Outcome.WARNING, f"PAUSED{since} by {pause.by}{why}: nothing is written until "
+                           "`resume` (POST /api/manage/resume)")  # fmt: skip
+
     async def queues() -> CheckResult:
         from shared.admin.queues import QueueInspector
 
@@ -248,7 +257,8 @@ async def run_checks(
         return credential_expiry(env, services.secrets.get)
 
     await attempt("App settings", settings)
-    await attempt("Table storage", tables)
+    if (await attempt("Table storage", tables)).outcome is not Outcome.FAILED:
+        await attempt("Sync", pause_switch)
     await attempt("Queue storage", queues)
     await attempt("Key Vault", key_vault)
     await attempt("OpenAir API", openair)

@@ -12,7 +12,7 @@ from shared.admin.resync import ResyncMode, UnknownUser, resync
 from shared.graph.memory import MemoryCalendar
 from shared.graph.models import CreateEvent, DeltaResult, EventDraft, GraphEvent
 from shared.kinds import RecordKind
-from shared.sync.mailbox import export_mailbox
+from shared.sync.mailbox import MailboxReport, export_mailbox
 from tests.sync.world import World
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
@@ -133,3 +133,36 @@ async def test_unknown_or_unmapped_users_are_refused_with_the_fix() -> None:
     world.map_user("u4", ExportBookings="yes")
     with pytest.raises(UnknownUser, match="ExportBookings"):
         await resync(world.store, world.openair, cal(world), user_ids=["u4"], mode=ResyncMode.UPDATE)
+
+
+def _written(reports: list[MailboxReport]) -> dict[str, int]:
+    return {r.user_id: r.created + r.updated + r.deleted for r in reports if r.created + r.updated + r.deleted}
+
+
+@pytest.mark.parametrize("mode", [ResyncMode.UPDATE, ResyncMode.RECREATE])
+async def test_a_dry_run_says_exactly_what_the_real_run_writes(mode: ResyncMode) -> None:
+    world = await exported_world()
+    calendar = cal(world)
+    edited = world.event("u1", RecordKind.BOOKING, "b1")
+    edited.draft = edited.draft.model_copy(update={"subject": "moved by a person"})
+    edited.change_key = "ck-99"
+    calendar.user_edit_delete("mbx-u1", world.event("u1", RecordKind.BOOKING, "b2").id)
+    world.booking("b4", "u2", dt.date(2026, 11, 27), dt.date(2026, 11, 27))  # new in OpenAir, not yet exported
+    writes = calendar.writes
+
+    dry = await resync(world.store, world.openair, calendar, user_ids=None, mode=mode, now=NOW, dry_run=True)
+    assert calendar.writes == writes
+    assert world.store.outbox_users() == set()
+    predicted = {p.user_id: (sorted(p.create), sorted(p.update), sorted(p.delete)) for p in dry.writes}
+    if mode is ResyncMode.UPDATE:
+        assert predicted == {"u1": (["booking:b2"], ["booking:b1"], []), "u2": (["booking:b4"], [], [])}
+    else:
+        assert predicted["u1"] == (["booking:b1", "booking:b2", "booking:b3"], [], [])
+
+    real = await resync(world.store, world.openair, calendar, user_ids=None, mode=mode, now=NOW)
+    assert {p.user_id: (sorted(p.create), sorted(p.update), sorted(p.delete)) for p in real.writes} == predicted
+    before = len(world.reports)
+    await apply(world, real.users_with_work)
+    done = world.reports[before:]
+    assert _written(done) == {u: len(c) + len(up) + len(d) for u, (c, up, d) in predicted.items()}
+    assert (dry.counts()["to_write"], dry.events_deleted) == (real.counts()["to_write"], real.events_deleted)

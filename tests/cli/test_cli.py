@@ -70,6 +70,9 @@ def test_export_resync_status_and_csv_exit_codes(
     done = json.loads(capsys.readouterr().out)
     assert all(m["status"] == "ok" for m in done["mailboxes"])
     assert sum(m["counts"].get("created", 0) for m in done["mailboxes"]) == preview["counts"]["outbox_entries"]
+    # The dry run named, per mailbox, exactly the creates the real run made.
+    assert {p["user"]: p["create"] for p in preview["preview"]} == {
+        m["user_id"]: m["counts"]["created"] for m in done["mailboxes"]}  # fmt: skip
     user = sorted(live.store.load_mappings().users)[0]
     assert main(["--json", "resync", "--user", user, "--mode", "recreate", "--yes"], environ=live.env) == 0
     recreated = json.loads(capsys.readouterr().out)
@@ -85,6 +88,12 @@ def test_export_resync_status_and_csv_exit_codes(
     assert "line 1: 'not-an-email' is not an email address" in capsys.readouterr().out
     assert main(["runs", "--limit", "3"], environ=live.env) == 0
     assert "Recent runs" in capsys.readouterr().out
+    assert main(["--json", "runs", "--limit", "50"], environ=live.env) == 0
+    export_run = next(r for r in json.loads(capsys.readouterr().out)["runs"] if r["kind"] == "export-plan")
+    assert export_run["mailboxes"] == len(done["mailboxes"])  # one row for the run, not one per mailbox
+    assert main(["--json", "runs", "--run", export_run["run_id"]], environ=live.env) == 0
+    (drill,) = json.loads(capsys.readouterr().out)["runs"]
+    assert sorted(m["user"] for m in drill["per_mailbox"]) == sorted(m["user_id"] for m in done["mailboxes"])
 
 
 def test_settings_file_values_with_the_environment_on_top(tmp_path: Path) -> None:

@@ -1,0 +1,154 @@
+"""Control over HTTP and the command line: pause stops every write and loses nothing, destructive operations need
+an explicit confirmation, and every change lands in the audit trail with who made it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from shared import jobs
+from shared.admin import operations
+from shared.cli.main import main
+from shared.runtime import Services
+from shared.secrets import EnvironmentSecrets
+from shared.sync.planner import CURSOR_SCOPE
+from tests.admin.live import Live, live_world
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[Live]:
+    with live_world(users=4) as world:
+        assert httpx.post(f"{world.url}/sync/export", json={}, headers=world.key, timeout=60).status_code == 202
+        world.host.drain_queues(timeout=60)
+        yield world
+
+
+def _booked(live: Live) -> tuple[str, str, str, str]:
+    """(user, booking id, mailbox id, event id) of an exported booking."""
+    mappings = live.store.load_mappings().users
+    for booking in live.openair.records("Booking"):
+        user = str(booking["userid"])
+        link = live.store.links(user).get(f"booking:{booking['id']}") if user in mappings else None
+        if link is not None and link.event_id:
+            return user, str(booking["id"]), mappings[user].mailbox_id, link.event_id
+    raise AssertionError("no exported booking")
+
+
+def _post(live: Live, route: str, body: Any = None, **headers: str) -> httpx.Response:
+    return httpx.post(f"{live.url}/{route}", json=body, headers={**live.key, **headers}, timeout=60)
+
+
+def test_pause_stops_every_write_and_resume_catches_up(live: Live) -> None:
+    user, booking, mailbox, event_id = _booked(live)
+    before = live.graph.event(mailbox, event_id)["changeKey"]
+    cursors = live.store.cursors(CURSOR_SCOPE)
+
+    paused = _post(live, "pause", {"reason": "cutover rehearsal"}, **{"X-MS-CLIENT-PRINCIPAL-NAME": "ops@contoso.com"})
+    assert paused.status_code == 200
+    assert (paused.json()["paused"], paused.json()["changed"], paused.json()["by"]) == (
+        True, True, "ops@contoso.com (signed in)")  # fmt: skip
+    status = httpx.get(f"{live.url}/status", headers=live.key, timeout=60).json()
+    assert (status["state"], status["healthy"]) == ("paused", False)
+    assert status["paused"]["reason"] == "cutover rehearsal"
+    check = httpx.get(f"{live.url}/check", headers=live.key, timeout=60).json()
+    (sync,) = [c for c in check["checks"] if c["name"] == "Sync"]
+    assert sync["outcome"] == "warning"
+    assert sync["message"].startswith("PAUSED")
+
+    live.openair.modify("Booking", booking, {"notes": "changed while paused"})
+    live.host.fire_timer("export_timer")
+    live.host.drain_queues(timeout=60)
+    assert live.graph.event(mailbox, event_id)["changeKey"] == before  # not written
+    assert live.store.cursors(CURSOR_SCOPE) == cursors  # not read: the watermarks wait
+    refused = _post(live, "sync/export", {})
+    assert refused.status_code == 409
+    assert "paused" in refused.json()["error"]
+    assert _post(live, "resync", {"user": user}).status_code == 409
+    dry = _post(live, "resync", {"user": user, "dry_run": True})
+    assert dry.status_code == 200  # a dry run writes nothing: allowed
+
+    resumed = _post(live, "resume")
+    assert (resumed.status_code, resumed.json()["paused"], resumed.json()["changed"]) == (200, False, True)
+    live.host.fire_timer("export_timer")
+    live.host.drain_queues(timeout=60)
+    assert live.graph.event(mailbox, event_id)["changeKey"] != before  # caught up
+    assert httpx.get(f"{live.url}/status", headers=live.key, timeout=60).json()["paused"] is None
+
+    trail = httpx.get(f"{live.url}/audit", headers=live.key, timeout=60).json()["entries"]
+    assert [(e["action"], e["who"]) for e in trail[:2]] == [
+        ("resume", "function key"), ("pause", "ops@contoso.com (signed in)")]  # fmt: skip
+    assert trail[1]["detail"] == "cutover rehearsal"
+
+
+def test_work_queued_before_a_pause_waits_in_the_outbox(live: Live) -> None:
+    user, booking, mailbox, event_id = _booked(live)
+    before = live.graph.event(mailbox, event_id)["changeKey"]
+    services = Services(live.env, EnvironmentSecrets(live.env))
+
+    async def scenario() -> None:
+        live.openair.modify("Booking", booking, {"notes": "queued, then paused"})
+        planned = await jobs.run_export_timer(services)  # the timer ran; its messages are in the queue
+        assert planned.messages
+        operations.pause(services, actor="test", reason="incident")
+        for message in planned.messages:
+            await jobs.run_export_mailbox(services, message)  # the worker meets the pause
+        await services.aclose()
+
+    asyncio.run(scenario())
+    assert live.graph.event(mailbox, event_id)["changeKey"] == before
+    assert f"booking:{booking}" in {e.key for e in live.store.outbox(user)}  # kept, not lost
+    assert main(["resume"], environ=live.env) == 0
+    live.host.fire_timer("export_timer")
+    live.host.drain_queues(timeout=60)
+    assert live.graph.event(mailbox, event_id)["changeKey"] != before
+    assert live.store.outbox(user) == []
+    assert main(["--json", "audit", "--limit", "2"], environ=live.env) == 0
+
+
+def test_destructive_requests_need_an_explicit_confirmation(live: Live) -> None:
+    user = sorted(live.store.load_mappings().users)[0]
+    writes = live.graph.counters()
+    everyone = _post(live, "resync", {})
+    assert everyone.status_code == 400
+    assert '"all": true' in everyone.json()["error"]
+    recreate = _post(live, "resync", {"user": user, "mode": "recreate"})
+    assert recreate.status_code == 400
+    assert '"confirm": true' in recreate.json()["error"]
+    both = _post(live, "resync", {"user": user, "all": True})
+    assert both.status_code == 400
+    assert live.graph.counters() == writes  # refused before anything was read or written
+
+    # Everyone, confirmed: those left out are named with the reason.
+    live.store.put_mapping_row("unmapped-1", {"Mailbox": "", "OpenAirUserName": "Nobody"})
+    live.store.put_mapping_row("bad-1", {"Mailbox": "x@contoso.com", "ExportBookings": "yes"})
+    answer = _post(live, "resync", {"all": True, "dry_run": True})
+    assert answer.status_code == 200, answer.text
+    skipped = answer.json()["skipped"]
+    assert "no mailbox yet" in skipped["unmapped-1"]
+    assert "ExportBookings" in skipped["bad-1"]
+    assert answer.json()["counts"]["users_skipped"] == 2
+    live.store.backend.delete("UserMappings", "User", "unmapped-1")
+    live.store.backend.delete("UserMappings", "User", "bad-1")
+
+
+def test_cli_pause_is_shown_by_status(live: Live, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pause", "--reason", "upgrade"], environ=live.env) == 0
+    capsys.readouterr()
+    assert main(["status"], environ=live.env) == 1
+    shown = capsys.readouterr().out
+    assert shown.lstrip().startswith("PAUSED")
+    assert "upgrade" in shown
+    assert main(["--json", "sync", "export"], environ=live.env) == 2
+    assert "paused" in json.loads(capsys.readouterr().out)["error"]
+    assert main(["resume"], environ=live.env) == 0
+    capsys.readouterr()
+    assert main(["--json", "audit"], environ=live.env) == 0
+    entries = json.loads(capsys.readouterr().out)["entries"]
+    assert [e["action"] for e in entries[:2]] == ["resume", "pause"]
+    assert entries[0]["who"].endswith("(command line)")
+    assert entries[1]["detail"] == "upgrade"
