@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from shared.store.admin import PauseState
 from shared.store.backend import EtagMismatch, Row
 from shared.store.state import RunRecord
 from shared.store.store import SyncStore
@@ -48,8 +49,20 @@ def recipients(text: str) -> list[str]:
     return [a for a in re.split(r"[,;\s]+", text) if a]
 
 
+def problems_of(runs: Sequence[RunRecord]) -> dict[str, list[RunRecord]]:
+    """Distinct problems → the runs that met them. The same rejected row or failing mailbox is met by every run
+    until it is fixed: it is one problem, not one per run. A failed run without a message is its own problem."""
+    found: dict[str, list[RunRecord]] = {}
+    for run in runs:
+        texts = list(run.errors) or ([f"{run.kind} {run.status}"] if run.status in ("failed", "poison") else [])
+        for text in dict.fromkeys(texts):
+            found.setdefault(text, []).append(run)
+    return found
+
+
 def error_count(runs: Sequence[RunRecord]) -> int:
-    return sum(max(len(run.errors), 1 if run.status in ("failed", "poison") else 0) for run in runs)
+    """Distinct problems in these runs (what the subject counts)."""
+    return len(problems_of(runs))
 
 
 def eventful(run: RunRecord) -> bool:
@@ -57,22 +70,35 @@ def eventful(run: RunRecord) -> bool:
     return bool(run.errors or run.alerts or run.status not in ("ok",) or any(run.counts.get(k) for k in _WORK_COUNTS))
 
 
-def compose(runs: Sequence[RunRecord], *, title: str) -> tuple[str, str]:
+def compose(runs: Sequence[RunRecord], *, title: str, paused: PauseState | None = None) -> tuple[str, str]:
     """(subject, plain-text body). Keys, counts and error texts only: never an event's subject or body."""
-    errors = error_count(runs)
-    subject = f"OpenAir sync: {errors} error(s) in {len(runs)} run(s)" if errors else \
-        f"OpenAir sync: {len(runs)} run(s), no errors"  # fmt: skip
+    from shared.admin.status import run_groups
+
+    problems = problems_of(runs)
+    groups = run_groups(list(runs), len(runs) or 1)
+    subject = f"OpenAir sync: {len(problems)} error(s) in {len(groups)} run(s)" if problems else \
+        f"OpenAir sync: {len(groups)} run(s), no errors"  # fmt: skip
     lines = [title, ""]
-    alerts = [alert for run in runs for alert in run.alerts]
+    if paused is not None:
+        subject = "PAUSED - " + subject
+        since = f" since {paused.since:%Y-%m-%d %H:%M} UTC" if paused.since else ""
+        lines += [f"PAUSED{since} by {paused.by}{': ' + paused.reason if paused.reason else ''}. Nothing is written "
+                  "until an administrator resumes the sync (python -m shared resume).", ""]  # fmt: skip
+    alerts = list(dict.fromkeys(alert for run in runs for alert in run.alerts))
     if alerts:
         lines += ["ALERTS", *(f"- {a}" for a in alerts), ""]
-    for run in sorted(runs, key=lambda r: r.started):
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(run.counts.items()) if v)
-        who = f" user {run.user_id}" if run.user_id else ""
-        lines.append(f"{run.started:%Y-%m-%d %H:%M:%S} UTC  {run.kind}{who}  {run.status}  {counts}")
-        lines += [f"    error: {e}" for e in run.errors[:10]]
-        if len(run.errors) > 10:
-            lines.append(f"    … and {len(run.errors) - 10} more errors (see the Runs table, run {run.run_id})")
+    if problems:
+        lines.append(f"PROBLEMS ({len(problems)}, each once, with the users and how many runs met it)")
+        for text, met in sorted(problems.items(), key=lambda item: -len(item[1])):
+            users = sorted({r.user_id for r in met if r.user_id})
+            who = f" users {', '.join(users[:10])}{' …' if len(users) > 10 else ''};" if users else ""
+            lines.append(f"- {text}\n   {who} {len(met)} run(s), last {max(r.started for r in met):%Y-%m-%d %H:%M} UTC")
+        lines.append("")
+    lines.append("RUNS (one line per run; `python -m shared runs --run ID` shows its mailboxes)")
+    for group in reversed(groups):
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(group["counts"].items()) if v)
+        who = f" {group['mailboxes']} mailbox(es)" if group["mailboxes"] else ""
+        lines.append(f"{group['started']}  {group['kind']}{who}  {group['status']}  {counts}  (run {group['run_id']})")
     lines += ["", "Details: `python -m shared status` or GET /api/manage/status."]
     return subject, "\n".join(lines)
 
@@ -106,8 +132,9 @@ async def send_due_reports(store: SyncStore, mail: MailSender, now: dt.datetime 
             return None
         runs = [r for r in store.recent_runs(500) if r.started >= now - dt.timedelta(days=1)]
         try:
-            return await _send(mail, settings.report_sender, settings.report_recipients, runs,
-                               f"Runs of the 24 hours before {now:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+            title = f"Runs of the 24 hours before {now:%Y-%m-%d %H:%M} UTC"
+            return await _send(mail, settings.report_sender, settings.report_recipients, runs, title,
+                               store.pause_state())  # fmt: skip
         except Exception:
             store.backend.delete(REPORTS, _PARTITION, marker)  # not sent: the next tick tries again
             raise
@@ -126,14 +153,16 @@ async def send_due_reports(store: SyncStore, mail: MailSender, now: dt.datetime 
         return None  # another instance is reporting these runs
     try:
         return await _send(mail, settings.report_sender, settings.report_recipients, runs,
-                           f"Runs since {since:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+                           f"Runs since {since:%Y-%m-%d %H:%M} UTC", store.pause_state())  # fmt: skip
     except Exception:
         store.backend.update(REPORTS, Row(_PARTITION, _LAST_RUN, {"Value": since}, etag))
         raise
 
 
-async def _send(mail: MailSender, sender: str, to_text: str, runs: Sequence[RunRecord], title: str) -> ReportSent:
-    subject, body = compose(runs, title=title)
+async def _send(
+    mail: MailSender, sender: str, to_text: str, runs: Sequence[RunRecord], title: str, paused: PauseState | None
+) -> ReportSent:
+    subject, body = compose(runs, title=title, paused=paused)
     to = recipients(to_text)
     await mail.send_mail(sender, to, subject, body)
     log.info("run report sent", extra={"runs": len(runs), "recipients": len(to)})
@@ -146,4 +175,5 @@ async def send_test_report(store: SyncStore, mail: MailSender) -> ReportSent:
     now = dt.datetime.now(dt.UTC)
     runs = [r for r in store.recent_runs(100) if r.started >= now - dt.timedelta(days=1)]
     return await _send(mail, settings.report_sender, settings.report_recipients, runs,
-                       "Test report (check --send-test-mail): the runs of the last 24 hours")  # fmt: skip
+                       "Test report (check --send-test-mail): the runs of the last 24 hours",
+                       store.pause_state())  # fmt: skip

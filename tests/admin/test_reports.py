@@ -92,3 +92,27 @@ async def test_never_and_missing_addresses_send_nothing() -> None:
     db.record_run(run(1))
     assert await send_due_reports(db, mail, NOW) is None
     assert mail.sent == []
+
+
+async def test_the_subject_counts_distinct_problems_and_the_body_groups_them_by_problem_and_user() -> None:
+    db, mail = store("Each run"), Outbox()
+    rejected = tuple(f"UserMappings row '{n}': column ExportBookings is the string 'yes'" for n in range(15))
+    for minute in range(40, 10, -1):  # thirty runs meet the same fifteen rejected rows
+        db.record_run(run(minute, errors=rejected))
+    db.record_run(run(9, errors=("booking:7: update failed with 403 ErrorAccessDenied",)))
+    await send_due_reports(db, mail, NOW)
+    (_, _, subject, body) = mail.sent[0]
+    assert subject == "OpenAir sync: 16 error(s) in 31 run(s)"
+    assert body.count("UserMappings row '3'") == 1  # once, not once per run
+    assert "users 1080; 30 run(s)" in body
+
+
+async def test_a_paused_sync_says_so_in_the_report() -> None:
+    db, mail = store("Each run"), Outbox()
+    db.record_run(run(5))
+    db.set_paused(True, by="ops@contoso.com (signed in)", reason="cutover", now=NOW)
+    await send_due_reports(db, mail, NOW)
+    (_, _, subject, body) = mail.sent[0]
+    assert subject.startswith("PAUSED - OpenAir sync")
+    assert "PAUSED since" in body
+    assert "cutover" in body
