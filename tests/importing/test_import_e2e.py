@@ -211,6 +211,15 @@ def test_an_outlook_event_becomes_a_booking_through_notifications(world: dict[st
     host.drain_queues(timeout=30)
     assert len(imported()) == 1
 
+    # A removal notice for a subscription Graph still has (replayed by whoever holds the URL and clientState):
+    # the live one is renewed, no second one is left beside it.
+    removed = {"value": [{"subscriptionId": sub["id"], "clientState": CLIENT_STATE, "tenantId": "t",
+                          "lifecycleEvent": "subscriptionRemoved",
+                          "subscriptionExpirationDateTime": sub["expirationDateTime"]}]}  # fmt: skip
+    assert post(world, "lifecycle", json.dumps(removed).encode()).status_code == 202
+    host.drain_queues(timeout=30)
+    assert [s["id"] for s in graph.subscriptions()] == [sub["id"]]
+
     graph.delete_event(mailbox, created["id"])
     wait_for(lambda: imported() == [])
 

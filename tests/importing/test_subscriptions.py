@@ -60,3 +60,18 @@ async def test_lifecycle_events() -> None:
     (new_id,) = w.calendar.subscriptions
     assert [s.subscription_id for s in ImportStore(w.world.tables).subscriptions()] == [new_id]
     assert await handle_lifecycle("missed", "unknown", store=store, graph=w.calendar, endpoints=ENDPOINTS) is None
+
+
+async def test_a_removal_notice_for_a_subscription_graph_still_has_leaves_one_live_subscription() -> None:
+    """A replayed (or mistaken) subscriptionRemoved used to create a second subscription beside the live one:
+    two deliveries of every change from then on, and one of them never renewed or deleted."""
+    w = ImportWorld.build()
+    await manage(w)
+    (sub_id,) = w.calendar.subscriptions
+    later = NOW + dt.timedelta(hours=5)
+    user = await handle_lifecycle("subscriptionRemoved", sub_id, store=w.world.store, graph=w.calendar,
+                                  endpoints=ENDPOINTS, now=later)  # fmt: skip
+    assert user == "u1", "the mailbox still gets its pass"
+    assert list(w.calendar.subscriptions) == [sub_id]
+    assert w.calendar.subscriptions[sub_id].expiration == later + ENDPOINTS.lifetime
+    assert [s.subscription_id for s in ImportStore(w.world.tables).subscriptions()] == [sub_id]

@@ -171,7 +171,8 @@ async def handle_lifecycle(
     """Act on a lifecycle event; returns the user id whose mailbox needs an import pass (None: unknown id).
 
     - reauthorizationRequired → renew (which reauthorizes), recreating the subscription if Graph lost it;
-    - subscriptionRemoved → a new subscription;
+    - subscriptionRemoved → a new subscription, unless Graph still has this one: it is renewed instead, so a
+      replayed (or mistaken) removal never leaves a second live subscription for the mailbox;
     - missed → nothing here: the pass the caller runs reads every change from the delta link.
     """
     now = now or dt.datetime.now(dt.UTC)
@@ -183,10 +184,7 @@ async def handle_lifecycle(
     if wanted.get(record.user_id) != record.mailbox_id:
         await _delete(graph, imports, record, SubscriptionReport())
         return None
-    if event == "reauthorizationRequired":
+    if event in ("reauthorizationRequired", "subscriptionRemoved"):
+        # Renewing is the question "does Graph still have it?": a 404 makes renew_subscription create the new one.
         await renew_subscription(record, store=store, graph=graph, endpoints=endpoints, now=now)
-    elif event == "subscriptionRemoved":
-        imports.delete_subscription(subscription_id)
-        await create_subscription(record.user_id, record.mailbox_id, store=store, graph=graph, endpoints=endpoints,
-                                  now=now)  # fmt: skip
     return record.user_id
