@@ -21,6 +21,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--data", type=Path, help="graph.json of the sample company's shape (default: sample, today)")
+    parser.add_argument(
+        "--incumbent",
+        action="store_true",
+        help="the sample's mailboxes hold the Exchange Integration Manager's events (without --data)",
+    )
     parser.add_argument("--token", help="accept only this bearer token (default: any)")
     parser.add_argument("--latency-ms", type=float, default=0.0)
     parser.add_argument("--mailbox-concurrency", type=int, default=4)
@@ -31,6 +36,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--delta-expired-code", choices=DELTA_EXPIRED_CODES, default="syncStateNotFound")
     args = parser.parse_args(argv)
     data: dict[str, Any] | None = json.loads(args.data.read_text()) if args.data else None
+    if data is None and args.incumbent:
+        from sandbox.sample import build
+
+        data = build(incumbent=True)["graph"]
     sim = GraphSimulator(
         data,
         token=args.token,

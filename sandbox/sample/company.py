@@ -77,8 +77,11 @@ def _next_dst_change(zone: str, start: dt.date, days: int = 400) -> dt.date | No
     return None
 
 
-def build(anchor: dt.date | None = None, *, users: int = 36, seed: int = 7) -> dict[str, Any]:
-    """Both data files for an anchor date (default today): {"openair": {...}, "graph": {...}}."""
+def build(anchor: dt.date | None = None, *, users: int = 36, seed: int = 7, incumbent: bool = False) -> dict[str, Any]:
+    """Both data files for an anchor date (default today): {"openair": {...}, "graph": {...}}.
+
+    `incumbent`: the mailboxes also hold what the Exchange Integration Manager left there (incumbent.py).
+    """
     anchor = anchor or dt.date.today()
     monday = anchor - dt.timedelta(days=anchor.weekday())
     rng = random.Random(seed)
@@ -116,6 +119,7 @@ def build(anchor: dt.date | None = None, *, users: int = 36, seed: int = 7) -> d
         projects_with_tasks.append((project, tasks))
 
     graph_users: list[dict[str, Any]] = []
+    mailbox_of: dict[str, tuple[str, str]] = {}  # OpenAir user id -> (mailbox id, zone)
     for i in range(users):
         zone, windows_zone, office = OFFICES[i % len(OFFICES)]
         first, last = FIRST[i % len(FIRST)], LAST[(i * 7) % len(LAST)]
@@ -140,6 +144,7 @@ def build(anchor: dt.date | None = None, *, users: int = 36, seed: int = 7) -> d
                 "mailboxSettings": {"timeZone": windows_zone},
                 "officeLocation": office,
             })  # fmt: skip
+            mailbox_of[user["id"]] = (graph_users[-1]["id"], zone)
         _work_for(user, zone, monday, rng, add, types, projects, customers, projects_with_tasks, time_types)
 
     for extra in ("boardroom", "it-admin"):
@@ -157,7 +162,12 @@ def build(anchor: dt.date | None = None, *, users: int = 36, seed: int = 7) -> d
         "accounts": [CREDENTIALS],
         "records": records,
     }
-    graph = {"tenantId": TENANT_ID, "users": graph_users, "events": {}}
+    events: dict[str, Any] = {}
+    if incumbent:
+        from sandbox.sample.incumbent import events_for
+
+        events = events_for(records, mailbox_of)
+    graph = {"tenantId": TENANT_ID, "users": graph_users, "events": events}
     return {"openair": openair, "graph": graph}
 
 

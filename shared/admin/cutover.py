@@ -1,7 +1,8 @@
 """Cutover from the Exchange Integration Manager, for chosen users or everyone: dry run, adopt, remove stale.
 
 - `adopt` (dry run first): for each user, the records we would export (the export planner, for these users in
-  full, writing nothing), one calendarView read of their mailbox over those records' dates, and the matching
+  full, writing nothing), one calendarView read of their mailbox over those records' dates (and back to
+  `WindowPastDays`, where stale events of deleted records are), and the matching
   of `shared/sync/cutover.py`. For real, it then records the links (adopted events, held records), plans the
   users' export (`full_resync`) and leaves the work in the outbox: the mailbox worker updates each adopted event
   in place ($batch), stamping our property, and creates only what the incumbent never wrote.
@@ -131,7 +132,8 @@ async def cutover(
         report.mailboxes.append(mailbox)
         try:
             mailbox.match = await read_and_match(calendar, mailbox_id, drafts, zone, linked=_linked(links, drafts),
-                                                 notes_as_is=settings.export_booking_notes_as_is)  # fmt: skip
+                                                 notes_as_is=settings.export_booking_notes_as_is,
+                                                 since=now - dt.timedelta(days=settings.window_past_days))  # fmt: skip
         except SyncError as exc:  # one unreadable mailbox is reported; the others are cut over
             mailbox.errors.append(f"calendar could not be read: {exc}")
             log.warning("cutover read failed", extra={"user": user_id, "error": type(exc).__name__})

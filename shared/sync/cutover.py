@@ -248,11 +248,17 @@ async def read_and_match(
     *,
     notes_as_is: bool = False,
     linked: Mapping[str, EventDraft] | None = None,
+    since: dt.datetime | None = None,
 ) -> CutoverMatch:
-    """One calendarView read of the mailbox over the records' dates, matched (see `match_incumbent`)."""
+    """One calendarView read of the mailbox over the records' dates, matched (see `match_incumbent`).
+
+    `since` reaches further back than the records do, so stale events of deleted records are seen too.
+    """
     span = window([*drafts.values(), *(linked or {}).values()])
     if span is None:
         return CutoverMatch()
+    if since is not None:
+        span = (min(span[0], since), max(span[1], since + dt.timedelta(days=1)))
     events = await calendar.calendar_view(mailbox_id, *span)
     return match_incumbent(events, drafts, zone, notes_as_is=notes_as_is, linked=linked)
 
@@ -312,7 +318,14 @@ async def adopt_on_first_export(
         return {}
     started = dt.datetime.now(dt.UTC)
     zone = next(iter(drafts.values())).time_zone  # one user's drafts share the user's zone
-    match = await read_and_match(calendar, mailbox_id, drafts, zone, notes_as_is=settings.export_booking_notes_as_is)
+    match = await read_and_match(
+        calendar,
+        mailbox_id,
+        drafts,
+        zone,
+        notes_as_is=settings.export_booking_notes_as_is,
+        since=started - dt.timedelta(days=settings.window_past_days),
+    )
     put, _ = cutover_links(match, user_id, mailbox_id, {})
     await asyncio.to_thread(store.put_links, put)
     ambiguous = tuple(a.describe() for a in match.ambiguous)

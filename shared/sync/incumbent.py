@@ -160,3 +160,9 @@ def not_rewritable(event: GraphEvent) -> str | None:
     if event.is_organizer is False or event.response not in (None, "none", "organizer"):
         return "someone else organised it"
     return None
+
+
+def written_by_incumbent(event: GraphEvent) -> bool:
+    """The event is the Exchange Integration Manager's (its subject format and one of its labelled body lines)."""
+    parsed = parse_subject(event.subject)
+    return parsed is not None and event.openair_key is None and has_incumbent_body(parsed[0], event.body)

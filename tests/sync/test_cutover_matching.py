@@ -205,3 +205,16 @@ def test_subject_parsing_and_the_window() -> None:
     five_years = draft("booking:9", BOOKING, NOV[0], dt.date(2031, 10, 31))
     span = window([five_years, draft("booking:1", BOOKING, NOV[20], NOV[21])])
     assert span == (dt.datetime(2026, 10, 31, tzinfo=dt.UTC), dt.datetime(2026, 11, 23, tzinfo=dt.UTC))
+
+
+def test_the_import_never_turns_an_incumbent_event_into_a_booking() -> None:
+    from shared.store.admin import IntegrationSettings
+    from shared.sync.importing.rules import Skip, classify
+
+    settings = IntegrationSettings(skip_free_events=False)
+    time_off = event("old", TIME_OFF, NOV[27], NOV[27], body="Duration: 11/28/2026 to 11/28/2026", show_as="oof")
+    verdict = classify(time_off, settings, linked=False)
+    assert isinstance(verdict, Skip)
+    assert "Exchange Integration Manager" in verdict.reason
+    own = event("own", "OA Booking review with the resource managers", NOV[2], NOV[2], times=(10, 11))
+    assert classify(own, settings, linked=False) is None

@@ -19,6 +19,7 @@ from shared.graph.models import GraphEvent
 from shared.openair.models import Booking
 from shared.openair.text import xml_text
 from shared.store.admin import ANY, ImportDetail, IntegrationSettings, UserMapping
+from shared.sync.incumbent import written_by_incumbent
 
 # A booking whose externalid starts with this was made by the import: the export never renders it over the
 # person's own event (see `_drop_settled` in sync/planner.py).
@@ -149,6 +150,9 @@ def classify(
         return Gone(MADE_PRIVATE) if linked else Skip("private")
     if event.show_as == "free" and settings.skip_free_events:
         return Skip("shown as free")
+    if not linked and written_by_incumbent(event):
+        # An OpenAir record's event the cutover left alone (ambiguous or stale): never a new booking.
+        return Skip("written by the Exchange Integration Manager")
     reason = rules.miss(event) if rules is not None else None
     if reason is not None:
         return Gone(f"no longer matches the import filter: {reason}") if linked else Skip(f"filtered: {reason}")
