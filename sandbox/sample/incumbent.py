@@ -137,8 +137,8 @@ def _roughen(
         if n == 2 and bookings:  # moved a day later by hand
             moved = bookings[0]
             for side in ("start", "end"):
-                day = dt.date.fromisoformat(moved[side]["dateTime"][:10]) + dt.timedelta(days=1)
-                moved[side] = {**moved[side], "dateTime": f"{day.isoformat()}T00:00:00"}
+                later = dt.date.fromisoformat(moved[side]["dateTime"][:10]) + dt.timedelta(days=1)
+                moved[side] = {**moved[side], "dateTime": f"{later.isoformat()}T00:00:00"}
         if n == 3 and bookings:  # body rewritten by the person
             bookings[0]["body"] = {"contentType": "text", "content": "Client asked to keep this slot; call Ana first."}
         if n == 4 and bookings:  # a line added by the person: still the incumbent's body
