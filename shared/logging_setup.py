@@ -4,8 +4,10 @@
   it (including the engine's and the SDKs') with `sync_function`, `sync_run_id` and `sync_user`. The `sync_`
   prefix keeps them apart from a caller's own `extra={"run_id": ...}` (the logging module refuses two fields of
   one name). In Application Insights they are custom dimensions.
-- Secrets: the values of every secret setting (and the function keys) present in the environment are replaced
-  by `***` in messages and their arguments, a last line of defence: the code logs keys and counts, never
+- Secrets: every value a secret provider handed out (Key Vault or environment, `shared.redaction`), the secret
+  settings and platform keys found in the environment and the storage account key are replaced by `***` in
+  messages, %-arguments, `extra=` fields, formatted exceptions and stack traces, in every form (JSON-escaped
+  too), before any handler sees the record. A last line of defence: the code logs keys and counts, never
   secrets, tokens or event bodies (tests/admin/test_no_secrets_in_logs.py checks a whole run).
 - Application Insights: `azure-monitor-opentelemetry` is imported and configured only when
   APPLICATIONINSIGHTS_CONNECTION_STRING is set, so a cold start without it (and the webhook path) pays nothing.
@@ -18,18 +20,27 @@ import contextvars
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
+from shared import redaction
 from shared.settings import SECRET_SETTINGS
 
 _CONTEXT: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar("sync_log_context", default=None)
-_KEY_SETTINGS = ("FUNCTIONS_FUNCTION_KEY", "FUNCTIONS_HOST_KEY", "FUNCTIONS_MASTER_KEY", "GRAPH_DEV_TOKEN")
-_MIN_SECRET_LENGTH = 6  # shorter values would mask ordinary words
+_KEY_SETTINGS = (
+    "FUNCTIONS_FUNCTION_KEY",
+    "FUNCTIONS_HOST_KEY",
+    "FUNCTIONS_MASTER_KEY",
+    "GRAPH_DEV_TOKEN",
+    "WEBHOOK_FUNCTION_KEY",
+)
+_ACCOUNT_KEY = re.compile(r"AccountKey=([^;]+)", re.IGNORECASE)
 _STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
-_state: dict[str, Any] = {"installed": False, "secrets": (), "app_insights": False}
+_GUARDED_LOGGERS = ("", "shared")  # the root (the Functions worker's handler, ours) and Application Insights'
+_state: dict[str, Any] = {"installed": False, "app_insights": False}
 
 
 @contextlib.contextmanager
@@ -44,16 +55,62 @@ def log_context(**fields: str | None) -> Iterator[None]:
 
 
 def secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The secrets the environment itself holds: secret settings, the platform's keys, the storage account key."""
     names = (*SECRET_SETTINGS, *_KEY_SETTINGS)
-    return tuple(sorted({environ[n] for n in names if len(environ.get(n, "")) >= _MIN_SECRET_LENGTH}, key=len,
-                        reverse=True))  # fmt: skip
+    found = {environ[n] for n in names if len(environ.get(n, "")) >= redaction.MIN_SECRET_LENGTH}
+    found.update(_ACCOUNT_KEY.findall(environ.get("AzureWebJobsStorage", "")))
+    return tuple(sorted(found, key=len, reverse=True))
 
 
-def redact(text: str, secrets: tuple[str, ...] | None = None) -> str:
-    for secret in _state["secrets"] if secrets is None else secrets:
-        if secret in text:
-            text = text.replace(secret, "***")
-    return text
+def redact(text: str) -> str:
+    return redaction.redact(text)
+
+
+def scrub(record: logging.LogRecord) -> None:
+    """Remove every registered secret from the record, in place; idempotent (it runs at creation and again in
+    each handler's filter, once `extra=` fields, which the logging module adds after creation, are there)."""
+    if not redaction.registered():
+        return
+    if record.args or not isinstance(record.msg, str):
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string: the handler reports it; the parts are still scrubbed
+            record.msg = redaction.redact_value(record.msg)
+            record.args = redaction.redact_value(record.args)  # type: ignore[assignment]
+        else:
+            if redaction.contains_secret(message):
+                record.msg, record.args = redaction.redact(message), None
+    elif redaction.contains_secret(record.msg):
+        record.msg = redaction.redact(record.msg)
+    if record.exc_info and record.exc_info[1] is not None:
+        text = logging.Formatter().formatException(record.exc_info)
+        if redaction.contains_secret(text):
+            # Handlers format exc_text when it is set; exc_info goes, or one would format the secret again.
+            record.exc_text, record.exc_info = redaction.redact(text), None
+    if record.exc_text and redaction.contains_secret(record.exc_text):
+        record.exc_text = redaction.redact(record.exc_text)
+    if record.stack_info and redaction.contains_secret(record.stack_info):
+        record.stack_info = redaction.redact(record.stack_info)
+    for key, value in list(vars(record).items()):
+        if key not in _STANDARD and not key.startswith("sync_"):
+            setattr(record, key, redaction.redact_value(value))
+
+
+class _Scrub(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        scrub(record)
+        return True
+
+
+_SCRUB = _Scrub()
+
+
+def _guard_handlers() -> None:
+    """Give every handler of the guarded loggers the scrubbing filter, those added since the last record too."""
+    for name in _GUARDED_LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            if _SCRUB not in handler.filters:
+                handler.addFilter(_SCRUB)
 
 
 def _install_record_factory() -> None:
@@ -63,10 +120,8 @@ def _install_record_factory() -> None:
         record = previous(*args, **kwargs)
         for key, value in (_CONTEXT.get() or {}).items():
             setattr(record, f"sync_{key}", value)
-        if _state["secrets"]:
-            record.msg = redact(record.msg) if isinstance(record.msg, str) else record.msg
-            if isinstance(record.args, tuple):
-                record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        scrub(record)
+        _guard_handlers()
         return record
 
     logging.setLogRecordFactory(factory)
@@ -85,7 +140,10 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(entry, default=str))
+        elif record.exc_text:
+            entry["exception"] = record.exc_text
+        # Values are redacted before encoding, and the encoded line again (a secret JSON escapes is found as such).
+        return redact(json.dumps(redaction.redact_value(entry), default=lambda v: redact(str(v))))
 
 
 def configure_logging(
@@ -97,7 +155,7 @@ def configure_logging(
     Insights when configured). The CLI passes its stderr.
     """
     env = os.environ if environ is None else environ
-    _state["secrets"] = secret_values(env)
+    redaction.register(secret_values(env))
     if not _state["installed"]:
         _install_record_factory()
         _state["installed"] = True
@@ -117,6 +175,7 @@ def configure_logging(
     if connection and not _state["app_insights"]:
         _configure_app_insights(connection)
         _state["app_insights"] = True
+    _guard_handlers()
 
 
 def _configure_app_insights(connection_string: str) -> None:

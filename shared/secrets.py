@@ -4,6 +4,7 @@ A secret is asked for by its setting name (`OPENAIR_PASSWORD`); in Key Vault it 
 kebab case (`openair-password`), since Key Vault names allow only letters, digits and dashes.
 App settings may also hold Key Vault references, which the platform resolves before the app starts; one that
 arrives unresolved is reported with the fix, never used as a password.
+Every value handed out is registered with `shared.redaction` first, wherever it came from: the logs mask it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Protocol
 
+from shared import redaction
 from shared.errors import ConfigurationError
 
 KEY_VAULT_REFERENCE_PREFIX = "@Microsoft.KeyVault("
@@ -39,6 +41,7 @@ def _checked(setting: str, value: str | None) -> str | None:
             "Check that the function app's identity has the 'Key Vault Secrets User' role on the vault, that "
             "keyVaultReferenceIdentity names that identity, and that the secret exists."
         )
+    redaction.register((value,))
     return value
 
 
