@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from sandbox.demo import admin, export, importing, push
+from sandbox.demo import admin, cutover, export, importing, push
 from sandbox.demo.world import DemoContext, offline_world
 from sandbox.graph.control import GraphControl
 from sandbox.host.localhost import LocalHost
@@ -24,7 +24,10 @@ from shared.secrets import EnvironmentSecrets
 
 STEPS: list[Callable[[DemoContext], None]] = [
     admin.step_map_users,
-    *export.STEPS,
+    cutover.step_cutover_dry_run,
+    *export.STEPS[:1],  # the first export: it adopts the incumbent's events
+    cutover.step_cutover_outcome,
+    *export.STEPS[1:],
     *push.STEPS,
     *importing.STEPS,
     admin.step_status,  # last: the status table after everything else ran
@@ -34,7 +37,7 @@ STEPS: list[Callable[[DemoContext], None]] = [
 def main(argv: list[str] | None = None) -> int:
     serve = "--serve" in (sys.argv[1:] if argv is None else argv)
     export.say("Starting the offline world: Azurite, OpenAir simulator, Graph simulator, local function host …")
-    with offline_world() as env:
+    with offline_world(incumbent=True) as env:
         os.environ.update(env)  # the function app reads its settings from the environment, as in Azure
         with LocalHost("function_app:app", env, timers=False) as host:
             ctx = DemoContext(

@@ -22,13 +22,17 @@ PUSH_SECRET = "demo-push-secret"  # the offline world's OPENAIR_PUSH_SECRET (and
 
 
 @contextlib.contextmanager
-def offline_world() -> Iterator[dict[str, str]]:
-    """Azurite + both simulators; yields the app settings that point the product at them."""
+def offline_world(*, incumbent: bool = False) -> Iterator[dict[str, str]]:
+    """Azurite + both simulators; yields the app settings that point the product at them.
+
+    `incumbent`: the mailboxes hold the Exchange Integration Manager's events, as at a customer's cutover.
+    """
     python = sys.executable
+    graph_args = ["--incumbent"] if incumbent else []
     with (
         azurite() as storage,
         run_printing_url([python, "-m", "sandbox.openair", "--port", "0"]) as openair,
-        run_printing_url([python, "-m", "sandbox.graph", "--port", "0"]) as graph,
+        run_printing_url([python, "-m", "sandbox.graph", "--port", "0", *graph_args]) as graph,
     ):
         yield product_settings(
             storage.connection_string,

@@ -59,7 +59,7 @@ class Ambiguity:
     candidates: tuple[str, ...]  # record keys the event may stand for
 
     def describe(self) -> str:
-        return f"'{self.subject}' ({self.event_id}): {self.reason}"
+        return f"'{self.subject}': {self.reason} (event {self.event_id})"
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class StaleEvent:
     first_day: dt.date
 
     def describe(self) -> str:
-        return f"'{self.subject}' on {self.first_day.isoformat()} ({self.event_id}): no current OpenAir record"
+        return f"'{self.subject}' on {self.first_day.isoformat()}: no current OpenAir record (event {self.event_id})"
 
 
 @dataclass
