@@ -117,6 +117,12 @@ async def manage_resume(req: func.HttpRequest, work: QueueMessages) -> func.Http
     return await _answer("resume", req, work)
 
 
+@bp.function_name("manage_decommission")
+@bp.route(route="manage/decommission", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+async def manage_decommission(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer("decommission", req)
+
+
 @bp.function_name("manage_audit")
 @bp.route(route="manage/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def manage_audit(req: func.HttpRequest) -> func.HttpResponse:

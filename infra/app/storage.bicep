@@ -17,6 +17,7 @@ var tableNames = [
   'Cursors'
   'UserState'
   'Runs'
+  'AuditLog'
   'Subscriptions'
   'ImportedEvents'
 ]

@@ -24,11 +24,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.store.backend import Row
+from shared.store.state import AUDIT_LOG
 from shared.store.store import SyncStore
 
 log = logging.getLogger(__name__)
 
-AUDIT = "AuditLog"
+AUDIT = AUDIT_LOG
 PRINCIPAL_HEADER = "x-ms-client-principal-name"  # App Service authentication (Easy Auth) sets it
 FUNCTION_KEY = "function key"
 

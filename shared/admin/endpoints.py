@@ -63,6 +63,11 @@ class ResyncRequest(_Body):
     dry_run: bool = Field(default=False, description="Report what would happen, change nothing")
 
 
+class DecommissionRequest(_Body):
+    dry_run: bool = Field(default=False, description="Count the events and subscriptions, remove nothing")
+    confirm: bool = Field(default=False, description="Required: removes every event the product wrote")
+
+
 class PauseRequest(_Body):
     reason: str = Field(default="", max_length=500, description="Why, shown by status and in the audit trail")
 
@@ -210,6 +215,18 @@ async def resume(services: Services, request: Request) -> Answer:
         raise BadRequest("this route takes no body")
     outcome = operations.resume(services, actor=request.actor)
     return Answer(200, _pause_json(outcome), outcome.import_passes)
+
+
+async def decommission(services: Services, request: Request) -> Answer:
+    """Remove every event the product wrote from every mailbox, before `azd down`."""
+    asked = _body(DecommissionRequest, request.body)
+    if not asked.dry_run and not asked.confirm:
+        raise BadRequest('decommission pauses the sync and deletes every event the product wrote in every mailbox; '
+                         'send "dry_run": true to see how many, then "confirm": true to go ahead')  # fmt: skip
+    report = await operations.decommission(services, dry_run=asked.dry_run, actor=request.actor)
+    body = {"dry_run": asked.dry_run, "complete": report.complete, "counts": report.counts(),
+            "mailboxes": [asdict(m) for m in report.mailboxes]}  # fmt: skip
+    return Answer(200, body)
 
 
 async def audit_trail(services: Services, request: Request) -> Answer:

@@ -9,7 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.admin.endpoints import CutoverRequest, ExportRequest, PauseRequest, RefreshRequest, ResyncRequest
+from shared.admin.endpoints import (
+    CutoverRequest,
+    DecommissionRequest,
+    ExportRequest,
+    PauseRequest,
+    RefreshRequest,
+    ResyncRequest,
+)
 
 ROUTE_PREFIX = "/api/"
 
@@ -110,6 +117,12 @@ ROUTES: tuple[RouteDoc, ...] = (
     RouteDoc("POST", "manage/resume", "Resume the sync",
              "Writes start again: the next export run reads everything changed meanwhile and applies what waited; "
              "one import pass per importing mailbox is queued now.", answers={"200": "Resumed", **_BAD}),
+    RouteDoc("POST", "manage/decommission", "Remove every event the product wrote (before azd down)",
+             "Pauses the sync, switches ImportEnabled off, deletes the import's Graph subscriptions, then deletes "
+             "from every mailbox the events linked as the product's own (never a person's own event or copy, nor "
+             "an event imported from Outlook) and drops their links. OpenAir is not changed. Needs confirm; "
+             "dry_run counts. A mailbox that refuses keeps its links and is named: run it again.",
+             body=DecommissionRequest, answers={"200": "What was (or would be) removed", **_BAD, **_DEPENDENCY}),
     RouteDoc("GET", "manage/audit", "Audit trail of administrative changes, newest first",
              "Who (signed-in principal, function key, or command-line user), what, when, with counts.",
              query=(Param("limit", "integer", "1-500, default 50"),), answers={"200": "Entries", **_BAD}),

@@ -15,6 +15,7 @@ from typing import Any
 from shared.admin import audit
 from shared.admin.csv_import import CsvImportReport, decode, import_mailbox_csv
 from shared.admin.cutover import CutoverAction, CutoverReport
+from shared.admin.decommission import DecommissionReport
 from shared.admin.mappings import MappingReport, refresh_mappings
 from shared.admin.resync import ResyncMode, ResyncReport, choose_users
 from shared.admin.status import StatusReport, build_status
@@ -233,6 +234,19 @@ def _preview(store: SyncStore, planned: dict[str, list[Any]], users: set[str] | 
 
     mailboxes = {u: m.mailbox_id for u, m in store.load_mappings().users.items()}
     return [p.as_json() for p in preview_writes(store, planned, mailboxes, users=users)]
+
+
+async def decommission(services: Services, *, dry_run: bool, actor: str) -> DecommissionReport:
+    """Remove every event the product wrote (see shared/admin/decommission.py); pauses the sync first."""
+    from shared.admin.decommission import decommission as remove
+
+    with log_context(function="decommission"):
+        store = services.store()
+        store.ensure_tables()
+        report = await remove(store, services.calendar(), dry_run=dry_run, actor=actor)
+        if not dry_run:
+            audit.record(store, actor, "decommission", "every event the product wrote", report.counts())
+        return report
 
 
 async def apply_outbox(

@@ -192,6 +192,29 @@ async def resume(services: Services, args: argparse.Namespace, out: Output) -> i
     return OK
 
 
+async def decommission(services: Services, args: argparse.Namespace, out: Output) -> int:
+    from shared.admin.audit import cli_actor
+
+    if not args.dry_run and not args.yes:
+        raise UsageError("decommission pauses the sync and deletes every event the product wrote in every "
+                         "mailbox; add --yes to confirm, or --dry-run to see how many")  # fmt: skip
+    report = await operations.decommission(services, dry_run=args.dry_run, actor=cli_actor())
+    counts = report.counts()
+    if out.json_mode:
+        out.data({"dry_run": args.dry_run, "complete": report.complete, "counts": counts,
+                  "mailboxes": [asdict(m) for m in report.mailboxes]})  # fmt: skip
+    said = f"Dry run: would remove {counts['events']}" if args.dry_run else f"Removed {counts['events_removed']}"
+    out.say(f"{said} event(s) from {counts['mailboxes']} mailbox(es) and {counts['subscriptions']} "
+            f"subscription(s); {counts['outlook_events_kept']} event(s) imported from Outlook stay "
+            "(they are the people's own).")  # fmt: skip
+    out.table("Mailboxes", ["User", "Events", "Removed", "Errors"],
+              [(m.user_id, m.events, m.removed, "; ".join(m.errors[:3])) for m in report.mailboxes])  # fmt: skip
+    if not args.dry_run:
+        done = "The sync is paused and import is off. Next: `azd down` (see the README, Uninstall)."
+        out.say(done if report.complete else "[red]Some mailboxes refused; run decommission again once fixed.[/]")
+    return OK if args.dry_run or report.complete else FAILURE
+
+
 async def audit_trail(services: Services, args: argparse.Namespace, out: Output) -> int:
     from shared.admin.audit import recent
 
@@ -349,5 +372,6 @@ def handler_for(args: argparse.Namespace) -> Command:
     if args.command == "sync":
         return sync_export
     table: dict[str, Command] = {"check": check, "status": status, "runs": runs, "resync": resync, "cutover": cutover,
-                                 "pause": pause, "resume": resume, "audit": audit_trail}  # fmt: skip
+                                 "pause": pause, "resume": resume, "audit": audit_trail,
+                                 "decommission": decommission}  # fmt: skip
     return table[args.command]

@@ -49,6 +49,9 @@ def parser() -> argparse.ArgumentParser:
     pause = commands.add_parser("pause", help="stop every write (export, push, import); nothing is lost")
     pause.add_argument("--reason", default="", help="why (shown by status and in the audit trail)")
     commands.add_parser("resume", help="start writing again; the next runs catch up")
+    decommission = commands.add_parser("decommission", help="remove every event the product wrote (before azd down)")
+    decommission.add_argument("--dry-run", action="store_true", help="count, remove nothing")
+    decommission.add_argument("--yes", action="store_true", help="confirm: pause the sync and delete the events")
     audit = commands.add_parser("audit", help="administrative changes made through the product, newest first")
     audit.add_argument("--limit", type=int, default=30)
 

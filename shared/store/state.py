@@ -27,6 +27,7 @@ OUTBOX = "Outbox"
 CURSORS = "Cursors"
 USER_STATE = "UserState"
 RUNS = "Runs"
+AUDIT_LOG = "AuditLog"  # administrative changes (shared/admin/audit.py)
 
 
 class LinkState(StrEnum):

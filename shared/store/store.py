@@ -20,6 +20,7 @@ ALL_TABLES = (
     state.CURSORS,
     state.USER_STATE,
     state.RUNS,
+    state.AUDIT_LOG,
     *importing.IMPORT_TABLES,
 )
 

@@ -152,3 +152,39 @@ def test_cli_pause_is_shown_by_status(live: Live, capsys: pytest.CaptureFixture[
     assert [e["action"] for e in entries[:2]] == ["resume", "pause"]
     assert entries[0]["who"].endswith("(command line)")
     assert entries[1]["detail"] == "upgrade"
+
+
+def test_decommission_removes_every_event_the_product_wrote_and_nothing_else(
+    live: Live, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mappings = live.store.load_mappings().users
+    mailbox = next(iter(mappings.values())).mailbox_id
+    own = live.graph.create_event(mailbox, {
+        "subject": "Dentist", "start": {"dateTime": "2027-03-03T09:00:00", "timeZone": "UTC"},
+        "end": {"dateTime": "2027-03-03T10:00:00", "timeZone": "UTC"}})  # fmt: skip
+    ours = sum(1 for link in live.store.all_links() if link.event_id)
+    assert ours > 0
+
+    assert main(["decommission"], environ=live.env) == 2
+    assert "add --yes" in capsys.readouterr().err
+    assert main(["--json", "decommission", "--dry-run"], environ=live.env) == 0
+    assert json.loads(capsys.readouterr().out)["counts"]["events"] == ours
+    refused = _post(live, "decommission", {})
+    assert refused.status_code == 400
+    assert '"confirm": true' in refused.json()["error"]
+    assert sum(1 for link in live.store.all_links() if link.event_id) == ours  # nothing removed yet
+
+    done = _post(live, "decommission", {"confirm": True})
+    assert done.status_code == 200, done.text
+    assert done.json()["complete"] is True
+    assert done.json()["counts"]["events_removed"] == ours
+    left = {u: live.graph.events(m.mailbox_id) for u, m in mappings.items()}
+    assert [e["id"] for events in left.values() for e in events] == [own["id"]]  # the person's own event stays
+    assert list(live.store.all_links()) == []
+    live.host.fire_timer("export_timer")
+    live.host.drain_queues(timeout=60)
+    assert sum(len(live.graph.events(m.mailbox_id)) for m in mappings.values()) == 1  # paused: nothing comes back
+    status = httpx.get(f"{live.url}/status", headers=live.key, timeout=60).json()
+    assert status["paused"]["reason"].startswith("decommissioned")
+    trail = httpx.get(f"{live.url}/audit", headers=live.key, timeout=60).json()["entries"]
+    assert (trail[0]["action"], trail[0]["counts"]["events_removed"]) == ("decommission", ours)

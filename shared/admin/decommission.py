@@ -1,0 +1,128 @@
+"""Decommission: take the product's events out of every mailbox before the app is removed (`azd down`).
+
+What is removed is what the product wrote: events linked in the `Links` table with origin OpenAir (a record's
+event, created under the product's transaction id). Never a person's own event, never their copy of one of ours,
+never an event an Outlook import turned into a booking (that event is theirs; the booking stays in OpenAir).
+Writes nothing to OpenAir.
+
+Order matters: the sync is paused first (so no export re-creates what is being removed) and `ImportEnabled` is
+switched off, the import's Graph subscriptions are deleted (so Graph stops calling a webhook that is about to
+disappear, and the subscription timer does not make new ones), then each mailbox's
+events are deleted and their links dropped. An event already gone counts as removed. A mailbox that refuses
+(licence removed, access revoked) keeps its links and is named, so a second run can finish the job. The
+deletion guard (`MaxDeletionsPerRun`) does not apply: this operation exists to delete, and is confirmed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from shared.graph.models import DeleteEvent, EventWrite, WriteResult
+from shared.store.importing import ImportStore
+from shared.store.state import Link, LinkState, Origin, RunRecord
+from shared.store.store import SyncStore
+
+log = logging.getLogger(__name__)
+
+DECOMMISSION_REASON = "decommissioned: the product's events were removed"
+
+
+class DecommissionCalendar(Protocol):
+    async def apply(self, mailbox_id: str, writes: Sequence[EventWrite]) -> list[WriteResult]: ...
+
+    async def delete_subscription(self, subscription_id: str) -> bool: ...
+
+
+@dataclass
+class MailboxRemoval:
+    user_id: str
+    mailbox_id: str
+    events: int  # the product's events found in the Links table
+    removed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class DecommissionReport:
+    dry_run: bool
+    mailboxes: list[MailboxRemoval] = field(default_factory=list)
+    subscriptions: int = 0
+    subscriptions_deleted: int = 0
+    kept_outlook_events: int = 0  # events imported from Outlook: the person's own, left in place
+    pending_writes_dropped: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "mailboxes": len(self.mailboxes),
+            "events": sum(m.events for m in self.mailboxes),
+            "events_removed": sum(m.removed for m in self.mailboxes),
+            "mailboxes_failed": sum(1 for m in self.mailboxes if m.errors),
+            "subscriptions": self.subscriptions,
+            "subscriptions_deleted": self.subscriptions_deleted,
+            "outlook_events_kept": self.kept_outlook_events,
+            "pending_writes_dropped": self.pending_writes_dropped,
+        }
+
+    @property
+    def complete(self) -> bool:
+        return not self.dry_run and not any(m.errors for m in self.mailboxes)
+
+
+def _ours(link: Link) -> bool:
+    return link.origin is Origin.OPENAIR and link.state is LinkState.SYNCED and bool(link.event_id)
+
+
+async def decommission(
+    store: SyncStore, calendar: DecommissionCalendar, *, dry_run: bool, actor: str, now: dt.datetime | None = None
+) -> DecommissionReport:
+    """Remove every event the product created (or, with `dry_run`, count them). Pauses the sync first."""
+    now = now or dt.datetime.now(dt.UTC)
+    report = DecommissionReport(dry_run=dry_run)
+    by_mailbox: dict[tuple[str, str], list[Link]] = defaultdict(list)
+    for link in store.all_links():
+        if _ours(link):
+            by_mailbox[(link.user_id, link.mailbox_id)].append(link)
+        elif link.origin is Origin.OUTLOOK:
+            report.kept_outlook_events += 1
+    report.mailboxes = [MailboxRemoval(u, m, len(links)) for (u, m), links in sorted(by_mailbox.items())]
+    imports = ImportStore(store.backend)
+    subscriptions = imports.subscriptions()
+    report.subscriptions = len(subscriptions)
+    pending = {u: store.outbox(u) for u in store.outbox_users()}
+    report.pending_writes_dropped = sum(len(entries) for entries in pending.values())
+    if dry_run:
+        return report
+
+    if store.pause_state() is None:
+        store.set_paused(True, by=actor, reason=DECOMMISSION_REASON, now=now)
+    store.put_setting("ImportEnabled", False)
+    for entries in pending.values():  # nothing queued may write an event back
+        for entry in entries:
+            store.settle_outbox(entry)
+    for subscription in subscriptions:
+        await calendar.delete_subscription(subscription.subscription_id)  # False: Graph had already dropped it
+        imports.delete_subscription(subscription.subscription_id)
+        report.subscriptions_deleted += 1
+    for removal in report.mailboxes:
+        links = by_mailbox[(removal.user_id, removal.mailbox_id)]
+        results = await calendar.apply(removal.mailbox_id, [DeleteEvent(event_id=link.event_id) for link in links])
+        gone: list[str] = []
+        for link, result in zip(links, results, strict=True):
+            if result.done:
+                gone.append(link.key)
+            else:
+                removal.errors.append(f"{link.key}: {result.status} {result.error_code or ''}".strip())
+        if gone:
+            store.delete_links(removal.user_id, gone)
+        removal.removed = len(gone)
+    errors = tuple(f"user {m.user_id}: {e}" for m in report.mailboxes for e in m.errors)
+    store.record_run(RunRecord(run_id=f"decommission-{now:%H%M%S}", kind="decommission", started=now,
+                               finished=dt.datetime.now(dt.UTC), status="ok" if report.complete else "partial",
+                               counts=report.counts(), errors=errors))  # fmt: skip
+    log.info("decommissioned", extra=report.counts())
+    return report
