@@ -7,9 +7,13 @@ names avoid the prefix `admin`, which the Functions host reserves for its own AP
 
 from __future__ import annotations
 
+import json
+
 import azure.functions as func
 
 from blueprints.outputs import QueueMessages
+from shared.access import Caller, admits, presented_key
+from shared.errors import ConfigurationError
 from shared.jobs import EXPORT_QUEUE
 from shared.logging_setup import configure_logging, log_context
 from shared.notifications.webhook import IMPORT_QUEUE  # the import's queue (a light module)
@@ -23,10 +27,25 @@ JSON = "application/json"
 REPORT_SCHEDULE = "0 */5 * * * *"
 
 
+def _refused(req: func.HttpRequest) -> func.HttpResponse | None:
+    """401 for a key handed to Graph or OpenAir: those open their own routes only (shared/access.py)."""
+    try:
+        if admits(Caller.ADMINISTRATOR, presented_key(req.params, req.headers), services().secrets):
+            return None
+        status, error = 401, "this key does not open the admin API; use the function app's host key"
+    except ConfigurationError:
+        # The outsiders' keys cannot be read, so this key cannot be told apart from them: closed, and why.
+        status, error = 503, "secrets cannot be read; run `python -m shared check` from a workstation"
+    return func.HttpResponse(json.dumps({"error": error}), status_code=status, mimetype=JSON)
+
+
 async def _answer(name: str, req: func.HttpRequest, out: QueueMessages | None = None) -> func.HttpResponse:
     from shared.admin import endpoints
     from shared.admin.audit import http_actor
 
+    refused = _refused(req)
+    if refused is not None:
+        return refused
     handler = getattr(endpoints, name)
     request = endpoints.Request(dict(req.params), req.get_body() or b"", http_actor(dict(req.headers)))
     with log_context(function=f"manage_{name}"):
@@ -132,10 +151,11 @@ async def manage_audit(req: func.HttpRequest) -> func.HttpResponse:
 @bp.function_name("manage_openapi")
 @bp.route(route="manage/openapi.json", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def manage_openapi(req: func.HttpRequest) -> func.HttpResponse:
-    import json
-
     from shared.admin.openapi import build_document
 
+    refused = _refused(req)
+    if refused is not None:
+        return refused
     return func.HttpResponse(json.dumps(build_document(), indent=1), mimetype=JSON)
 
 

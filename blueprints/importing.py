@@ -14,6 +14,7 @@ from collections.abc import Callable
 import azure.functions as func
 
 from blueprints.outputs import QueueMessages
+from shared.access import Caller, admits, presented_key
 from shared.errors import ConfigurationError
 from shared.notifications import webhook
 from shared.notifications.directory import SubscriptionDirectory, client_state
@@ -35,6 +36,9 @@ def _answer(
     global _directory, _max_body
     try:
         app = services()
+        if not admits(Caller.GRAPH, presented_key(req.params, req.headers), app.secrets):
+            # Another key the host let in (a host key, the admins'): this route is Graph's alone.
+            return func.HttpResponse(status_code=401, headers=webhook.SAFE_HEADERS)
         if _directory is None:
             _directory = SubscriptionDirectory(app)
         if _max_body is None:

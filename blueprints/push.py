@@ -11,6 +11,7 @@ import azure.functions as func
 
 from blueprints.outputs import QueueMessage
 from shared import push_jobs
+from shared.access import Caller, admits, presented_key
 from shared.errors import ConfigurationError
 from shared.push import SIGNATURE_HEADER, PushRefused
 from shared.runtime import services
@@ -32,7 +33,10 @@ def _json(status: int, document: dict[str, object]) -> func.HttpResponse:
 def openair_changed(req: func.HttpRequest, work: QueueMessage) -> func.HttpResponse:
     """Validate a signed change notice and queue that record's export; 202 at once (someone is waiting on Save)."""
     try:
-        message = push_jobs.accept_push(services(), req.get_body(), req.headers.get(SIGNATURE_HEADER))
+        app = services()
+        if not admits(Caller.OPENAIR, presented_key(req.params, req.headers), app.secrets):
+            return _json(401, {"error": "this key does not open the push route"})
+        message = push_jobs.accept_push(app, req.get_body(), req.headers.get(SIGNATURE_HEADER))
     except PushRefused as refused:
         return _json(refused.status, {"error": refused.message})
     except ConfigurationError as exc:

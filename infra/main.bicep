@@ -9,7 +9,40 @@ targetScope = 'subscription'
 param environmentName string
 
 @minLength(1)
-@description('Azure region of every resource. Must offer Flex Consumption (FC1).')
+@description('Azure region of every resource. Only regions that offer Flex Consumption (FC1): `az functionapp list-flexconsumption-locations` lists the current ones (list as in Azure-Samples/functions-quickstart-python-http-azd).')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 @metadata({ azd: { type: 'location' } })
 param location string
 
@@ -17,7 +50,7 @@ param location string
 param administratorPrincipalId string = ''
 
 @allowed(['User', 'Group', 'ServicePrincipal'])
-@description('Kind of principal administratorPrincipalId is (ServicePrincipal when azd runs in a pipeline).')
+@description('Kind of principal administratorPrincipalId is: azd sets AZURE_PRINCIPAL_TYPE (ServicePrincipal when it runs in a pipeline).')
 param administratorPrincipalType string = 'User'
 
 // ---------------------------------------------------------------- the integration (app settings)
@@ -73,14 +106,47 @@ param adminAuthClientId string = ''
 @description('Key Vault purge protection. On for production; with it on, a vault deleted by `azd down` keeps its name for the retention period.')
 param keyVaultPurgeProtection bool = true
 
-@minValue(1)
+// Flex Consumption refuses a maximum below 40 (learn.microsoft.com/azure/azure-functions/flex-consumption-plan).
+@minValue(40)
 @maxValue(1000)
-@description('Flex Consumption scale-out cap. The sync fans out one queue message per mailbox; Graph allows 4 concurrent requests per mailbox whatever the instance count.')
+@description('Flex Consumption scale-out cap (40 to 1000). The sync fans out one queue message per mailbox; Graph allows 4 concurrent requests per mailbox whatever the instance count.')
 param maximumInstanceCount int = 100
 
 // ---------------------------------------------------------------- alerts
 @description('Administrator email for alerts (failed runs, poison messages, a fired deletion guard). Empty = alert rules without notification.')
 param alertEmail string = ''
+
+// ---------------------------------------------------------------- generated at provision time (never typed)
+// main.parameters.json fills these with azd's $(secretOrRandomPassword <vault> <secret>): the value already in
+// Key Vault when there is one (so a re-provision keeps it), a new random one on the first run. keyvault.bicep
+// stores them; api.bicep makes the two keys host keys of the app. newGuid() serves deployments without azd.
+@secure()
+@description('WEBHOOK_CLIENT_STATE: the shared value Graph echoes in every notification (Key Vault webhook-client-state).')
+param webhookClientState string = newGuid()
+
+@secure()
+@description('OPENAIR_PUSH_SECRET: HMAC key of the OpenAir form script (Key Vault openair-push-secret).')
+param openAirPushSecret string = newGuid()
+
+@secure()
+@description('WEBHOOK_FUNCTION_KEY: the key in the Graph subscription URLs, a host key named graph-webhook (Key Vault webhook-function-key).')
+param webhookFunctionKey string = newGuid()
+
+@secure()
+@description('OPENAIR_PUSH_KEY: the key OpenAir\'s form script presents, a host key named openair-push (Key Vault openair-push-key).')
+param openAirPushKey string = newGuid()
+
+@description('Grant Calendars.ReadWrite, MailboxSettings.Read, User.Read.All and Mail.Send as Graph app roles to the app\'s managed identity (no client secret at all). Needs a deploying principal allowed to grant app roles (Privileged Role Administrator, or AppRoleAssignment.ReadWrite.All). Off by default.')
+param grantGraphAppRoles bool = false
+
+// Function keys no shorter than 40 characters: azd's generated value (15 letters and digits) is lengthened
+// with a hash of itself. Idempotent: a key read back from Key Vault is already long enough and kept as is.
+var webhookKey = length(webhookFunctionKey) >= 40
+  ? webhookFunctionKey
+  : '${webhookFunctionKey}${uniqueString(webhookFunctionKey, 'graph')}${uniqueString(webhookFunctionKey, 'webhook')}'
+var pushKey = length(openAirPushKey) >= 40
+  ? openAirPushKey
+  : '${openAirPushKey}${uniqueString(openAirPushKey, 'openair')}${uniqueString(openAirPushKey, 'push')}'
 
 var abbrs = loadJsonContent('./abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -139,6 +205,12 @@ module keyVault 'app/keyvault.bicep' = {
     location: location
     tags: tags
     purgeProtection: keyVaultPurgeProtection
+    generatedSecrets: {
+      'webhook-client-state': webhookClientState
+      'openair-push-secret': openAirPushSecret
+      'webhook-function-key': webhookKey
+      'openair-push-key': pushKey
+    }
   }
 }
 
@@ -164,6 +236,15 @@ module alerts 'app/alerts.bicep' = {
     location: location
     tags: tags
     alertEmail: alertEmail
+  }
+}
+
+// Off by default: see graph-roles.bicep for the Entra privilege it needs.
+module graphRoles 'app/graph-roles.bicep' = if (grantGraphAppRoles) {
+  name: 'graphRoles'
+  scope: rg
+  params: {
+    appPrincipalId: identity.outputs.principalId
   }
 }
 
@@ -200,6 +281,8 @@ module api 'app/api.bicep' = {
     allowedIpRanges: allowedIpRanges
     adminAuthClientId: adminAuthClientId
     maximumInstanceCount: maximumInstanceCount
+    webhookFunctionKey: webhookKey
+    openAirPushKey: pushKey
   }
   // The host starts as soon as the site exists: its identity must already reach storage and Key Vault.
   dependsOn: [rbac]
@@ -217,7 +300,8 @@ output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output AZURE_MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output SERVICE_API_NAME string = api.outputs.name
 output SERVICE_API_URI string = 'https://${api.outputs.defaultHostname}'
-// Graph change notifications are delivered here (the route is function-key protected like every route).
+// The site's real default host name (newer apps get a unique one, not <name>.azurewebsites.net).
+// Graph change notifications are delivered here (with the graph-webhook key, which opens only the Graph routes).
 output GRAPH_WEBHOOK_URL string = 'https://${api.outputs.defaultHostname}/api/graph/notifications'
 // The Key Vault secret holding the Graph credential for the chosen graphAuth (none for managedIdentity).
 output GRAPH_CREDENTIAL_SECRET_NAME string = graphAuth == 'certificate'

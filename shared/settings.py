@@ -26,6 +26,9 @@ SECRET_SETTINGS: tuple[str, ...] = (
     "GRAPH_CLIENT_CERTIFICATE",
     "WEBHOOK_CLIENT_STATE",
     "OPENAIR_PUSH_SECRET",
+    # Function keys handed to Graph (subscription URLs) and to OpenAir's form script; shared/access.py.
+    "WEBHOOK_FUNCTION_KEY",
+    "OPENAIR_PUSH_KEY",
 )
 
 

@@ -35,6 +35,14 @@ param allowedIpRanges array = []
 param adminAuthClientId string = ''
 param maximumInstanceCount int = 100
 
+// Host keys the app hands out (shared/access.py admits each only on its own routes): in the Graph subscription
+// URLs, and in OpenAir's form script. Host keys, because function keys cannot be created before the code is
+// deployed (the host answers 404 for a function it has not indexed).
+@secure()
+param webhookFunctionKey string
+@secure()
+param openAirPushKey string
+
 var appSettings = {
   // Identity-based host storage: shared keys are off on the account, so the host and the app's table and
   // queue clients sign in with the user-assigned identity.
@@ -63,8 +71,9 @@ var appSettings = {
   // The export timer's schedule (%EXPORT_SCHEDULE% in function_app.py): the timer is in error without it.
   EXPORT_SCHEDULE: exportSchedule
   // Import (Outlook -> OpenAir): Graph subscriptions point at this app; timers renew them and reconcile.
-  // The default host name (the site's defaultHostname output is not available to its own settings).
-  WEBHOOK_BASE_URL: 'https://${name}.azurewebsites.net'
+  // The site's real default host name: newer apps get a unique one (<name>-<hash>.<region>-01.azurewebsites.net),
+  // so it is read from the site, which is why these settings are a config resource after the site.
+  WEBHOOK_BASE_URL: 'https://${site.outputs.defaultHostname}'
   IMPORT_SUBSCRIPTION_SCHEDULE: importSubscriptionSchedule
   IMPORT_RECONCILE_SCHEDULE: importReconcileSchedule
   // The app records the failure on a message's last attempt, so it must know the host's limit: one value for both.
@@ -180,27 +189,43 @@ module site 'br/public:avm/res/web/site:0.19.3' = {
         version: '3.11'
       }
     }
+    // No ftpsState: Flex Consumption refuses it (ARM 51021); publishing credentials are off above anyway.
     siteConfig: {
       // Flex Consumption scales to zero; "always on" does not apply.
       alwaysOn: false
-      ftpsState: 'Disabled'
       minTlsVersion: '1.2'
       http20Enabled: true
       ipSecurityRestrictions: ipRestrictions
       ipSecurityRestrictionsDefaultAction: empty(allowedIpRanges) ? 'Allow' : 'Deny'
       scmIpSecurityRestrictionsUseMain: true
     }
-    configs: concat(
-      [
-        {
-          name: 'appsettings'
-          // The template's own settings win over additionalAppSettings.
-          properties: union(additionalAppSettings, appSettings)
-        }
-      ],
-      empty(adminAuthClientId) ? [] : [authSettings]
-    )
+    configs: empty(adminAuthClientId) ? [] : [authSettings]
   }
+}
+
+resource appSettingsConfig 'Microsoft.Web/sites/config@2024-04-01' = {
+  name: '${name}/appsettings'
+  // The template's own settings win over additionalAppSettings.
+  properties: union(additionalAppSettings, appSettings)
+  dependsOn: [site]
+}
+
+resource graphWebhookKey 'Microsoft.Web/sites/host/functionKeys@2024-04-01' = {
+  name: '${name}/default/graph-webhook'
+  properties: {
+    name: 'graph-webhook'
+    value: webhookFunctionKey
+  }
+  dependsOn: [appSettingsConfig]
+}
+
+resource openAirPushHostKey 'Microsoft.Web/sites/host/functionKeys@2024-04-01' = {
+  name: '${name}/default/openair-push'
+  properties: {
+    name: 'openair-push'
+    value: openAirPushKey
+  }
+  dependsOn: [appSettingsConfig]
 }
 
 output name string = site.outputs.name

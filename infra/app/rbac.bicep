@@ -22,6 +22,7 @@ var roleIds = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+  keyVaultCertificatesOfficer: 'a4417e6f-fecd-4de8-b567-7b0420556985'
 }
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
@@ -101,6 +102,18 @@ resource adminSecretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01
   scope: vault
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.keyVaultSecretsOfficer)
+    principalId: administratorPrincipalId
+    principalType: administratorPrincipalType
+  }
+}
+
+// Certificates Officer: the README's certificate step (`az keyvault certificate create`) needs it; Secrets
+// Officer does not cover certificates.
+resource adminCertificatesOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(administratorPrincipalId)) {
+  name: guid(vault.id, administratorPrincipalId, roleIds.keyVaultCertificatesOfficer)
+  scope: vault
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleIds.keyVaultCertificatesOfficer)
     principalId: administratorPrincipalId
     principalType: administratorPrincipalType
   }

@@ -144,7 +144,7 @@ class _FunctionRequestHandler(BaseHTTPRequestHandler):
             return self._reply(405, b"", headers={"Allow": ", ".join(methods)}, close=True)
         spec, route_params = allowed[0]
         assert spec.http is not None
-        if not front.keys.permits(spec.http.auth_level, presented):
+        if not front.keys.permits(spec.http.auth_level, presented, spec.name):
             return self._reply(401, b"", close=True)
         try:
             body = self._read_body()

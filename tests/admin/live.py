@@ -51,11 +51,11 @@ class Live:
 
 
 @contextlib.contextmanager
-def live_world(*, users: int = 6, mapped: bool = True) -> Iterator[Live]:
+def live_world(*, users: int = 6, mapped: bool = True, extra: dict[str, str] | None = None) -> Iterator[Live]:
     data: dict[str, Any] = build(dt.date(2027, 3, 1), users=users)
     openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"])
     with azurite() as storage, pytest.MonkeyPatch.context() as patch:
-        env = product_settings(storage.connection_string, openair.start(), graph.start(), **SECRETS)
+        env = product_settings(storage.connection_string, openair.start(), graph.start(), **SECRETS, **(extra or {}))
         for key, value in env.items():
             patch.setenv(key, value)
         patch.setattr(shared.runtime, "_services", None)

@@ -30,6 +30,7 @@ TABLE_DATA_CONTRIBUTOR = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3"
 METRICS_PUBLISHER = "3913510d-42f4-4e42-8a64-420c390055eb"
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+CERTIFICATES_OFFICER = "a4417e6f-fecd-4de8-b567-7b0420556985"
 
 STORAGE = "Microsoft.Storage/storageAccounts"
 VAULT = "Microsoft.KeyVault/vaults"
@@ -71,7 +72,7 @@ def test_subscription_scope_with_one_resource_group_per_environment() -> None:
 def test_every_module_is_tagged_and_the_function_app_carries_the_azd_service_name() -> None:
     main = load(MAIN)
     for decl in main.declarations("module").values():
-        if decl.name != "rbac":  # role assignments carry no tags
+        if decl.name not in ("rbac", "graphRoles"):  # role assignments and Graph app-role grants carry no tags
             assert get(decl.body, "params", "tags") is not None, f"main.bicep module {decl.name} has no tags"
     for relative in bicep_files():
         for decl in load(relative).declarations("module").values():
@@ -102,9 +103,12 @@ def test_function_app_runs_python_311_on_flex_consumption_with_the_user_assigned
     ]
     assert text(param(site, "keyVaultAccessIdentityResourceId")) == "identityResourceId"
     assert literal(param(site, "httpsOnly")) is True
-    assert literal(param(site, "siteConfig", "ftpsState")) == "Disabled"
+    # Flex Consumption refuses siteConfig.ftpsState (ARM 51021, Azure/azure-cli#31414).
+    assert get(param(site, "siteConfig"), "ftpsState") is None
     # The settings the template computes win over the administrator's additional ones.
-    assert "union(additionalAppSettings, appSettings)" in text(param(site, "configs"))
+    settings = api.declarations("resource")["appSettingsConfig"]
+    assert settings.target.startswith("Microsoft.Web/sites/config@")
+    assert text_at(settings.body, "properties") == "union(additionalAppSettings, appSettings)"
 
     main_api = load(MAIN).declarations("module")["api"]
     assert text(param(main_api, "identityResourceId")) == "identity.outputs.resourceId"
@@ -227,13 +231,18 @@ def test_role_assignments_are_exactly_the_ones_the_app_and_the_administrator_nee
             assert kind == "ServicePrincipal"
             assert not conditional
     admin = {(role, scope) for role, scope, who, _, _ in assignments if who == "administratorPrincipalId"}
-    assert admin == {(SECRETS_OFFICER, VAULT), (TABLE_DATA_CONTRIBUTOR, STORAGE)}
+    # Certificates Officer: the README's `az keyvault certificate create` step needs it.
+    assert admin == {(SECRETS_OFFICER, VAULT), (CERTIFICATES_OFFICER, VAULT), (TABLE_DATA_CONTRIBUTOR, STORAGE)}
     assert all(conditional for _, _, who, _, conditional in assignments if who == "administratorPrincipalId")
     assert {who for _, _, who, _, _ in assignments} == {"appPrincipalId", "administratorPrincipalId"}
     assert len(assignments) == len(app) + len(admin)
     rbac = load(MAIN).declarations("module")["rbac"]
     assert text(param(rbac, "appPrincipalId")) == "identity.outputs.principalId"
     assert text(param(rbac, "administratorPrincipalId")) == "administratorPrincipalId"
+    assert text(param(rbac, "administratorPrincipalType")) == "administratorPrincipalType"
+    parameters = json.loads((load(MAIN).path.parent / "main.parameters.json").read_text())["parameters"]
+    # azd sets AZURE_PRINCIPAL_TYPE: a pipeline's service principal gets its role assignments with the right type.
+    assert parameters["administratorPrincipalType"]["value"] == "${AZURE_PRINCIPAL_TYPE=User}"
 
 
 # A long run of token characters mixing digits and both cases (account keys, client secrets, tokens), a
@@ -270,10 +279,13 @@ def test_no_literal_looks_like_a_secret() -> None:
             assert not looks_like_a_secret(value), f"{relative}:{node.start_point[0] + 1}: {value[:30]!r}"
     parameters = json.loads((load(MAIN).path.parent / "main.parameters.json").read_text())["parameters"]
     for name, entry in parameters.items():
-        assert re.fullmatch(r"\$\{[A-Z_]+\}", entry["value"]), f"main.parameters.json {name}: only ${{VAR}} references"
+        reference = r"\$\{[A-Z_]+(=[A-Za-z]+)?\}|\$\(secretOrRandomPassword \$\{AZURE_KEY_VAULT_NAME\} [a-z-]+\)"
+        assert re.fullmatch(reference, entry["value"]), f"main.parameters.json {name}: only references"
     for relative in bicep_files():
-        for name in load(relative).declarations("param"):
-            assert not re.search(r"(?i)password|secret|apikey|token|clientstate", name), f"{relative}: param {name}"
+        bicep = load(relative)
+        for name, declaration in bicep.declarations("param").items():
+            if re.search(r"(?i)password|secret|apikey|token|clientstate|key$", name):
+                assert "@secure()" in declaration.decorators, f"{relative}: param {name} holds a secret: @secure()"
 
 
 def test_secrets_are_read_from_key_vault_never_set_as_values(app_facts: AppFacts) -> None:
@@ -319,3 +331,72 @@ def test_hardening_options_default_to_off() -> None:
         "empty(allowedIpRanges) ? 'Allow' : 'Deny'"
     )
     assert "empty(adminAuthClientId) ? [] : [authSettings]" in text(param(site, "configs"))
+
+
+GENERATED = {
+    "webhookClientState": "webhook-client-state",
+    "openAirPushSecret": "openair-push-secret",
+    "webhookFunctionKey": "webhook-function-key",
+    "openAirPushKey": "openair-push-key",
+}
+
+
+def test_machine_made_secrets_are_generated_at_provision_and_kept_across_provisions() -> None:
+    """Nothing typed by hand that a machine can make: azd reads the value back from the vault, or makes one."""
+    main = load(MAIN)
+    parameters = json.loads((main.path.parent / "main.parameters.json").read_text())["parameters"]
+    for name, secret in GENERATED.items():
+        assert parameters[name]["value"] == f"$(secretOrRandomPassword ${{AZURE_KEY_VAULT_NAME}} {secret})"
+        assert "@secure()" in main.declarations("param")[name].decorators
+        assert text(main.param_default(name)) == "newGuid()"  # a deployment without azd still gets one
+    stored = properties(param(main.declarations("module")["keyVault"], "generatedSecrets"))
+    assert set(stored) == set(GENERATED.values())
+    vault = load("infra/app/keyvault.bicep").declarations("resource")["generated"]
+    assert vault.target.startswith("Microsoft.KeyVault/vaults/secrets@")
+    assert "for secret in items(generatedSecrets)" in text(vault.body)
+    assert "value: secret.value" in text(vault.body)
+
+
+def test_the_keys_handed_out_are_host_keys_created_at_provision_with_the_stored_values() -> None:
+    main_api = load(MAIN).declarations("module")["api"]
+    stored = properties(param(load(MAIN).declarations("module")["keyVault"], "generatedSecrets"))
+    assert text(param(main_api, "webhookFunctionKey")) == text(stored["webhook-function-key"]) == "webhookKey"
+    assert text(param(main_api, "openAirPushKey")) == text(stored["openair-push-key"]) == "pushKey"
+    resources = load(API).declarations("resource")
+    for symbol, key_name, value in [("graphWebhookKey", "graph-webhook", "webhookFunctionKey"),
+                                    ("openAirPushHostKey", "openair-push", "openAirPushKey")]:  # fmt: skip
+        key = resources[symbol]
+        assert key.target.startswith("Microsoft.Web/sites/host/functionKeys@")
+        assert text_at(key.body, "name") == f"'${{name}}/default/{key_name}'"
+        assert literal(get(key.body, "properties", "name")) == key_name
+        assert text_at(key.body, "properties", "value") == value
+
+
+def test_webhook_base_url_is_the_sites_real_default_host_name() -> None:
+    assert text(app_settings()["WEBHOOK_BASE_URL"]) == "'https://${site.outputs.defaultHostname}'"
+
+
+def test_scale_out_cap_starts_at_the_platforms_lowest_maximum_and_regions_offer_flex() -> None:
+    main = load(MAIN)
+    decorators = main.declarations("param")["maximumInstanceCount"].decorators
+    assert "@minValue(40)" in decorators
+    assert int(str(literal(main.param_default("maximumInstanceCount")))) >= 40
+    location = " ".join(main.declarations("param")["location"].decorators)
+    allowed = set(re.findall(r"'([a-z0-9]+)'", location.split("@allowed(")[1]))
+    assert {"westeurope", "eastus", "northeurope", "australiaeast"} <= allowed
+    assert not allowed & {"westindia", "chinaeast", "usgovvirginia", "eastus2euap"}
+
+
+def test_graph_app_roles_for_the_managed_identity_are_optional_and_off() -> None:
+    main = load(MAIN)
+    assert literal(main.param_default("grantGraphAppRoles")) is False
+    roles_module = main.declarations("module")["graphRoles"]
+    assert (
+        text(roles_module.condition) == "(grantGraphAppRoles)" or text(roles_module.condition) == "grantGraphAppRoles"
+    )
+    assert text(param(roles_module, "appPrincipalId")) == "identity.outputs.principalId"
+    roles = load("infra/app/graph-roles.bicep")
+    assert {str(literal(n)) for n in items(roles.var("roles"))} == {
+        "Calendars.ReadWrite", "MailboxSettings.Read", "User.Read.All", "Mail.Send"}  # fmt: skip
+    grant = roles.declarations("resource")["grants"]
+    assert grant.target == "Microsoft.Graph/appRoleAssignedTo@v1.0"

@@ -28,7 +28,8 @@ from tests.proof.live import LiveTenant, backbone, tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT_STATE = "proof-client-state-4f1e"
-FUNCTION_KEY = "proof-function-key-77a0"
+FUNCTION_KEY = "proof-function-key-77a0"  # the administrators' key
+WEBHOOK_KEY = "proof-webhook-key-3e51"  # Graph's: a key of the two webhook functions, refused by manage/*
 MAX_BODY = 20_000
 
 
@@ -42,7 +43,9 @@ def fast_host_json() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def hosted() -> Iterator[tuple[LiveTenant, LocalHost]]:
-    extra = {"WEBHOOK_CLIENT_STATE": CLIENT_STATE, "WEBHOOK_FUNCTION_KEY": FUNCTION_KEY,
+    extra = {"WEBHOOK_CLIENT_STATE": CLIENT_STATE, "WEBHOOK_FUNCTION_KEY": WEBHOOK_KEY,
+             "FUNCTIONS_KEY__graph_notifications__graph": WEBHOOK_KEY,
+             "FUNCTIONS_KEY__graph_lifecycle__graph": WEBHOOK_KEY,
              "FUNCTIONS_FUNCTION_KEY": FUNCTION_KEY, "QUEUE_MAX_DEQUEUE_COUNT": "3",
              "WEBHOOK_MAX_BODY_BYTES": str(MAX_BODY), "WEBHOOK_BASE_URL": "http://127.0.0.1:9"}  # fmt: skip
     with backbone(extra=extra) as bb, tenant(bb) as t, pytest.MonkeyPatch.context() as patch:
@@ -100,7 +103,7 @@ def test_a_mailbox_that_always_fails_is_poisoned_with_its_reason_in_status_and_t
 
 def _post(host: LocalHost, path: str, body: bytes, content_type: str, params: dict[str, str]) -> httpx.Response:
     return httpx.post(f"{host.base_url}/api/graph/{path}", content=body, timeout=30,
-                      params={"code": FUNCTION_KEY, **params}, headers={"Content-Type": content_type})  # fmt: skip
+                      params={"code": WEBHOOK_KEY, **params}, headers={"Content-Type": content_type})  # fmt: skip
 
 
 hostile_text = st.one_of(
