@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -53,11 +54,12 @@ def main(argv: list[str] | None = None) -> int:
             export.say()
             export.say(admin.status_page_line(ctx))
             if serve:
-                export.say("Serving until Ctrl-C …")
-                try:
-                    threading.Event().wait()
-                except KeyboardInterrupt:
-                    export.say("Stopping.")
+                export.say("Serving until Ctrl-C (or SIGTERM) …")
+                stop = threading.Event()
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(signum, lambda *_: stop.set())
+                stop.wait()
+                export.say("Stopping.")
     export.say()
     for failure in ctx.failures:
         export.say(f"CHECK FAILED: {failure}")

@@ -29,7 +29,8 @@
     blocked: ["⛔ blocked by the deletion guard", "outcome-bad"], poison: ["✖ poisoned", "outcome-bad"] };
   const CHART_DAYS = 7;
 
-  const view = { status: null, runs: [], sort: "user", direction: 1, filter: "", show: "all", loading: false };
+  const view = { status: null, runs: [], sort: "user", direction: 1, filter: "", show: "all", loading: false,
+    again: false };
   const $ = (selector) => document.querySelector(selector);
 
   function el(tag, attrs, ...children) {
@@ -268,7 +269,7 @@
       el("td", { class: "num" }, user.pending_writes || 0),
       el("td", { class: "error small" }, user.last_error ? [`✖ ${user.last_error}`,
         user.last_error_at ? el("span", { class: "muted" }, ` (${user.last_error_at})`) : null] : ""),
-      el("td", {}, el("button", { type: "button", "aria-label": `Resync ${name}…`,
+      el("td", {}, el("button", { type: "button", "aria-label": `Resync ${name}…`, "data-user": user.user_id,
         onclick: () => openResync(user) }, "Resync…")));
   }
 
@@ -344,10 +345,17 @@
   }
 
   function renderStatus(status) {
+    // A keyboard user on a row's button (or back from its dialog) stays on that user's button after a refresh.
+    const focused = returnTo || (document.activeElement && document.activeElement.dataset
+      ? document.activeElement.dataset.user : null);
+    returnTo = null;
     rowsOf = new WeakMap();
     renderState(status);
     renderAttention(status);
     renderUsers();
+    const again = focused && [...document.querySelectorAll("#user-table button[data-user]")]
+      .find((b) => b.dataset.user === focused);
+    if (again) again.focus();
     $("#unmapped").replaceChildren(...(status.unmapped || []).map((text) => el("li", {}, text)));
     if (!(status.unmapped || []).length) $("#unmapped").replaceChildren(el("li", { class: "muted" }, "None."));
     fill("#rejected tbody", (status.rejected_rows || []).map(rejectedRow), 4, "None.");
@@ -380,7 +388,10 @@
   }
 
   async function load() {
-    if (view.loading) return;
+    if (view.loading) {
+      view.again = true; // asked while a read is under way: read once more after it
+      return;
+    }
     view.loading = true;
     $("#refresh").disabled = true;
     try {
@@ -399,11 +410,16 @@
     } finally {
       view.loading = false;
       $("#refresh").disabled = false;
+      if (view.again) {
+        view.again = false;
+        load();
+      }
     }
   }
 
   // ---- actions -----------------------------------------------------------------------------------------------
   let resyncUser = null;
+  let returnTo = null; // the user whose Resync… button gets the focus back when their dialog closes
 
   async function openResync(user) {
     resyncUser = user;
@@ -490,7 +506,11 @@
   $("#refresh").addEventListener("click", load);
   $("#resync-confirm").addEventListener("click", runResync);
   $("#resync-close").addEventListener("click", () => $("#resync-dialog").close());
-  $("#resync-dialog").addEventListener("close", () => { resyncUser = null; load(); });
+  $("#resync-dialog").addEventListener("close", () => {
+    returnTo = resyncUser && resyncUser.user_id;
+    resyncUser = null;
+    load();
+  });
   $("#renew").addEventListener("click", () => {
     $("#renew-result").replaceChildren();
     $("#renew-dialog").showModal();
