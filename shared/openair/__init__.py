@@ -12,6 +12,7 @@ from shared.openair.errors import (
     OpenAirInvalidRequest,
     OpenAirProtocolError,
     OpenAirRateLimited,
+    OpenAirResponseTooLarge,
     OpenAirTransportError,
 )
 from shared.openair.reads import ReadSpec
@@ -24,6 +25,7 @@ __all__ = [
     "OpenAirInvalidRequest",
     "OpenAirProtocolError",
     "OpenAirRateLimited",
+    "OpenAirResponseTooLarge",
     "OpenAirTransportError",
     "ReadSpec",
     "WriteResult",

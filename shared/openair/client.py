@@ -17,7 +17,7 @@ from xml.etree.ElementTree import Element
 import httpx
 
 from shared.openair.dates import company_zone, date_element
-from shared.openair.errors import OpenAirError, OpenAirProtocolError, error_for
+from shared.openair.errors import OpenAirError, OpenAirProtocolError, OpenAirResponseTooLarge, error_for
 from shared.openair.fields import CUSTOM_SUFFIX, FieldReader
 from shared.openair.models import (
     Booking,
@@ -34,7 +34,7 @@ from shared.openair.models import (
     User,
 )
 from shared.openair.reads import MAX_PAGE, ReadSpec
-from shared.openair.transport import Sleep, Transport, default_sleep
+from shared.openair.transport import MAX_RESPONSE_BYTES, Sleep, Transport, default_sleep
 from shared.openair.typed import Batch, TypedRead, read_types
 from shared.openair.xml import Command, Raw, Reply, object_element, record_from_element, records
 from shared.secrets import SecretProvider
@@ -65,9 +65,12 @@ class OpenAirClient:
         http: httpx.AsyncClient | None = None,
         sleep: Sleep = default_sleep,
         rng: Callable[[], float] = random.random,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.zone = company_zone(settings.company_timezone)
-        self._transport = Transport(settings, secrets, http=http, sleep=sleep, rng=rng)
+        self._transport = Transport(
+            settings, secrets, http=http, sleep=sleep, rng=rng, max_response_bytes=max_response_bytes
+        )
         self.read_users = TypedRead(self, User)
         self.read_bookings = TypedRead(self, Booking)
         self.read_booking_types = TypedRead(self, BookingType)
@@ -110,7 +113,7 @@ class OpenAirClient:
         pending = list(range(len(specs)))
         while pending:
             commands = [specs[i].command(offsets[i], self.zone) for i in pending]
-            replies = await self._transport.send(commands)
+            replies = await self._send_reads(commands)
             still: list[int] = []
             for i, reply in zip(pending, replies, strict=True):
                 rows = _read_rows(reply, specs[i])
@@ -120,6 +123,16 @@ class OpenAirClient:
                     still.append(i)
             pending = still
         return results
+
+    async def _send_reads(self, commands: Sequence[Command]) -> list[Reply]:
+        """The replies to these Reads, in halves (and halves of those) when the whole answer is over the size cap."""
+        try:
+            return await self._transport.send(commands)
+        except OpenAirResponseTooLarge:
+            if len(commands) == 1:
+                raise
+            half = len(commands) // 2
+            return [*await self._send_reads(commands[:half]), *await self._send_reads(commands[half:])]
 
     async def read_types(
         self,

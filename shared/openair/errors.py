@@ -109,6 +109,17 @@ class OpenAirProtocolError(OpenAirError):
         self.retryable = retryable
 
 
+class OpenAirResponseTooLarge(OpenAirProtocolError):
+    """The response grew past the size the client accepts; reading stopped there. The same request would get
+    the same answer, so it is not retried as is: fewer commands per request (or a smaller page) is the fix."""
+
+    def __init__(self, command: str, limit: int) -> None:
+        super().__init__(
+            0, command, f"response larger than {limit:,} bytes; reading stopped there (read fewer records per request)"
+        )
+        self.limit = limit
+
+
 def error_for(code: int, command: str, message: str = "", *, token_auth: bool = False) -> OpenAirError:
     """The typed error for a non-zero OpenAir status on `command` (`token_auth`: the request logged in by token)."""
     if code in AUTH_CODES:

@@ -1,5 +1,8 @@
 """One HTTP round trip to `api.pl`: envelope, credentials, retries with back-off, status of Auth.
 
+Responses are read as a stream and refused past MAX_RESPONSE_BYTES (OpenAirResponseTooLarge): a body of any
+size is never held, or parsed, whole.
+
 Retried: 556 (rate limit, answered on Auth so nothing ran), HTTP 5xx/408/429, timeouts, connection failures
 and bodies that do not parse — with exponential back-off and full jitter inside OPENAIR_RETRY_BUDGET_SECONDS,
 after which the last error is raised. Transport failures are retried only for idempotent requests: a
@@ -18,6 +21,7 @@ from shared.errors import ConfigurationError
 from shared.openair.errors import (
     OpenAirError,
     OpenAirProtocolError,
+    OpenAirResponseTooLarge,
     OpenAirTransportError,
     error_for,
     is_retryable,
@@ -29,6 +33,9 @@ from shared.settings import OpenAirSettings
 CLIENT_VERSION = "1.0"
 BACKOFF_BASE_SECONDS = 0.5
 BACKOFF_CAP_SECONDS = 30.0
+# A full page of 1,000 records is a few MB; a batch of reads (source.COMMANDS_PER_REQUEST) can be larger, and is
+# split in halves when refused (client.read_many). Parsed, a body takes several times its size in memory.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -44,8 +51,10 @@ class Transport:
         http: httpx.AsyncClient | None,
         sleep: Sleep,
         rng: Callable[[], float],
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
         self.settings = settings
+        self.max_response_bytes = max_response_bytes
         self._secrets = secrets
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=settings.timeout_seconds)
@@ -120,16 +129,33 @@ class Transport:
     async def _post(self, body: bytes, label: str) -> bytes:
         self.requests_made += 1
         try:
-            response = await self._http.post(
-                self.url, content=body, headers={"Content-Type": "text/xml; charset=utf-8"}
-            )
+            async with self._http.stream(
+                "POST", self.url, content=body, headers={"Content-Type": "text/xml; charset=utf-8"}
+            ) as response:
+                if response.status_code != 200:
+                    raise OpenAirTransportError(
+                        response.status_code, label, f"HTTP {response.status_code} from {self.url}"
+                    )
+                return await self._bounded_body(response, label)
         except httpx.TimeoutException as exc:
             raise OpenAirTransportError(0, label, f"timed out after {self.settings.timeout_seconds:g} s") from exc
         except httpx.HTTPError as exc:
             raise OpenAirTransportError(0, label, f"{type(exc).__name__}: {exc}") from exc
-        if response.status_code != 200:
-            raise OpenAirTransportError(response.status_code, label, f"HTTP {response.status_code} from {self.url}")
-        return response.content
+
+    async def _bounded_body(self, response: httpx.Response, label: str) -> bytes:
+        """The (decoded) body, read no further than the cap: a declared length over it is refused unread."""
+        limit = self.max_response_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise OpenAirResponseTooLarge(label, limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise OpenAirResponseTooLarge(label, limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     def _check(self, body: bytes, commands: Sequence[Command], label: str) -> list[Reply]:
         replies = parse_response(body, label)
