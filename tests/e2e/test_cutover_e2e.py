@@ -135,7 +135,11 @@ def test_cutover_through_the_function_host(world: dict[str, Any]) -> None:
     assert removal.json()["counts"]["stale_removed"] == counts["stale"]
     final = {m: {e["id"] for e in graph.events(m)} for m in mailboxes.values()}
     assert sum(len(v) for v in final.values()) == sum(len(v) for v in after.values()) - counts["stale"]
+    durations: dict[str, list[float]] = {}
+    for invocation in host.invocations.all():
+        durations.setdefault(invocation.function, []).append(invocation.duration)
     print(
         f"cutover of {len(mailboxes)} mailboxes: dry run {dry_reads} Graph requests; real run + writes "
-        f"{cutover_requests} ({cutover_requests / len(mailboxes):.2f} per mailbox); counts {counts}"
+        f"{cutover_requests} ({cutover_requests / len(mailboxes):.2f} per mailbox); counts {counts}; invocations "
+        + ", ".join(f"{name} {len(d)}× max {max(d):.2f} s" for name, d in sorted(durations.items()))
     )
