@@ -76,6 +76,11 @@ function notifyChanged(typeName) {
             pushLog('warning', 'script parameters PushUrl and PushSecret must be set; nothing sent');
             return;
         }
+        // The function key travels in a header: never over plain http, nor to a URL with user:password@ in it.
+        if (!/^https:\/\/[^\/?#@]+([\/?#]|$)/i.test(String(url))) {
+            pushLog('warning', 'script parameter PushUrl must be an https:// URL of the function app; nothing sent');
+            return;
+        }
         var body = JSON.stringify({
             type: typeName,
             id: String(record.id),

@@ -122,6 +122,22 @@ test('other forms, a missing record and missing parameters send nothing', () => 
   assert.match(calls.logs[0][1], /PushSecret/);
 });
 
+test('PushUrl must be https to the host itself: the function key is never sent in clear text or elsewhere', () => {
+  for (const PushUrl of ['http://sync.example.net/api/openair/changed', 'sync.example.net/api/openair/changed',
+    'https://user:pw@sync.example.net/api/openair/changed', 'https://sync.example.net@evil.example/x',
+    'javascript:alert(1)']) {
+    const calls = fakeNsoa({ record: { id: 1, userid: 2, booking_typeid: 3 }, params: { ...PARAMS, PushUrl } });
+    script.afterSaveBooking();
+    assert.equal(calls.posts.length, 0, PushUrl);
+    assert.match(calls.logs[0][1], /PushUrl must be an https:\/\/ URL/, PushUrl);
+  }
+  for (const PushUrl of ['HTTPS://sync.example.net/api/openair/changed', 'https://sync.example.net:8443/api/x?y=1']) {
+    const calls = fakeNsoa({ record: { id: 1, userid: 2, booking_typeid: 3 }, params: { ...PARAMS, PushUrl } });
+    script.afterSaveBooking();
+    assert.equal(calls.posts.length, 1, PushUrl);
+  }
+});
+
 test('even a failing NSOA (record read and logging both throw) never fails the save', () => {
   fakeNsoa({ record: () => { throw new Error('boom'); } });
   global.NSOA.meta.log = () => { throw new Error('log down'); };
