@@ -119,6 +119,9 @@ async def manage_status_page(req: func.HttpRequest) -> func.HttpResponse:
     """The status page (HTML): its script reads `manage/status` and `manage/runs` with the same key."""
     from shared.admin.status_page import MEDIA_TYPE, status_page
 
+    refused = _refused(req)  # the page opens with the administrators' key only, like the routes it reads
+    if refused is not None:
+        return refused
     body, headers = status_page().answer(req.headers.get("accept-encoding", ""))
     return func.HttpResponse(body, status_code=200, headers=headers, mimetype=MEDIA_TYPE, charset="utf-8")
 

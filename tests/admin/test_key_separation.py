@@ -20,7 +20,7 @@ from tests.admin.live import Live, live_world
 GRAPH_KEY = "graph-key-3c9e1a7b5d2f4e60"
 PUSH_KEY = "push-key-8b1d4f6a2c9e7031"
 ADMIN_KEY = "hostkey-a8c3e1f0d2b94c57"  # FUNCTIONS_HOST_KEY in tests/admin/live.py: the host `default` key
-MANAGE = [("GET", "status"), ("GET", "runs"), ("GET", "check"), ("GET", "openapi.json"),
+MANAGE = [("GET", "status"), ("GET", "runs"), ("GET", "check"), ("GET", "openapi.json"), ("GET", "status-page"),
           ("POST", "mappings/refresh"), ("POST", "mappings/import-csv"), ("POST", "resync"),
           ("POST", "sync/export"), ("POST", "subscriptions/renew")]  # fmt: skip
 APP_KEYS = {"WEBHOOK_FUNCTION_KEY": GRAPH_KEY, "OPENAIR_PUSH_KEY": PUSH_KEY, "OPENAIR_PUSH_SECRET": "push-secret"}

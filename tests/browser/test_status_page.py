@@ -122,6 +122,8 @@ def drive(stack: Stack, scenario: str, expect: dict[str, Any]) -> dict[str, Any]
 def test_the_page_needs_the_admin_key_and_is_one_small_self_contained_document(stack: Stack) -> None:
     assert httpx.get(stack.page_url, timeout=30).status_code == 401
     assert httpx.get(stack.page_url, params={"code": "not-the-key"}, timeout=30).status_code == 401
+    webhook_key = stack.host.keys.function  # WEBHOOK_FUNCTION_KEY here: in Graph's URLs, so it opens no admin route
+    assert httpx.get(stack.page_url, params={"code": webhook_key}, timeout=30).status_code == 401
     answer = httpx.get(stack.page_url, headers={"x-functions-key": stack.key, "Accept-Encoding": "identity"})
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/html")
