@@ -39,6 +39,18 @@ def resolve_zone(name: str | None) -> str | None:
     return text
 
 
+def is_fixed_offset(name: str | None) -> bool:
+    """True for a zone that is only an offset (`-0600`, `UTC+2`, `Etc/GMT+6`, `UTC`): it carries no daylight
+    saving rules, so it places summer times an hour off in any place that has them."""
+    if not name:
+        return False
+    text = name.strip()
+    if _OFFSET.match(text):
+        return True
+    resolved = resolve_zone(text)
+    return resolved is not None and (resolved.startswith("Etc/") or resolved in ("UTC", "GMT"))
+
+
 def zone(name: str) -> ZoneInfo:
     resolved = resolve_zone(name)
     if resolved is None:

@@ -1,9 +1,11 @@
 """Who is calling: API key and namespace, password or OAuth token login, and per-account request limits.
 
-Codes follow the reference: 413 key not API-enabled, 412 wrong namespace, 403/404 missing/invalid company,
-405/406 missing/invalid user, 407/408 missing/invalid password, 401 invalid access token (a bad token fails
-even with a valid password beside it), 410 inactive user, 556 frequency limit — answered on Auth.
-The pairing of 403–408 to company/user/password is our reading of "missing/invalid company/user/password".
+Codes as Oracle's error-code page lists them (also transcribed in openair-xml-php `Commands/Auth.php`): 413 key not
+API-enabled, 412 wrong namespace, 403 no company name supplied, 404 no user name supplied, 405 no password
+supplied, 406 invalid company name, 401 no such company/user/password (an unknown user; also an invalid access
+token, which fails even with a valid password beside it), 408 bad password, 409 account cancelled, 410 inactive
+user, 415 account archived, 416 user locked, 556 frequency limit — all answered on Auth. The transient ones
+(419 "authentication failed, please retry", 422 "LDAP server unavailable") and 420/421 come from queued faults.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class Account:
     access_tokens: Sequence[str] = ()
     namespace: str = "default"
     active: bool = True
+    state: str = ""  # "", or cancelled | archived | locked: the account or user can no longer sign in
     rate_per_minute: int | None = None  # None: the simulator-wide setting
     rate_per_day: int | None = None
 
@@ -39,6 +42,7 @@ class Account:
             access_tokens=tuple(str(t) for t in data.get("access_tokens", ())),
             namespace=str(data.get("namespace", "default")),
             active=bool(data.get("active", True)),
+            state=str(data.get("state", "")),
             rate_per_minute=data.get("rate_per_minute"),
             rate_per_day=data.get("rate_per_day"),
         )
@@ -53,6 +57,7 @@ class AuthResult:
     status: int
     message: str = ""
     account: Account | None = None
+    token: str | None = None  # the access token it logged in with (None: password login)
 
 
 def authenticate(accounts: Sequence[Account], request: Element) -> AuthResult:
@@ -72,30 +77,37 @@ def authenticate(accounts: Sequence[Account], request: Element) -> AuthResult:
         account = next((a for a in keyed if token and token in a.access_tokens), None)
         if account is None:
             return AuthResult(401, "invalid access token")
-        return _active(account)
+        result = _active(account)
+        return AuthResult(result.status, result.message, result.account, token) if result.status == 0 else result
     company = (login.findtext("company") or "").strip()
     user = (login.findtext("user") or "").strip()
     password = login.findtext("password") or ""
     if not company:
-        return AuthResult(403, "missing company id")
+        return AuthResult(403, "no company name supplied")
+    if not user:
+        return AuthResult(404, "no user name supplied")
+    if not password:
+        return AuthResult(405, "no password supplied")
     same_company = [a for a in keyed if a.company.lower() == company.lower()]
     if not same_company:
-        return AuthResult(404, "invalid company id")
-    if not user:
-        return AuthResult(405, "missing user id")
+        return AuthResult(406, "invalid company name")
     account = next((a for a in same_company if a.user.lower() == user.lower()), None)
     if account is None:
-        return AuthResult(406, "invalid user id")
-    if not password:
-        return AuthResult(407, "missing password")
+        return AuthResult(401, "no such company/user/password")
     if password != account.password:
-        return AuthResult(408, "invalid password")
+        return AuthResult(408, "bad password")
     return _active(account)
 
 
+_STATES = {"cancelled": (409, "account cancelled"), "archived": (415, "account archived"),
+           "locked": (416, "user locked")}  # fmt: skip
+
+
 def _active(account: Account) -> AuthResult:
+    if account.state in _STATES:
+        return AuthResult(*_STATES[account.state])
     if not account.active:
-        return AuthResult(410, "user inactive")
+        return AuthResult(410, "inactive user")
     return AuthResult(0, account=account)
 
 

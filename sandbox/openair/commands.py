@@ -16,6 +16,7 @@ from sandbox.openair.auth import Account
 from sandbox.openair.read import Options, read
 from sandbox.openair.schema import FIELDS, NO_ADD, date_fields
 from sandbox.openair.store import Store, StoreError
+from sandbox.openair.tokens import FilterSetCache
 from sandbox.openair.wire import WireError, date_xml, object_fields, read_date, record_xml
 
 
@@ -24,6 +25,8 @@ class Context:
     store: Store
     account: Account
     options: Options
+    token: str | None = None  # logged in with this access token (its filter-set cache applies to reads)
+    tokens: FilterSetCache | None = None
 
 
 def execute(command: Element, ctx: Context) -> Element:
@@ -189,7 +192,17 @@ def _time(command: Element, ctx: Context) -> Element:
 
 
 def _read(command: Element, ctx: Context) -> Element:
-    return read(command, ctx.store, ctx.options, lambda t, r: _render(t, r, ctx))
+    visible = None
+    if ctx.token is not None and ctx.tokens is not None:
+        if command.get("clear_filter_cache") == "1":
+            ctx.tokens.refresh(ctx.token, ctx.store.tick())
+        generated = ctx.tokens.generated(ctx.token)
+        if generated is not None:  # objects created after the cache was generated are not in the filter set
+
+            def visible(record: dict[str, Any]) -> bool:
+                return bool(record["created"] <= generated)
+
+    return read(command, ctx.store, ctx.options, lambda t, r: _render(t, r, ctx), visible)
 
 
 HANDLERS: dict[str, Callable[[Element, Context], Element]] = {

@@ -43,7 +43,9 @@ class SimulatorControl:
         self._call("POST", "reset")
 
     def inject(self, kind: str, count: int = 1, *, status: int = 503, seconds: float = 2.0) -> int:
-        """Queue a fault (malformed | http | slow | rate_limit) for the next `count` requests; returns pending."""
+        """Queue a fault (malformed | http | slow | rate_limit | auth) for the next `count` requests; returns pending.
+
+        `status` is the HTTP status of an `http` fault, the Auth status of an `auth` fault (419, 422…)."""
         result = self._call("POST", "faults", {"kind": kind, "count": count, "status": status, "seconds": seconds})
         return int(result["pending"])
 

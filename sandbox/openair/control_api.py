@@ -4,7 +4,7 @@
 GET    /_sim/health                      {"ok": true}
 GET    /_sim/stats                       {"requests", "by_command", "rejected"}
 POST   /_sim/reset                       seed data back; counters, faults, rate windows cleared
-POST   /_sim/faults                      {"kind": malformed|http|slow|rate_limit, "count", "status", "seconds"}
+POST   /_sim/faults                      {"kind": malformed|http|slow|rate_limit|auth, "count", "status", "seconds"}
 DELETE /_sim/faults                      drop queued faults
 PATCH  /_sim/config                      {"rate_per_minute", "rate_per_day", "latency_ms", "filter_boundary",
                                           "empty_read_status"}

@@ -1,7 +1,8 @@
 """Faults queued through the control API, each applied to the next N `api.pl` requests in order.
 
 Kinds: `malformed` (HTTP 200 with a truncated XML body), `http` (an HTTP error status, default 503),
-`slow` (answer only after `seconds`, to trip a client timeout), `rate_limit` (556 on Auth).
+`slow` (answer only after `seconds`, to trip a client timeout), `rate_limit` (556 on Auth), `auth` (Auth answers
+`status`: 419 "authentication failed, please retry", 420, 421, 422 "LDAP server unavailable", 414…).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-KINDS = ("malformed", "http", "slow", "rate_limit")
+KINDS = ("malformed", "http", "slow", "rate_limit", "auth")
 
 
 @dataclass
@@ -28,6 +29,8 @@ class Fault:
         count = int(body.get("count", 1))
         if count < 1:
             raise ValueError("count must be at least 1")
+        if kind == "auth" and not 401 <= int(body.get("status", 0)) <= 423:
+            raise ValueError("an auth fault needs a status from 401 to 423")
         return cls(kind, count, int(body.get("status", 503)), float(body.get("seconds", 2.0)))
 
 

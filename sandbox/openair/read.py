@@ -27,7 +27,13 @@ class Options:
     empty_read_status: int = 601  # 601 (what clients are known to see) or 0 with no children
 
 
-def read(command: Element, store: Store, options: Options, render: Callable[[str, Record], Element]) -> Element:
+def read(
+    command: Element,
+    store: Store,
+    options: Options,
+    render: Callable[[str, Record], Element],
+    visible: Callable[[Record], bool] | None = None,
+) -> Element:
     type_name = command.get("type", "")
     if type_name not in FIELDS:
         raise StoreError(603, f"invalid type {type_name!r}")
@@ -46,6 +52,7 @@ def read(command: Element, store: Store, options: Options, render: Callable[[str
         for r in rows
         if all((str(r.get(k, "")) == v) == (method == "equal to") for k, v in query.items())
         and all(t(r) for t in tests)
+        and (visible is None or visible(r))
     ]
     page = chosen[offset : offset + count]
     returned = _returned(command, known)

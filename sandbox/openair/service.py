@@ -17,7 +17,17 @@ from sandbox.openair.faults import FaultQueue
 from sandbox.openair.form_script import FormScriptHook
 from sandbox.openair.read import Options
 from sandbox.openair.store import Store
+from sandbox.openair.tokens import FilterSetCache
 from sandbox.openair.wire import WireError, document, parse_request
+
+AUTH_FAULTS = {
+    556: "API request frequency limit reached",
+    414: "account temporarily unavailable",
+    419: "authentication failed, please retry",
+    420: "authentication failed",
+    421: "account misconfiguration or invalid assertion",
+    422: "LDAP server unavailable",
+}
 
 
 @dataclass
@@ -60,12 +70,18 @@ class Service:
         self.faults = FaultQueue()
         self.stats = Stats()
         self.form_script = FormScriptHook()  # kept across reset(), like the other settings
+        self.tokens = FilterSetCache()
         self.reset()
 
     def reset(self) -> None:
         """Back to the seed data; counters, faults and rate windows cleared."""
         self.store = Store(self.data)
         self.accounts = [Account.from_data(a) for a in self.data.get("accounts", [])]
+        self.tokens.clear()
+        issued = self.store.tick()  # the seed tokens are issued now: their filter sets hold the seed records
+        for account in self.accounts:
+            for token in account.access_tokens:
+                self.tokens.issued(token, issued)
         self.faults.clear()
         self.stats.reset()
         self.limiter.reset()
@@ -81,11 +97,12 @@ class Service:
             return Answer(200, b'<?xml version="1.0"?>\n<response><Auth status="0"></Auth><Read status="0"><Boo', delay)
         if fault is not None and fault.kind == "slow":
             delay += fault.seconds
-        return Answer(
-            200, document(self._respond(body, rate_limited=fault is not None and fault.kind == "rate_limit")), delay
-        )
+        auth_fault = 0
+        if fault is not None and fault.kind in ("rate_limit", "auth"):
+            auth_fault = 556 if fault.kind == "rate_limit" else fault.status
+        return Answer(200, document(self._respond(body, auth_fault=auth_fault)), delay)
 
-    def _respond(self, body: bytes, *, rate_limited: bool) -> Element:
+    def _respond(self, body: bytes, *, auth_fault: int) -> Element:
         try:
             request = parse_request(body)
         except WireError as exc:
@@ -98,7 +115,9 @@ class Service:
         root = Element("response")
         result = authenticate(self.accounts, request)
         status, message = result.status, result.message
-        if status == 0 and result.account is not None and (rate_limited or not self.limiter.admit(result.account)):
+        if status == 0 and auth_fault:
+            status, message = auth_fault, AUTH_FAULTS.get(auth_fault, "authentication failed")
+        elif status == 0 and result.account is not None and not self.limiter.admit(result.account):
             status, message = 556, "API request frequency limit reached"
         auth = SubElement(root, "Auth", {"status": str(status)})
         if status != 0 or result.account is None:
@@ -107,7 +126,7 @@ class Service:
             if message:
                 SubElement(auth, "errors").text = message
             return root
-        ctx = Context(self.store, result.account, self.options)
+        ctx = Context(self.store, result.account, self.options, result.token, self.tokens)
         for command in commands:
             root.append(execute(command, ctx))
         return root

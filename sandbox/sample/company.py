@@ -65,6 +65,15 @@ def _stamp(t: dt.datetime) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def openair_offset(zone: str, on: dt.date) -> str:
+    """A user's zone as OpenAir's XML API reports it: a bare offset like `-0600` (Oracle's own sample response
+    for Whoami carries `<timezone>-0600</timezone>`), here the zone's standard (winter) offset."""
+    tz = ZoneInfo(zone)
+    offsets = [dt.datetime(on.year, month, 15, 12, tzinfo=tz).utcoffset() or dt.timedelta() for month in (1, 7)]
+    minutes = int(min(offsets).total_seconds()) // 60
+    return f"{'-' if minutes < 0 else '+'}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
 def _next_dst_change(zone: str, start: dt.date, days: int = 400) -> dt.date | None:
     tz = ZoneInfo(zone)
     prev = dt.datetime.combine(start, dt.time(12), tz).utcoffset()
@@ -130,8 +139,10 @@ def build(anchor: dt.date | None = None, *, users: int = 36, seed: int = 7, incu
         openair_email = alias if i % 5 == 3 else primary
         if i == 11:
             openair_email = f"{local}@contractor.example"  # no mailbox in the tenant: stays unmatched
+        # Most users' zones come as OpenAir serves them, a bare offset; every fourth as a zone name.
+        openair_zone = zone if i % 4 == 0 else openair_offset(zone, monday)
         user = add("User", name=f"{last}, {first}", nickname=local, active="0" if i == 17 else "1",
-                   timezone=zone, addr={"email": openair_email},
+                   timezone=openair_zone, addr={"email": openair_email},
                    exchDefault_booking_type=types["Outlook appointment"]["id"] if i % 3 else "",
                    exchDefault_project=internal["id"] if i % 4 else "")  # fmt: skip
         if i != 11:

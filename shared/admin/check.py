@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -31,6 +32,7 @@ from shared.settings import (
     SyncSettings,
     load,
 )
+from shared.store.store import SyncStore
 
 if TYPE_CHECKING:
     from shared.runtime import Services
@@ -111,6 +113,25 @@ def credential_expiry(environ: Mapping[str, str], secret_value: Callable[[str], 
     return CheckResult(name, Outcome.OK, when)
 
 
+def zone_check(store: SyncStore) -> CheckResult:
+    """Which zone each mapped user's events are rendered in, by source; users left on a fixed offset (no
+    daylight saving, so summer times an hour off) are a warning naming them."""
+    from shared.sync.zones import choose_zone
+
+    settings, _ = store.load_settings()
+    choices = {u: choose_zone(m, settings) for u, m in store.load_mappings().users.items() if m.mailbox}
+    by_source = Counter(c.source.value for c in choices.values())
+    text = f"{len(choices)} mapped user(s): " + (", ".join(f"{n} from {s}" for s, n in sorted(by_source.items()))
+                                                 or "none")  # fmt: skip
+    fixed = sorted((u, c) for u, c in choices.items() if c.fixed_offset)
+    if not fixed:
+        return CheckResult("Time zones", Outcome.OK, text + "; every one knows daylight saving")
+    names = "; ".join(f"{u}: {c.zone} ({c.reason})" for u, c in fixed[:10])
+    more = f" … and {len(fixed) - 10} more" if len(fixed) > 10 else ""
+    return CheckResult("Time zones", Outcome.WARNING, f"{text}; {len(fixed)} on a fixed offset without daylight "
+                       f"saving (summer times an hour off): {names}{more}")  # fmt: skip
+
+
 async def run_checks(
     services: Services,
     *,
@@ -157,6 +178,9 @@ async def run_checks(
         why = f" ({pause.reason})" if pause.reason else ""
         return CheckResult("Sync", Outcome.WARNING, f"PAUSED{since} by {pause.by}{why}: nothing is written until "
                            "`resume` (POST /api/manage/resume)")  # fmt: skip
+
+    async def time_zones() -> CheckResult:
+        return zone_check(services.store())
 
     async def queues() -> CheckResult:
         from shared.admin.queues import QueueInspector
@@ -259,6 +283,7 @@ async def run_checks(
     await attempt("App settings", settings)
     if (await attempt("Table storage", tables)).outcome is not Outcome.FAILED:
         await attempt("Sync", pause_switch)
+        await attempt("Time zones", time_zones)
     await attempt("Queue storage", queues)
     await attempt("Key Vault", key_vault)
     await attempt("OpenAir API", openair)

@@ -27,6 +27,7 @@ from shared.store.state import CURSORS, RunRecord
 from shared.store.store import SyncStore
 from shared.sync.importing.rules import describe_filter, import_filter
 from shared.sync.render import presentation
+from shared.sync.zones import choose_zone
 
 SUBSCRIPTIONS_TABLE = "Subscriptions"  # written by the import (shared/store/importing.py)
 SUBSCRIPTION_WARNING = dt.timedelta(hours=24)
@@ -40,7 +41,8 @@ class UserStatus:
     mapped_by: str
     resolved: bool  # the mailbox id is known: the user can sync
     switches: list[str]
-    time_zone: str
+    time_zone: str  # the IANA zone events are rendered in
+    time_zone_reason: str  # where it comes from (override, OpenAir, mailbox, default) and any warning
     last_export: str
     last_export_counts: str
     last_import: str
@@ -170,7 +172,7 @@ def build_status(
         if not parsed.mailbox:
             report.unmapped.append(f"{parsed.openair_user_id} {parsed.name} <{parsed.email or 'no email'}>".strip())
             continue
-        user = _user(parsed, row.columns, pending.get(parsed.openair_user_id, 0))
+        user = _user(parsed, row.columns, pending.get(parsed.openair_user_id, 0), settings)
         if parsed.import_events:
             user.import_filter = describe_filter(import_filter(settings, parsed))
         report.users.append(user)
@@ -223,7 +225,8 @@ def describe_choices(settings: IntegrationSettings) -> list[str]:
     return lines
 
 
-def _user(mapping: UserMapping, columns: Any, pending: int) -> UserStatus:
+def _user(mapping: UserMapping, columns: Any, pending: int, settings: IntegrationSettings) -> UserStatus:
+    zone = choose_zone(mapping, settings)
     switches = [SWITCH_WORDS[k.value] for k in sorted(mapping.export_kinds)] + (
         ["import"] if mapping.import_events else []
     )
@@ -234,7 +237,8 @@ def _user(mapping: UserMapping, columns: Any, pending: int) -> UserStatus:
         mapped_by=mapping.mapped_by.value,
         resolved=bool(mapping.mailbox_id),
         switches=switches,
-        time_zone=mapping.time_zone or mapping.openair_time_zone or mapping.mailbox_time_zone,
+        time_zone=zone.zone,
+        time_zone_reason=("WARNING: " if zone.fixed_offset else "") + zone.reason,
         last_export=_text(columns.get("LastExport")),
         last_export_counts=_text(columns.get("LastExportCounts")),
         last_import=_text(columns.get("LastImport")),

@@ -93,6 +93,8 @@ def show_status(report: StatusReport, out: Output) -> None:
         out.table("Users not syncing: their UserMappings row is rejected (fix it in Storage Explorer)",
                   ["User", "Mailbox", "Problem"],
                   [(r.user_id, r.mailbox, r.problem) for r in report.rejected_users])  # fmt: skip
+    out.table("Time zones (events are rendered in these)", ["User", "Zone", "Why"],
+              [(u.user_id, u.time_zone, u.time_zone_reason) for u in report.users])  # fmt: skip
     if report.unmapped:
         out.say("[bold]Without a mailbox:[/] " + "; ".join(report.unmapped[:20])
                 + (f" … and {len(report.unmapped) - 20} more" if len(report.unmapped) > 20 else ""))  # fmt: skip

@@ -126,6 +126,12 @@ class OpenAirClient:
 
     async def _send_reads(self, commands: Sequence[Command]) -> list[Reply]:
         """The replies to these Reads, in halves (and halves of those) when the whole answer is over the size cap."""
+        if self._transport.token_auth:
+            # Under an OAuth token OpenAir reads from the token's filter-set cache, which lacks every object created
+            # after the token was issued (Oracle, "Filter Set Cache Refresh"): new bookings would be missed for good
+            # once the watermark passes them. One refresh per request, on its first Read, serves the Reads after
+            # it; more would only slow OpenAir down.
+            commands[0].element.set("clear_filter_cache", "1")
         try:
             return await self._transport.send(commands)
         except OpenAirResponseTooLarge:

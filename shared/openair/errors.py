@@ -14,21 +14,29 @@ DESCRIPTIONS: dict[int, str] = {
     1: "unknown error",
     2: "not logged in",
     5: "unknown command",
-    401: "authentication failed",
-    403: "missing company id",
-    404: "invalid company id",
-    405: "missing user id",
-    406: "invalid user id",
-    407: "missing password",
-    408: "invalid password",
+    # Authentication, as Oracle's error-code page lists them.
+    401: "no such company/user/password",
+    402: "old login, internal error",
+    403: "no company name supplied",
+    404: "no user name supplied",
+    405: "no password supplied",
+    406: "invalid company name",
+    408: "bad password",
     409: "account cancelled",
-    410: "user inactive",
+    410: "inactive user",
+    411: "account conflict",
     412: "wrong namespace",
-    413: "account not enabled for the API",
+    413: "account not privileged to access the API",
     414: "account temporarily unavailable",
+    415: "account archived",
     416: "user locked",
     417: "restricted IP address",
     418: "invalid session",
+    419: "authentication failed, please retry",
+    420: "authentication failed",
+    421: "account misconfiguration or invalid assertion",
+    422: "LDAP server unavailable",
+    423: "no permission to read ServerStatus",
     426: "must use the account-specific domain",
     556: "API request frequency limit reached",
     601: "no results / invalid id",
@@ -43,24 +51,35 @@ DESCRIPTIONS: dict[int, str] = {
 
 # What an administrator changes for each authentication failure.
 _AUTH_FIXES: dict[int, str] = {
-    401: "check OPENAIR_COMPANY, OPENAIR_USER and OPENAIR_PASSWORD (or OPENAIR_ACCESS_TOKEN)",
-    403: "set OPENAIR_COMPANY",
-    404: "check OPENAIR_COMPANY (the company id)",
-    405: "set OPENAIR_USER",
-    406: "check OPENAIR_USER",
-    407: "set OPENAIR_PASSWORD",
-    408: "check OPENAIR_PASSWORD",
+    401: "check OPENAIR_COMPANY, OPENAIR_USER and OPENAIR_PASSWORD: no such company, user or password",
+    402: "OpenAir had an internal error signing in; try again, then contact OpenAir support",
+    403: "set OPENAIR_COMPANY (the company id)",
+    404: "set OPENAIR_USER (the API user's name)",
+    405: "set OPENAIR_PASSWORD (or OPENAIR_ACCESS_TOKEN to sign in with an OAuth token)",
+    406: "check OPENAIR_COMPANY: OpenAir knows no company by that id",
+    408: "check OPENAIR_PASSWORD: the password is wrong",
     409: "the OpenAir account is cancelled; contact OpenAir support",
     410: "OPENAIR_USER is inactive in OpenAir; activate it or use another API user",
+    411: "OpenAir reports an account conflict for OPENAIR_USER; contact OpenAir support",
     412: "check OPENAIR_NAMESPACE (issued with the API key)",
     413: "API access is not enabled for this account or OPENAIR_API_KEY is wrong; ask OpenAir support",
     414: "the account is temporarily unavailable; try again later",
+    415: "the OpenAir account is archived; contact OpenAir support",
     416: "OPENAIR_USER is locked in OpenAir; unlock it",
     417: "the function app's outbound IP is not allowed by OpenAir's IP restrictions",
     418: "the session or OPENAIR_ACCESS_TOKEN is invalid or expired; renew OPENAIR_ACCESS_TOKEN",
+    419: "a transient sign-in failure; it is retried, and persisting, check OPENAIR_USER and OPENAIR_PASSWORD",
+    420: "sign-in refused: check OPENAIR_USER and OPENAIR_PASSWORD (or OPENAIR_ACCESS_TOKEN)",
+    421: "the account's single sign-on or OPENAIR_ACCESS_TOKEN assertion is misconfigured; check the OAuth/SSO setup",
+    422: "OpenAir's LDAP server is unavailable; it is retried, and persisting, contact OpenAir support",
+    423: "OPENAIR_USER may not read ServerStatus; give it that permission or do not read it",
     426: "OPENAIR_BASE_URL must be the account-specific domain, https://<company-id>.app.openair.com",
 }
-AUTH_CODES = frozenset(range(401, 419)) | {426}
+AUTH_CODES = frozenset(range(401, 424)) | {426}
+# Oracle: 419 "authentication failed, please retry" and 422 "LDAP server unavailable" pass on a later attempt.
+TRANSIENT_AUTH_CODES = frozenset({419, 422})
+# Signing in with OPENAIR_ACCESS_TOKEN, these mean the token is the one to look at.
+_TOKEN_CODES = frozenset({401, 418, 420})
 
 
 class OpenAirError(SyncError):
@@ -78,7 +97,12 @@ class OpenAirError(SyncError):
 
 
 class OpenAirAuthError(OpenAirError):
-    """Credentials, namespace, key or domain refused. Never retried: the message names the setting to fix."""
+    """Credentials, namespace, key or domain refused; the message names the setting to fix. Retried only for
+    the transient codes (419, 422)."""
+
+    @property
+    def transient(self) -> bool:
+        return self.code in TRANSIENT_AUTH_CODES
 
 
 class OpenAirRateLimited(OpenAirError):
@@ -124,7 +148,7 @@ def error_for(code: int, command: str, message: str = "", *, token_auth: bool = 
     """The typed error for a non-zero OpenAir status on `command` (`token_auth`: the request logged in by token)."""
     if code in AUTH_CODES:
         hint = _AUTH_FIXES.get(code, "check the OPENAIR_* settings")
-        if token_auth and code in (401, 418):
+        if token_auth and code in _TOKEN_CODES:
             hint = "OPENAIR_ACCESS_TOKEN is invalid or expired; renew it (it is used instead of the password)"
         return OpenAirAuthError(code, command, message, hint=hint)
     if code == 556:
@@ -137,9 +161,11 @@ def error_for(code: int, command: str, message: str = "", *, token_auth: bool = 
 
 
 def is_retryable(error: OpenAirError) -> bool:
-    """Rate limits and transport failures may pass; everything else would fail the same way again."""
+    """Rate limits, transient sign-in failures and transport failures may pass; nothing else would."""
     if isinstance(error, OpenAirRateLimited):
         return True
+    if isinstance(error, OpenAirAuthError):
+        return error.transient
     if isinstance(error, OpenAirTransportError):
         return error.code == 0 or error.code >= 500 or error.code in (408, 429)
     return isinstance(error, OpenAirProtocolError) and error.retryable

@@ -33,7 +33,7 @@ from shared.sync.decide import content_hash
 from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX
 from shared.sync.ports import OpenAirPort
 from shared.sync.render import BeforeWindow, OutOfScope, RenderContext, Unrenderable, presentation, render
-from shared.timezones import resolve_zone
+from shared.sync.zones import choose_zone
 
 log = logging.getLogger(__name__)
 
@@ -89,12 +89,8 @@ class ExportPlan:
 
 
 def user_zone(mapping: UserMapping, settings: IntegrationSettings) -> str:
-    """Override, else the OpenAir user's zone, else the mailbox's, else the integration default."""
-    for candidate in (mapping.time_zone, mapping.openair_time_zone, mapping.mailbox_time_zone):
-        resolved = resolve_zone(candidate)
-        if resolved:
-            return resolved
-    return resolve_zone(settings.default_time_zone) or "UTC"
+    """The IANA zone the user's events are rendered in (`zones.choose_zone` says why)."""
+    return choose_zone(mapping, settings).zone
 
 
 def _since(cursors: Mapping[str, object], overlap: dt.timedelta) -> dict[str, dt.datetime | None]:
@@ -309,9 +305,13 @@ def _scope_changes(
     backfill: dict[str, set[RecordKind]] = {}
     scope_out: dict[str, set[RecordKind]] = {}
     new_states: list[UserState] = []
+    # Only a change of the zone the events are rendered in moves them: an OpenAir offset that changes under a
+    # mailbox zone (which wins over it) costs no back-fill.
     zone_changed = {
         user.id for user in changes.users
         if user.id in mappings.users and (user.timezone or "") != mappings.users[user.id].openair_time_zone
+        and user_zone(mappings.users[user.id], settings)
+        != user_zone(dataclasses.replace(mappings.users[user.id], openair_time_zone=user.timezone or ""), settings)
     }  # fmt: skip
     for user_id, mapping in mappings.users.items():
         if not mapping.mailbox_id or (targets is not None and user_id not in targets):

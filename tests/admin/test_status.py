@@ -57,3 +57,37 @@ def test_status_shows_what_needs_an_administrator() -> None:
     assert {c["scope"] for c in one.cursors} == {"Delta", "OpenAir"}
     with pytest.raises(UnknownUser, match="OpenAir user nobody has no row in UserMappings"):
         build_status(store, user_id="nobody", now=NOW)
+
+
+def test_status_and_check_say_which_zone_each_user_gets_and_why() -> None:
+    from shared.admin.check import Outcome, zone_check
+
+    tables = MemoryTables()
+
+    def mapped(user: str) -> dict[str, object]:
+        return {"Mailbox": f"{user}@contoso.com", "MailboxId": f"m{user}", "ExportBookings": True}
+
+    tables.raw_put(USER_MAPPINGS, USER_PARTITION, "1", {**mapped("1"), "OpenAirTimeZone": "-0600",
+                                                         "MailboxTimeZone": "Central Standard Time"})  # fmt: skip
+    tables.raw_put(USER_MAPPINGS, USER_PARTITION, "2", {**mapped("2"), "OpenAirTimeZone": "-0600"})
+    tables.raw_put(USER_MAPPINGS, USER_PARTITION, "3", {**mapped("3"), "OpenAirTimeZone": "+0100",
+                                                         "TimeZone": "Europe/Paris"})  # fmt: skip
+    store = SyncStore(tables)
+
+    zones = {u.user_id: (u.time_zone, u.time_zone_reason) for u in build_status(store, now=NOW).users}
+    assert zones["1"][0] == "America/Chicago"
+    assert "mailbox" in zones["1"][1]
+    assert "-0600" in zones["1"][1]
+    assert zones["2"][0] == "Etc/GMT+6"
+    assert zones["2"][1].startswith("WARNING: ")
+    assert zones["3"][0] == "Europe/Paris"
+    assert "override" in zones["3"][1]
+
+    result = zone_check(store)
+    assert result.outcome is Outcome.WARNING
+    assert "1 from mailbox" in result.message
+    assert "1 from override" in result.message
+    assert "2: Etc/GMT+6" in result.message
+    tables.raw_put(USER_MAPPINGS, USER_PARTITION, "2", {**mapped("2"), "OpenAirTimeZone": "-0600",
+                                                         "TimeZone": "America/Chicago"})  # fmt: skip
+    assert zone_check(store).outcome is Outcome.OK

@@ -22,9 +22,11 @@ from sandbox.host.localhost import LocalHost
 from sandbox.offline import map_users, product_settings
 from sandbox.openair import OpenAirSimulator, SimulatorControl
 from sandbox.sample import build
+from sandbox.sample.company import OFFICES
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 
+OFFICE_ZONES = {windows: iana for iana, windows, _office in OFFICES}  # the mailbox's zone -> the office's
 ANCHOR = dt.date(2027, 3, 1)  # the sample's DST-crossing bookings then fall on 2027-03-14 (US) and 03-28 (EU)
 
 
@@ -92,19 +94,25 @@ def test_export_through_the_function_host(world: dict[str, Any]) -> None:
     owner = mapped[dst["userid"]]
     (event,) = [e for e in events[dst["userid"]] if key_of(e) == f"openair:booking:{dst['id']}"]
     assert event["isAllDay"] is True
-    assert event["originalStartTimeZone"] == owner.openair_time_zone
+    assert event["originalStartTimeZone"] == OFFICE_ZONES[owner.mailbox_time_zone]
     assert event["start"]["dateTime"].startswith(f"{dst['startdate']}T00:00:00")
     last = dt.date.fromisoformat(dst["enddate"])
     assert event["end"]["dateTime"].startswith(f"{last + dt.timedelta(days=1)}T00:00:00")
 
-    # A timed booking lands at its wall-clock time in the user's zone (Graph answers in UTC).
-    timed = next(b for b in openair.records("Booking") if b["starttime"] and b["userid"] in mapped
-                 and f"openair:booking:{b['id']}" in keys)  # fmt: skip
-    zone = ZoneInfo(mapped[timed["userid"]].openair_time_zone)
-    (event,) = [e for e in events[timed["userid"]] if key_of(e) == f"openair:booking:{timed['id']}"]
-    local = dt.datetime.fromisoformat(timed["starttime"]).replace(tzinfo=zone)
-    assert event["start"]["timeZone"] == "UTC"
-    assert dt.datetime.fromisoformat(event["start"]["dateTime"][:19]).replace(tzinfo=dt.UTC) == local
+    # Timed bookings land at their wall-clock time in the user's office zone (Graph answers in UTC), also after
+    # a DST change for users OpenAir knows only by a fixed offset like -0600: the mailbox's zone wins over it.
+    timed = [b for b in openair.records("Booking") if b["starttime"] and b["userid"] in mapped
+             and f"openair:booking:{b['id']}" in keys]  # fmt: skip
+    offset_users_after_dst = 0
+    for booking in timed:
+        owner = mapped[booking["userid"]]
+        zone = ZoneInfo(OFFICE_ZONES[owner.mailbox_time_zone])
+        (event,) = [e for e in events[booking["userid"]] if key_of(e) == f"openair:booking:{booking['id']}"]
+        local = dt.datetime.fromisoformat(booking["starttime"]).replace(tzinfo=zone)
+        assert event["start"]["timeZone"] == "UTC"
+        assert dt.datetime.fromisoformat(event["start"]["dateTime"][:19]).replace(tzinfo=dt.UTC) == local
+        offset_users_after_dst += owner.openair_time_zone.startswith(("+", "-")) and local.dst() != dt.timedelta(0)
+    assert offset_users_after_dst, "the sample has a timed summer-time booking of a user OpenAir gives an offset for"
 
     # An idle run writes nothing.
     graph.reset_counters()

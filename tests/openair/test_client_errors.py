@@ -21,9 +21,9 @@ from tests.openair.conftest import ClientFactory, RecordingSleep, secrets, setti
 @pytest.mark.parametrize(
     ("settings", "secret_values", "code", "setting"),
     [
-        ({"OPENAIR_COMPANY": "nobody"}, {}, 404, "OPENAIR_COMPANY"),
-        ({"OPENAIR_USER": "ghost"}, {}, 406, "OPENAIR_USER"),
-        ({}, {"OPENAIR_PASSWORD": "wrong"}, 408, "OPENAIR_PASSWORD"),
+        ({"OPENAIR_COMPANY": "nobody"}, {}, 406, "check OPENAIR_COMPANY"),
+        ({"OPENAIR_USER": "ghost"}, {}, 401, "OPENAIR_USER"),
+        ({}, {"OPENAIR_PASSWORD": "wrong"}, 408, "check OPENAIR_PASSWORD"),
         ({"OPENAIR_NAMESPACE": "other"}, {}, 412, "OPENAIR_NAMESPACE"),
         ({}, {"OPENAIR_API_KEY": "not-the-key"}, 413, "OPENAIR_API_KEY"),
         ({}, {"OPENAIR_ACCESS_TOKEN": "expired"}, 401, "OPENAIR_ACCESS_TOKEN"),  # valid password beside it
@@ -41,6 +41,44 @@ async def test_auth_failures_name_the_setting_and_are_not_retried(
     assert isinstance(caught.value, SyncError)
     assert client.requests_made == 1
     assert make_client.sleep.waits == []
+
+
+@pytest.mark.parametrize(
+    ("code", "setting"),
+    [(403, "set OPENAIR_COMPANY"), (404, "set OPENAIR_USER"), (405, "set OPENAIR_PASSWORD"),
+     (415, "archived"), (421, "single sign-on"), (420, "OPENAIR_PASSWORD")],
+)  # fmt: skip
+async def test_each_documented_auth_code_names_what_to_fix(code: int, setting: str) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=f'<response><Auth status="{code}"></Auth></response>'.encode())
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        client = OpenAirClient(settings_for("https://demo.app.openair.com"), secrets(), http=http,
+                               sleep=RecordingSleep())  # fmt: skip
+        with pytest.raises(OpenAirAuthError, match=setting) as caught:
+            await client.whoami()
+    assert caught.value.code == code
+    assert client.requests_made == 1
+
+
+@pytest.mark.parametrize("code", [419, 422])
+async def test_transient_auth_failures_are_retried(make_client: ClientFactory, control: SimulatorControl,
+                                                   code: int) -> None:  # fmt: skip
+    client = make_client()
+    control.inject("auth", 2, status=code)
+    assert len(await client.read_users()) == 3
+    assert client.requests_made == 3
+
+
+async def test_a_lasting_transient_auth_failure_is_raised_after_the_budget(
+    make_client: ClientFactory, control: SimulatorControl
+) -> None:
+    client = make_client(rng=lambda: 1.0, OPENAIR_RETRY_BUDGET_SECONDS="4")
+    control.inject("auth", 50, status=419)
+    with pytest.raises(OpenAirAuthError, match="please retry") as caught:
+        await client.read_users()
+    assert caught.value.code == 419
+    assert client.requests_made == 4
 
 
 async def test_generic_domain_426_says_to_use_the_account_domain() -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from sandbox.openair import OpenAirSimulator, SimulatorControl
+from sandbox.openair.service import Answer
 from shared.openair import OpenAirClient, ReadSpec
 from shared.openair.models import Booking, BookingType, User
 from tests.openair.conftest import ClientFactory, company
@@ -130,3 +131,29 @@ async def test_company_zone_setting_is_respected(make_client: ClientFactory) -> 
     (user,) = await utc_client.read_users(user_id="100")
     # The simulator says -0500 on the value itself, and an offset on the value wins over the setting.
     assert user.updated == dt.datetime(2026, 3, 1, 14, 0, tzinfo=dt.UTC)
+
+
+async def test_a_token_login_sees_bookings_created_after_the_token_was_issued(
+    make_client: ClientFactory, control: SimulatorControl
+) -> None:
+    """Oracle, "Filter Set Cache Refresh": token reads miss objects created after the token was issued unless a
+    Read sends clear_filter_cache="1". The client sends it, once per request, under token auth only."""
+    client = make_client(secret_values={"OPENAIR_ACCESS_TOKEN": "demo-access-token"})
+    watermark = max(b.updated for b in await client.read_bookings() if b.updated)
+    added = control.create("Booking", {"userid": "100", "startdate": "2026-05-01", "enddate": "2026-05-01"})
+    assert [b.id for b in await client.read_bookings(since=watermark)] == [added["id"]]
+    assert [b.id for b in await client.read_bookings(user_id="100") if b.id == added["id"]] == [added["id"]]
+
+
+async def test_password_logins_send_no_filter_cache_refresh(client: OpenAirClient, sim: OpenAirSimulator) -> None:
+    sent: list[bytes] = []
+    handle = sim.service.handle
+
+    def spy(body: bytes) -> Answer:
+        sent.append(body)
+        return handle(body)
+
+    sim.service.handle = spy  # type: ignore[method-assign]
+    await client.read_bookings()
+    assert sent
+    assert not any(b"clear_filter_cache" in body for body in sent)

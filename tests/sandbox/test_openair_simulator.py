@@ -64,11 +64,13 @@ NEW_YEAR = date_xml(dt.datetime(2026, 1, 1))
 @pytest.mark.parametrize(
     ("login", "key", "namespace", "code"),
     [
+        # Oracle's codes: 403/404/405 company, user, password not supplied; 406 invalid company name; 401 no such
+        # company/user/password; 408 bad password.
         ("<company></company><user>admin</user><password>demo-password</password>", "demo-key", "default", "403"),
-        ("<company>acme</company><user>admin</user><password>demo-password</password>", "demo-key", "default", "404"),
-        ("<company>demo</company><user></user><password>demo-password</password>", "demo-key", "default", "405"),
-        ("<company>demo</company><user>eve</user><password>demo-password</password>", "demo-key", "default", "406"),
-        ("<company>demo</company><user>admin</user><password></password>", "demo-key", "default", "407"),
+        ("<company>demo</company><user></user><password>demo-password</password>", "demo-key", "default", "404"),
+        ("<company>demo</company><user>admin</user><password></password>", "demo-key", "default", "405"),
+        ("<company>acme</company><user>admin</user><password>demo-password</password>", "demo-key", "default", "406"),
+        ("<company>demo</company><user>eve</user><password>demo-password</password>", "demo-key", "default", "401"),
         ("<company>demo</company><user>admin</user><password>guess</password>", "demo-key", "default", "408"),
         (PASSWORD_LOGIN, "demo-key", "elsewhere", "412"),
         (PASSWORD_LOGIN, "stolen-key", "default", "413"),
@@ -84,6 +86,43 @@ def test_auth_codes(sim: OpenAirSimulator, login: str, key: str, namespace: str,
         assert statuses(root)[1] == ("Read", "0")
     else:
         assert len(root) == 1  # nothing ran
+
+
+@pytest.mark.parametrize(("state", "code"), [("cancelled", "409"), ("archived", "415"), ("locked", "416")])
+def test_accounts_that_can_no_longer_sign_in(state: str, code: str) -> None:
+    data = company(bookings=1)
+    data["accounts"] = [{**data["accounts"][0], "state": state}]
+    simulator = OpenAirSimulator(data)
+    simulator.start("127.0.0.1", 0)
+    try:
+        assert statuses(post(simulator, envelope(READ_USERS))) == [("Auth", code)]
+    finally:
+        simulator.stop()
+
+
+@pytest.mark.parametrize("code", [419, 420, 421, 422])
+def test_queued_auth_faults_answer_on_auth_and_pass(sim: OpenAirSimulator, code: int) -> None:
+    SimulatorControl(sim.url).inject("auth", status=code)
+    root = post(sim, envelope(READ_USERS))
+    assert statuses(root) == [("Auth", str(code))]
+    assert statuses(post(sim, envelope(READ_USERS)))[0] == ("Auth", "0")
+
+
+def ids(root: Element) -> list[str | None]:
+    return [b.findtext("id") for b in root[1]]
+
+
+def test_a_token_read_misses_objects_created_after_the_token_until_the_cache_is_cleared(sim: OpenAirSimulator) -> None:
+    token = "<access_token>demo-access-token</access_token>"
+    read = '<Read type="Booking" method="all" limit="0,1000"{}/>'
+    before = len(post(sim, envelope(read.format(""), login=token))[1])
+    added = SimulatorControl(sim.url).create("Booking", {"userid": "100", "startdate": "2026-05-01",
+                                                         "enddate": "2026-05-01"})  # fmt: skip
+    assert added["id"] not in ids(post(sim, envelope(read.format(""), login=token)))
+    assert added["id"] in ids(post(sim, envelope(read.format(""))))  # a password login has no such cache
+    refreshed = post(sim, envelope(read.format(' clear_filter_cache="1"'), login=token))
+    assert len(refreshed[1]) == before + 1
+    assert added["id"] in ids(post(sim, envelope(read.format(""), login=token)))  # the refresh lasts
 
 
 def test_unparseable_and_hostile_requests_get_status_1(sim: OpenAirSimulator) -> None:
