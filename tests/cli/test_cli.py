@@ -119,3 +119,20 @@ def test_check_tries_the_webhook_handshake(live: Live, capsys: pytest.CaptureFix
     assert main(["--json", "check"], environ=webhook) == 1  # no key: the function host refuses the handshake
     checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
     assert "WEBHOOK_FUNCTION_KEY" in checks["Webhook URL"]["message"]
+
+
+def test_cutover_asks_whom_and_confirmation_and_its_dry_run_writes_nothing(
+    live: Live, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as whom:
+        main(["cutover"], environ=live.env)  # --user or --all, never everyone by default
+    assert whom.value.code == 2
+    assert main(["cutover", "--all"], environ=live.env) == 2
+    assert "--dry-run first" in capsys.readouterr().err
+    runs_before = len(live.store.recent_runs(200))
+    assert main(["--json", "cutover", "--all", "--dry-run"], environ=live.env) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["counts"]["users"] == len(live.store.load_mappings().users)
+    assert report["dry_run"] is True
+    assert report["mailboxes"] == []
+    assert len(live.store.recent_runs(200)) == runs_before

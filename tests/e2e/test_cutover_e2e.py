@@ -7,8 +7,6 @@ Measured here too: Graph requests per mailbox for the cutover (one calendarView 
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -16,48 +14,17 @@ from typing import Any
 import httpx
 import pytest
 
-import shared.runtime
 from sandbox.azurite import azurite
-from sandbox.graph import GraphSimulator
-from sandbox.graph.control import GraphControl
-from sandbox.host.localhost import LocalHost
-from sandbox.offline import map_users, product_settings
-from sandbox.openair import OpenAirSimulator, SimulatorControl
 from sandbox.sample import build
-from shared.runtime import Services
-from shared.secrets import EnvironmentSecrets
+from tests.e2e.test_export_e2e import ANCHOR, _world, key_of
 
-ANCHOR = dt.date(2027, 3, 1)
 USERS = 12
 
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    data = build(ANCHOR, users=USERS, incumbent=True)
     with azurite() as storage:
-        openair = OpenAirSimulator(data["openair"])
-        graph = GraphSimulator(data["graph"])
-        oa_url, graph_url = openair.start(), graph.start()
-        env = product_settings(storage.connection_string, oa_url, graph_url)
-        for key, value in env.items():
-            monkeypatch.setenv(key, value)
-        monkeypatch.setattr(shared.runtime, "_services", None)
-        asyncio.run(map_users(env))
-        store = Services(env, EnvironmentSecrets(env)).store()
-        try:
-            with LocalHost("function_app:app", env, timers=False) as host:
-                yield {"host": host, "store": store, "openair": SimulatorControl(oa_url),
-                       "graph": GraphControl(graph_url)}  # fmt: skip
-        finally:
-            openair.stop()
-            graph.stop()
-
-
-def key_of(event: dict[str, Any]) -> str:
-    for prop in event.get("singleValueExtendedProperties") or []:
-        if prop["id"].endswith("Name OpenAirKey"):
-            return str(prop["value"])
-    return ""
+        yield from _world(storage, monkeypatch, build(ANCHOR, users=USERS, incumbent=True))
 
 
 def cutover(world: dict[str, Any], body: dict[str, Any]) -> httpx.Response:
@@ -101,6 +68,8 @@ def test_cutover_through_the_function_host(world: dict[str, Any]) -> None:
     assert {k: v for k, v in real.json()["counts"].items() if k != "mailboxes_with_work"} == counts
     host.drain_queues(timeout=120)
     cutover_requests = graph.counters()["http_total"]
+    assert max(len(events) for events in before.values()) <= 20  # each mailbox's writes fit one $batch
+    assert cutover_requests == 2 * len(mailboxes)  # per mailbox: one calendarView read, one $batch
 
     after = {m: {e["id"]: e for e in graph.events(m)} for m in mailboxes.values()}
     keys = Counter(key_of(e) for events in after.values() for e in events.values() if key_of(e))

@@ -36,8 +36,11 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         yield from _world(storage, monkeypatch)
 
 
-def _world(storage: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    data = build(ANCHOR, users=12)
+def _world(
+    storage: Azurite, monkeypatch: pytest.MonkeyPatch, data: dict[str, Any] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The function app on the local host over Azurite and both simulators serving `data` (default: the sample)."""
+    data = data or build(ANCHOR, users=12)
     openair = OpenAirSimulator(data["openair"])
     graph = GraphSimulator(data["graph"])
     oa_url, graph_url = openair.start(), graph.start()

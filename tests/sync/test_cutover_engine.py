@@ -167,3 +167,14 @@ async def test_without_the_switch_the_first_export_writes_second_copies() -> Non
     await world.run()
     assert "inc-1" in own_events(cal)
     assert len(events_by_key(cal)) == 4
+
+
+async def test_a_held_record_deleted_in_openair_forgets_its_hold_and_deletes_nothing() -> None:
+    world, cal = tenant()
+    world.setting("IncumbentEventsInMailboxes", True)
+    await world.run()
+    assert world.store.links("u1")["booking:3"].state is LinkState.HELD
+    world.openair.delete("Booking", "3")
+    await world.run()
+    assert "booking:3" not in world.store.links("u1")
+    assert "inc-moved" in own_events(cal)  # the ambiguous event it was held for: still there, untouched
