@@ -53,7 +53,7 @@ class SimulatorControl:
         self._call("DELETE", "faults")
 
     def configure(self, **settings: Any) -> dict[str, Any]:
-        """rate_per_minute, rate_per_day, latency_ms, filter_boundary, empty_read_status."""
+        """rate_per_minute, rate_per_day, latency_ms, filter_boundary, empty_read_status, invalid_characters."""
         result: dict[str, Any] = self._call("PATCH", "config", settings)
         return result
 

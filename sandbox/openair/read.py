@@ -1,7 +1,8 @@
 """The `Read` command: methods, limit, date filters, deleted records, `_Return` and custom fields.
 
-Unconfirmed behaviours are options: whether a filter boundary is inclusive (`filter_boundary`) and whether
-an empty result is status 601 or status 0 with no children (`empty_read_status`).
+Unconfirmed behaviours are options: whether a filter boundary is inclusive (`filter_boundary`), whether
+an empty result is status 601 or status 0 with no children (`empty_read_status`), and how a character XML 1.0
+does not allow goes out (`invalid_characters`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ MAX_LIMIT = 1000
 class Options:
     filter_boundary: str = "exclusive"  # "exclusive": newer-than means strictly after; "inclusive": at or after
     empty_read_status: int = 601  # 601 (what clients are known to see) or 0 with no children
+    # How a control character in a record's text (not allowed in XML 1.0) goes out: "raw" or as a character
+    # "reference" like `&#11;`. Either makes the response not well-formed; which one OpenAir sends is unconfirmed.
+    invalid_characters: str = "raw"
 
 
 def read(

@@ -6,6 +6,7 @@ HTTP concerns stay in `server.py`; this module maps a request body to (HTTP stat
 from __future__ import annotations
 
 import collections
+import re
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,9 @@ from sandbox.openair.read import Options
 from sandbox.openair.store import Store
 from sandbox.openair.tokens import FilterSetCache
 from sandbox.openair.wire import WireError, document, parse_request
+
+# Control characters XML 1.0 does not allow; ElementTree writes them raw, as OpenAir is seen to.
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 AUTH_FAULTS = {
     556: "API request frequency limit reached",
@@ -100,7 +104,10 @@ class Service:
         auth_fault = 0
         if fault is not None and fault.kind in ("rate_limit", "auth"):
             auth_fault = 556 if fault.kind == "rate_limit" else fault.status
-        return Answer(200, document(self._respond(body, auth_fault=auth_fault)), delay)
+        answer = document(self._respond(body, auth_fault=auth_fault))
+        if self.options.invalid_characters == "reference":
+            answer = _CONTROL.sub(lambda m: f"&#{m.group(0)[0]};".encode(), answer)
+        return Answer(200, answer, delay)
 
     def _respond(self, body: bytes, *, auth_fault: int) -> Element:
         try:

@@ -69,6 +69,9 @@ class ChangeSet:
     # Record keys that must be re-rendered even if their `updated` did not move: pulled in because something they
     # show changed (a task's dates, a request's items, a booking type), or back-filled for a user.
     forced: frozenset[str] = frozenset()
+    # What an administrator should know about the read itself (records OpenAir sent with characters XML 1.0 does
+    # not allow, read with U+FFFD in their place).
+    notices: tuple[str, ...] = ()
 
     def merged(self, other: ChangeSet) -> ChangeSet:
         def unique(items: tuple[object, ...]) -> tuple[object, ...]:
@@ -87,6 +90,7 @@ class ChangeSet:
             deletion_watermarks={**self.deletion_watermarks, **other.deletion_watermarks},
             requests_made=self.requests_made + other.requests_made,
             forced=self.forced | other.forced,
+            notices=self.notices + other.notices,
         )
 
     def __len__(self) -> int:

@@ -7,6 +7,7 @@ OpenAir is never reported as an empty one.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +41,8 @@ from shared.openair.xml import Command, Raw, Reply, object_element, record_from_
 from shared.secrets import SecretProvider
 from shared.settings import OpenAirSettings
 
+log = logging.getLogger(__name__)
+
 WriteObject = Record | Mapping[str, Any]
 
 
@@ -71,6 +74,8 @@ class OpenAirClient:
         self._transport = Transport(
             settings, secrets, http=http, sleep=sleep, rng=rng, max_response_bytes=max_response_bytes
         )
+        # Records read with characters XML 1.0 does not allow (replaced by U+FFFD so the read went on), in order.
+        self.repaired_records: list[str] = []
         self.read_users = TypedRead(self, User)
         self.read_bookings = TypedRead(self, Booking)
         self.read_booking_types = TypedRead(self, BookingType)
@@ -116,6 +121,7 @@ class OpenAirClient:
             replies = await self._send_reads(commands)
             still: list[int] = []
             for i, reply in zip(pending, replies, strict=True):
+                self._note_repairs(reply)
                 rows = _read_rows(reply, specs[i])
                 results[i].extend(rows)
                 if len(rows) >= specs[i].page_size:
@@ -123,6 +129,15 @@ class OpenAirClient:
                     still.append(i)
             pending = still
         return results
+
+    def _note_repairs(self, reply: Reply) -> None:
+        for record in reply.repaired:
+            log.warning("OpenAir record holds characters XML does not allow; read with U+FFFD in their place",
+                        extra={"record": record})  # fmt: skip
+            self.repaired_records.append(
+                f"OpenAir {record}: holds characters XML 1.0 does not allow (control characters); they were replaced "
+                "by U+FFFD and the record was read; correct the text in OpenAir"
+            )
 
     async def _send_reads(self, commands: Sequence[Command]) -> list[Reply]:
         """The replies to these Reads, in halves (and halves of those) when the whole answer is over the size cap."""

@@ -69,6 +69,7 @@ class OpenAirSource:
 
     async def read_changes(self, since: Mapping[str, dt.datetime | None]) -> ChangeSet:
         before = self.client.requests_made
+        repaired = len(self.client.repaired_records)
         started = self._clock()  # the next watermark: what OpenAir stamps later than this, the next run sees
         specs: list[ReadSpec] = []
         roles: list[tuple[str, str]] = []  # (role, type name) per spec
@@ -140,6 +141,7 @@ class OpenAirSource:
             watermarks=watermarks,
             deletion_watermarks={deleted_cursor(name): started for name in EXPORTED_TYPES.values()},
             requests_made=self.client.requests_made - before,
+            notices=tuple(self.client.repaired_records[repaired:]),
             forced=frozenset(forced),
         )
 
@@ -151,6 +153,7 @@ class OpenAirSource:
         self, user_ids: Collection[str], kinds: Collection[RecordKind], since: dt.datetime | None
     ) -> ChangeSet:
         before = self.client.requests_made
+        repaired = len(self.client.repaired_records)
         specs = [
             ReadSpec(type=EXPORTED_TYPES[kind], query={"userid": user}, since=since)
             for kind in sorted(kinds)
@@ -164,6 +167,7 @@ class OpenAirSource:
             task_assignments=tuple(found["Projecttaskassign"]),
             schedule_requests=tuple(found["Schedulerequest"]),
             requests_made=self.client.requests_made - before,
+            notices=tuple(self.client.repaired_records[repaired:]),
             forced=frozenset(record_key(_KIND_OF[name], r.id) for name, records in found.items() for r in records),
         )
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import defusedxml.ElementTree as safe_et
 from defusedxml import DefusedXmlException
 
+from shared.openair import characters
 from shared.openair.dates import date_element, read_date
 from shared.openair.errors import OpenAirProtocolError
 from shared.openair.text import xml_text
@@ -97,6 +98,25 @@ def _append_value(parent: Element, name: str, value: Any, zone: ZoneInfo | None)
 
 def parse_document(body: bytes, label: str) -> Element:
     """The root element of an XML body, refusing DTDs, entities and external references."""
+    root, _ = _parse(body, label)
+    return root
+
+
+def _parse(body: bytes, label: str) -> tuple[Element, bool]:
+    """The root element, and whether characters XML 1.0 does not allow had to be replaced to parse it."""
+    try:
+        return _parse_once(body, label), False
+    except ParseError as exc:
+        repaired, count = characters.repair(body)
+        if count:
+            try:
+                return _parse_once(repaired, label), True
+            except ParseError:
+                pass  # not (only) bad characters: report the original error
+        raise OpenAirProtocolError(0, label, f"response is not well-formed XML ({exc})", retryable=True) from None
+
+
+def _parse_once(body: bytes, label: str) -> Element:
     try:
         root: Element = safe_et.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -105,8 +125,6 @@ def parse_document(body: bytes, label: str) -> Element:
             label,
             f"refused hostile XML ({type(exc).__name__}: DTDs, entities and external references are not accepted)",
         ) from None
-    except ParseError as exc:
-        raise OpenAirProtocolError(0, label, f"response is not well-formed XML ({exc})", retryable=True) from None
     _refuse_deep(root, label)
     return root
 
@@ -131,6 +149,8 @@ class Reply:
     tag: str
     status: int
     element: Element
+    # Records in this reply whose text held characters XML 1.0 does not allow (now U+FFFD): "Booking 7 (notes)".
+    repaired: tuple[str, ...] = ()
 
     def text(self) -> str:
         """OpenAir's error text: `<errors>` children or the element's own text."""
@@ -142,12 +162,22 @@ class Reply:
 def parse_response(body: bytes, label: str) -> list[Reply]:
     """The `<response>` children in order (Auth first when present). A root-level non-zero status (OpenAir's
     answer to a request it could not parse) is returned as a single Reply tagged `response`."""
-    root = parse_document(body, label)
+    root, repaired = _parse(body, label)
     if root.tag != "response":
         raise OpenAirProtocolError(0, label, f"expected <response>, got <{root.tag}>")
     if root.get("status") not in (None, "", "0") and len(root) == 0:
         return [Reply("response", _status(root, label), root)]
-    return [Reply(child.tag, _status(child, label), child) for child in root]
+    return [Reply(child.tag, _status(child, label), child, _repaired(child) if repaired else ()) for child in root]
+
+
+def _repaired(reply: Element) -> tuple[str, ...]:
+    """The records of a reply that hold a replaced character, by type, id and field."""
+    out = []
+    for record in reply:
+        fields = sorted({field.tag for field in record if any(characters.REPLACEMENT in t for t in field.itertext())})
+        if fields:
+            out.append(f"{record.tag} {(record.findtext('id') or '?').strip()} ({', '.join(fields)})")
+    return tuple(out)
 
 
 def _status(element: Element, label: str) -> int:

@@ -176,6 +176,7 @@ async def plan_export(
     plan.bump("already_exported", already)
     reference = await openair.read_reference(changes) if len(changes) else Reference()
     plan.openair_requests = changes.requests_made
+    plan.alerts.extend(changes.notices)  # e.g. a record read with characters XML does not allow: fix it in OpenAir
 
     entries: dict[str, dict[str, OutboxEntry]] = defaultdict(dict)
 

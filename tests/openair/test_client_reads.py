@@ -157,3 +157,25 @@ async def test_password_logins_send_no_filter_cache_refresh(client: OpenAirClien
     await client.read_bookings()
     assert sent
     assert not any(b"clear_filter_cache" in body for body in sent)
+
+
+@pytest.mark.parametrize("form", ["raw", "reference"])
+async def test_a_control_character_in_one_notes_field_does_not_stop_the_tenants_read(
+    client: OpenAirClient, control: SimulatorControl, form: str
+) -> None:
+    """XML 1.0 allows no vertical tab or escape, raw or as `&#11;`: the response is repaired, the read goes on,
+    and the record is named for the administrator."""
+    from shared.openair.source import OpenAirSource
+
+    control.configure(invalid_characters=form)
+    bad = control.create("Booking", {"userid": "100", "startdate": "2026-05-01", "enddate": "2026-05-01",
+                                     "notes": "Agenda\x0bsee\x1b[1m attached"})  # fmt: skip
+    changes = await OpenAirSource(client).read_changes({})
+    assert len(changes.bookings) == 21
+    (repaired,) = [b for b in changes.bookings if b.id == bad["id"]]
+    assert repaired.notes == "Agenda\ufffdsee\ufffd[1m attached"
+    assert [b.notes for b in changes.bookings if b.id == "10000"] == ["booking 0"]
+    (notice,) = changes.notices
+    assert f"Booking {bad['id']} (notes)" in notice
+    assert "correct the text in OpenAir" in notice
+    assert client.requests_made == 1  # repaired at once, not retried

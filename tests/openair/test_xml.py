@@ -162,3 +162,21 @@ def test_text_xml_can_carry_is_kept_as_is() -> None:
 
     text = "Tab\tLF\nCR\r C1\x85 DEL\x7f é 日本 🙂 \ufffd"
     assert xml_text(text) == text
+
+
+def test_characters_xml_does_not_allow_are_replaced_raw_or_as_references_and_named_by_record() -> None:
+    from shared.openair.characters import repair
+
+    assert repair(b"a\x0bb\x00c\tok\r\n") == ("a\ufffdb\ufffdc\tok\r\n".encode(), 2)
+    assert repair(b"&#11;&#x1B;&#xfffe;&#9;&#x20AC;&amp;") == (b"&#xFFFD;&#xFFFD;&#xFFFD;&#9;&#x20AC;&amp;", 3)
+    assert repair("caf\u00e9 \ufffe".encode()) == ("caf\u00e9 \ufffd".encode(), 1)
+    body = (
+        b'<response><Auth status="0"/><Read status="0"><Booking><id>7</id><notes>a\x1bb</notes></Booking></Read>'
+        b"</response>"
+    )
+    (_, read) = parse_response(body, "Read Booking")
+    assert read.repaired == ("Booking 7 (notes)",)
+    assert record_from_element(read.element[0], "Read Booking")["notes"] == "a\ufffdb"
+    # A body broken for another reason is not "repaired" into something else: it stays a (retryable) error.
+    with pytest.raises(OpenAirProtocolError, match="not well-formed"):
+        parse_response(b'<response><Auth status="0"/><Read status="0"><Booking>\x0b<id>', "Read Booking")

@@ -341,3 +341,22 @@ async def test_a_lost_delete_answer_does_not_leave_the_record_believed_exported(
     world.map_user("u1", ExportScheduleRequests=True)
     await world.run()
     assert set(world.events("u1")) == {"openair:schedule_request:r1"}
+
+
+async def test_a_record_openair_sent_with_bad_characters_is_an_alert_of_the_run() -> None:
+    import dataclasses
+
+    from shared.openair.changes import ChangeSet
+
+    world = World.build(("u1",))
+    world.booking("b1", "u1", D(2026, 11, 23), D(2026, 11, 23), notes="Agenda\ufffdattached")
+    read = world.openair.read_changes
+
+    async def with_notice(since: object) -> ChangeSet:
+        changes = await read(since)  # type: ignore[arg-type]
+        return dataclasses.replace(changes, notices=("OpenAir Booking b1 (notes): holds characters XML 1.0 ...",))
+
+    world.openair.read_changes = with_notice  # type: ignore[method-assign]
+    plan = await world.run()
+    assert plan.alerts == ["OpenAir Booking b1 (notes): holds characters XML 1.0 ..."]
+    assert set(world.events("u1")) == {"openair:booking:b1"}  # read, rendered, exported like any other
