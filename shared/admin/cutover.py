@@ -91,7 +91,8 @@ def _drafts(plan: ExportPlan, user_id: str, links: dict[str, Link]) -> dict[str,
     drafts: dict[str, EventDraft] = {}
     for entry in plan.entries.get(user_id, []):
         link = links.get(entry.key)
-        if entry.desire is Desire.WRITE and (link is None or link.state is LinkState.HELD or not link.event_id):
+        # A link being created (a create in flight) is ours already: its event is never another's to adopt.
+        if entry.desire is Desire.WRITE and (link is None or link.state is LinkState.HELD):
             drafts[entry.key] = EventDraft.model_validate_json(entry.draft_json)
     return drafts
 
@@ -127,13 +128,15 @@ async def cutover(
     for user_id, mailbox_id in users.items():
         links = store.links(user_id)
         drafts = _drafts(wanted, user_id, links)
-        zone = user_zone(mappings[user_id], settings) if user_id in mappings else settings.default_time_zone
+        mapping = mappings.get(user_id)
+        zone = user_zone(mapping, settings) if mapping else settings.default_time_zone
         mailbox = MailboxCutover(user_id, mailbox_id, CutoverMatch())
         report.mailboxes.append(mailbox)
         try:
             mailbox.match = await read_and_match(calendar, mailbox_id, drafts, zone, linked=_linked(links, drafts),
                                                  notes_as_is=settings.export_booking_notes_as_is,
-                                                 since=now - dt.timedelta(days=settings.window_past_days))  # fmt: skip
+                                                 since=now - dt.timedelta(days=settings.window_past_days),
+                                                 kinds=mapping.export_kinds if mapping else None)  # fmt: skip
         except SyncError as exc:  # one unreadable mailbox is reported; the others are cut over
             mailbox.errors.append(f"calendar could not be read: {exc}")
             log.warning("cutover read failed", extra={"user": user_id, "error": type(exc).__name__})

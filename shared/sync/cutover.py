@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -143,13 +143,16 @@ def match_incumbent(
     *,
     notes_as_is: bool = False,
     linked: Mapping[str, EventDraft] | None = None,
+    kinds: Collection[RecordKind] | None = None,
 ) -> CutoverMatch:
     """Pair the incumbent's events in one mailbox with the records (`drafts`, by record key) it exported.
 
     `events` is the mailbox over `window(drafts)`; `drafts` are the records we would write that have no event
     of ours yet; `zone` is the user's zone (timed events are compared at their wall-clock times in it);
     `linked` are records that already have their event (as last written): an incumbent event like one of them
-    is a leftover copy, reported as ambiguous, never taken for stale.
+    is a leftover copy, reported as ambiguous, never taken for stale; `kinds` are the record types the user
+    exports: an incumbent event of another type (bookings switched off for this user, say) is none of ours to
+    judge, so it is counted as foreign, never as stale.
     """
     result = CutoverMatch(records=len(drafts))
     wanted: dict[str, Signature] = {}
@@ -168,7 +171,7 @@ def match_incumbent(
     suspects: list[tuple[GraphEvent, Signature, str]] = []
     for event in sorted(events, key=_event_order):
         sig = event_signature(event, zone) if event.openair_key is None else None
-        if sig is None:
+        if sig is None or (kinds is not None and sig.kind not in kinds):
             result.foreign += 1  # ours (our property), or not in the incumbent's subject format: a person's
             continue
         why = _suspicion(event, sig.kind, notes_as_is=notes_as_is)
@@ -249,6 +252,7 @@ async def read_and_match(
     notes_as_is: bool = False,
     linked: Mapping[str, EventDraft] | None = None,
     since: dt.datetime | None = None,
+    kinds: Collection[RecordKind] | None = None,
 ) -> CutoverMatch:
     """One calendarView read of the mailbox over the records' dates, matched (see `match_incumbent`).
 
@@ -260,7 +264,7 @@ async def read_and_match(
     if since is not None:
         span = (min(span[0], since), max(span[1], since + dt.timedelta(days=1)))
     events = await calendar.calendar_view(mailbox_id, *span)
-    return match_incumbent(events, drafts, zone, notes_as_is=notes_as_is, linked=linked)
+    return match_incumbent(events, drafts, zone, notes_as_is=notes_as_is, linked=linked, kinds=kinds)
 
 
 def cutover_links(

@@ -7,6 +7,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from shared.graph.models import Attendee, EventDraft, GraphEvent
+from shared.kinds import RecordKind
 from shared.sync.cutover import match_incumbent, window
 from shared.sync.incumbent import parse_subject
 
@@ -218,3 +219,12 @@ def test_the_import_never_turns_an_incumbent_event_into_a_booking() -> None:
     assert "Exchange Integration Manager" in verdict.reason
     own = event("own", "OA Booking review with the resource managers", NOV[2], NOV[2], times=(10, 11))
     assert classify(own, settings, linked=False) is None
+
+
+def test_events_of_a_record_type_the_user_does_not_export_are_never_stale() -> None:
+    drafts = {"booking:1": draft("booking:1", BOOKING, NOV[2], NOV[4])}
+    time_off = event("sr", TIME_OFF, NOV[27], NOV[27], body="Duration: 11/28/2026 to 11/28/2026")
+    assert [s.event_id for s in match_incumbent([time_off], drafts, ZONE).stale] == ["sr"]
+    switched_off = match_incumbent([time_off], drafts, ZONE, kinds={RecordKind.BOOKING})
+    assert switched_off.stale == []
+    assert switched_off.foreign == 1
