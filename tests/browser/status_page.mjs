@@ -63,11 +63,16 @@ async function sample(page, rows) {
   }
   const rejected = await page.locator("#rejected tbody").innerText();
   assert.ok(rejected.includes(EXPECT.rejected), `the rejected row is not shown: ${rejected}`);
-  // The state `status` gives, in words: a rejected row is a warning (the others sync), not a failure.
+  // The state `status` gives, in words; the fired deletion guard and the poisoned message are what needs attention.
   const state = page.locator("#state");
   assert.match(await state.innerText(), /Running/);
   assert.equal(await state.getAttribute("data-state"), EXPECT.state);
-  assert.match(await state.innerText(), /Warnings: rows are rejected/);
+  assert.match(await state.innerText(), /Needs attention/);
+  const attention = await page.locator("#attention").innerText();
+  assert.ok(attention.includes(`✖ ${EXPECT.alert}`), `the deletion guard is not shown: ${attention}`);
+  assert.match(attention, /1 poison message/);
+  assert.ok((await page.locator("#poison tbody").innerText()).includes(EXPECT.poisoned));
+  assert.match(await page.locator("#last-runs tbody").innerText(), /blocked by the deletion guard/);
   const lastRuns = await page.locator("#last-runs tbody").innerText();
   assert.match(lastRuns, /Export/);
   assert.ok((await page.locator("#chart rect.written").count()) >= 1, "the chart has no bar for the export run");
@@ -161,6 +166,20 @@ async function sample(page, rows) {
   await page.waitForFunction(() => document.querySelector("#subscriptions tbody").innerText.includes("active"));
   await page.evaluate(() => { document.activeElement.blur(); window.scrollTo(0, 0); });
   await page.screenshot({ path: `${SCREENSHOT_DIR}/status-page.png`, fullPage: true });
+
+  // Paused (from the API; the page has no pause button): shown at the top once the status is read again.
+  const manage = PAGE_URL.replace(/status-page$/, "");
+  const post = (route, body) => fetch(manage + route, { method: "POST", body: JSON.stringify(body || {}),
+    headers: { "x-functions-key": ADMIN_KEY, "Content-Type": "application/json" } });
+  assert.equal((await post("pause", { reason: "cutover weekend" })).status, 200);
+  await page.getByRole("button", { name: "Refresh" }).click();
+  await page.waitForFunction(() => document.querySelector("#state").dataset.state === "paused");
+  result.paused = await state.innerText();
+  assert.match(result.paused, /PAUSED/);
+  assert.match(result.paused, /cutover weekend/);
+  assert.equal((await post("resume")).status, 200);
+  await page.getByRole("button", { name: "Refresh" }).click();
+  await page.waitForFunction(() => document.querySelector("#state").dataset.state !== "paused");
 
   // Every control has a name a screen reader can say; every form field has a label.
   const unnamed = await page.evaluate(() => [...document.querySelectorAll("button, input, select")]

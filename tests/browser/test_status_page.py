@@ -9,6 +9,7 @@ it must find, and checks its measurements. Screenshots go to `test-output/` (git
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -23,13 +24,14 @@ from typing import Any
 
 import httpx
 import pytest
+from azure.core.exceptions import ResourceExistsError
 
 import shared.runtime
 from sandbox.azurite import azurite
 from sandbox.graph import GraphSimulator
 from sandbox.host.localhost import LocalHost
 from sandbox.offline import map_users, product_settings
-from sandbox.openair import OpenAirSimulator
+from sandbox.openair import OpenAirSimulator, SimulatorControl
 from sandbox.processes import ROOT
 from sandbox.sample import build
 from shared.admin.status import build_status
@@ -98,11 +100,35 @@ def stack() -> Iterator[Stack]:
                 patch.setenv("WEBHOOK_BASE_URL", host.base_url)
                 patch.setenv("WEBHOOK_FUNCTION_KEY", host.keys.function)
                 store.put_setting("ImportEnabled", True)
-                store.write_mapping_status(sorted(store.load_mappings().users)[-1], Import=True)
+                users = sorted(store.load_mappings().users)
+                store.write_mapping_status(users[-1], Import=True)
+                fire_the_deletion_guard(host, store, SimulatorControl(env["OPENAIR_BASE_URL"]), users[-2])
+                poison(env, users[-2])
                 yield Stack(host, store)
     finally:
         openair.stop()
         graph.stop()
+
+
+def fire_the_deletion_guard(host: LocalHost, store: SyncStore, openair: SimulatorControl, user: str) -> None:
+    """Two of the user's bookings deleted in OpenAir while MaxDeletionsPerRun is 1: the export deletes nothing."""
+    store.put_setting("MaxDeletionsPerRun", 1)
+    exported = sorted(key.removeprefix("booking:") for key in store.links(user) if key.startswith("booking:"))
+    assert len(exported) >= 2
+    for booking_id in exported[:2]:
+        openair.delete("Booking", booking_id)
+    host.fire_timer("export_timer")
+    host.drain_queues(timeout=90)
+
+
+def poison(env: dict[str, str], user: str) -> None:
+    """A mailbox message that failed every delivery, as the host leaves it on the poison queue."""
+    from azure.storage.queue import QueueClient
+
+    with QueueClient.from_connection_string(env["AzureWebJobsStorage"], "export-mailbox-poison") as queue:
+        with contextlib.suppress(ResourceExistsError):
+            queue.create_queue()
+        queue.send_message(json.dumps({"user_id": user, "mailbox_id": f"mailbox-of-{user}", "run_id": "run-x"}))
 
 
 def drive(stack: Stack, scenario: str, expect: dict[str, Any]) -> dict[str, Any]:
@@ -145,13 +171,16 @@ def test_an_administrator_sees_the_sample_tenant_and_previews_a_resync(stack: St
     users = sorted(status.users, key=lambda u: u.user_id)
     assert users
     rejected = next(r for r in status.rejected_rows if "'9999'" in r)
-    target = next(u for u in users if u.last_export)
+    target = users[0]  # not the user whose export the deletion guard stopped
+    assert target.last_export
+    assert status.alerts, "the deletion guard fired"
     measured = drive(stack, "sample", {"users": [u.name for u in users], "rejected": "yes please",
                                        "resync": {"id": target.user_id, "name": target.name},
-                                       "state": status.state,
+                                       "state": status.state, "alert": status.alerts[0][:60],
+                                       "poisoned": users[-2].user_id,
                                        "rejected_user": BAD_ROW.row_key})  # fmt: skip
     assert "yes please" in rejected
-    assert status.state == "warnings"
+    assert status.state == "failing"  # an alert and a poisoned message (a rejected row alone is a warning)
     assert [u.user_id for u in status.rejected_users] == [BAD_ROW.row_key]
     assert (OUTPUT / "status-page.png").stat().st_size > 10_000
     assert measured["load_ms"] < 5_000

@@ -26,8 +26,8 @@
   const SWITCH_WORDS = { booking: "bookings", task_assignment: "task assignments", schedule_request: "time off",
     import: "import" };
   const OUTCOMES = { ok: ["✔ ok", "outcome-ok"], partial: ["⚠ partial", "outcome-warn"],
-    paused: ["⏸ paused", "outcome-warn"], failed: ["✖ failed", "outcome-bad"],
-    blocked: ["⛔ blocked by the deletion guard", "outcome-bad"], poison: ["✖ poisoned", "outcome-bad"] };
+    paused: ["❚❚ paused", "outcome-warn"], failed: ["✖ failed", "outcome-bad"],
+    blocked: ["✖ blocked by the deletion guard", "outcome-bad"], poison: ["✖ poisoned", "outcome-bad"] };
   const CHART_DAYS = 7;
 
   const view = { status: null, runs: [], sort: "user", direction: 1, filter: "", show: "all", loading: false,
@@ -165,7 +165,7 @@
       else if (row.user && !group.users.has(row.user)) { group.users.add(row.user); group.mailboxes += 1; }
       group.written += written(row);
       group.errors += errorsOf(row);
-      const note = row.first_error || (row.alerts || [])[0] || "";
+      const note = (row.alerts || [])[0] || row.first_error || ""; // a fired guard says more than a skipped row
       if (note && !group.first) group.first = note;
     }
     return [...groups.values()];
@@ -307,7 +307,7 @@
   function renderAttention(status) {
     const items = [];
     const bad = (text) => el("li", { class: "bad" }, text);
-    for (const alert of status.alerts || []) items.push(bad(`⛔ ${alert}`));
+    for (const alert of status.alerts || []) items.push(bad(`✖ ${alert}`));
     const errors = (status.users || []).filter((u) => u.last_error).length;
     if (errors) items.push(bad(`✖ ${plural(errors, "user")} with an error (show: with an error)`));
     const rejected = (status.rejected_rows || []).length;
@@ -332,7 +332,7 @@
     const parts = [];
     if (paused) {
       const detail = typeof paused === "object" ? paused : {};
-      parts.push(el("span", { class: "paused-banner" }, "⏸ PAUSED"), "Nothing is written until the sync is resumed",
+      parts.push(el("span", { class: "paused-banner" }, "❚❚ PAUSED"), "Nothing is written until the sync is resumed",
         detail.since ? ` (since ${detail.since}${detail.by ? `, by ${detail.by}` : ""})` : "",
         detail.reason ? `: ${detail.reason}` : "", ". ");
     } else {
@@ -342,6 +342,8 @@
     const VERDICTS = { healthy: "✔ Healthy.", warnings: "⚠ Warnings: rows are rejected (see below).",
       failing: "✖ Needs attention (see below).", paused: status.healthy ? "" : "See below for what needs attention." };
     parts.push(VERDICTS[verdict] ?? `${words(verdict)}.`);
+    const text = parts.map((p) => (typeof p === "string" ? p : p.textContent)).join("");
+    if (state.textContent === text && state.dataset.state === verdict) return; // a live region: say changes only
     state.className = `state ${paused ? "paused" : verdict === "healthy" ? "ok" : verdict === "warnings" ? "warn" : "bad"}`;
     state.dataset.state = verdict;
     state.replaceChildren(...parts);
@@ -443,7 +445,7 @@
       if (resyncUser !== user) return;
       result.replaceChildren(el("h3", {}, "Dry run — nothing was changed"), writesList(answer.writes),
         countsList(answer.counts),
-        (answer.alerts || []).length ? el("p", { class: "error" }, `⛔ ${answer.alerts.join("; ")}`) : null);
+        (answer.alerts || []).length ? el("p", { class: "error" }, `✖ ${answer.alerts.join("; ")}`) : null);
       confirm.disabled = false;
     } catch (error) {
       result.replaceChildren(el("p", { class: "error" }, `✖ ${error.message}`));
