@@ -13,6 +13,7 @@ var tableNames = [
   'BookingTypeShowAs'
   'IntegrationSettings'
   'Links'
+  'LinkOwners'
   'Outbox'
   'Cursors'
   'UserState'

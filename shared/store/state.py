@@ -8,12 +8,15 @@
 - Cursors (PK = scope, RK = name): OpenAir watermarks per record type and pass; later, delta links.
 - UserState (PK = "User", RK = OpenAir user id): which record types have been exported (backfill / scope-out).
 - Runs (PK = yyyy-mm, RK = inverted time + run id): history, newest first.
+- LinkOwners (PK = record type + bucket of 1,000 ids, RK = record id | OpenAir user id): who holds a link for a
+  record, so a record reassigned in OpenAir is found by its key whoever owned it (Links is partitioned by user).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -23,6 +26,7 @@ from shared.kinds import RecordKind
 from shared.store.backend import Row
 
 LINKS = "Links"
+LINK_OWNERS = "LinkOwners"
 OUTBOX = "Outbox"
 CURSORS = "Cursors"
 USER_STATE = "UserState"
@@ -228,3 +232,24 @@ class RunRecord:
             alerts=tuple(json.loads(c.get("Alerts") or "[]")),
             user_id=str(c.get("UserId", "")),
         )
+
+
+OWNER_BUCKET = 1000  # record ids per LinkOwners partition: one partition query answers for up to 1,000 records
+
+
+def owner_partition(key: str) -> str:
+    """The LinkOwners partition of a record key: its type and a bucket of consecutive ids (OpenAir ids are
+    sequential, so the records of one run mostly share a few buckets)."""
+    kind, _, record_id = key.partition(":")
+    bucket = int(record_id) // OWNER_BUCKET if record_id.isdigit() else zlib.crc32(record_id.encode()) % 997
+    return f"{kind}-{bucket}"
+
+
+def owner_row(key: str, user_id: str) -> Row:
+    return Row(owner_partition(key), f"{key.partition(':')[2]}|{user_id}", {"Key": key, "UserId": user_id})
+
+
+def indexes_owner(link: Link) -> bool:
+    """Links that may be new to their owner: a create's intent, a cutover's held or adopted event (never written by
+    us yet). Later writes of the same link need no index write."""
+    return link.origin is Origin.OPENAIR and (link.state is not LinkState.SYNCED or link.synced_at is None)

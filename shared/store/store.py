@@ -16,6 +16,7 @@ ALL_TABLES = (
     admin.SHOW_AS,
     admin.SETTINGS,
     state.LINKS,
+    state.LINK_OWNERS,
     state.OUTBOX,
     state.CURSORS,
     state.USER_STATE,
@@ -23,6 +24,9 @@ ALL_TABLES = (
     state.AUDIT_LOG,
     *importing.IMPORT_TABLES,
 )
+
+
+OWNER_INDEX_SCOPE, OWNER_INDEX_NAME = "Index", "LinkOwners"
 
 
 class SyncStore:
@@ -81,10 +85,43 @@ class SyncStore:
         return (Link.from_row(row) for row in self.backend.query(state.LINKS))
 
     def put_links(self, links: Sequence[Link]) -> None:
+        # The owner index first: a link (and so an event) never exists that a reassignment could not find.
+        owners = [
+            BatchOp("upsert", state.owner_row(link.key, link.user_id)) for link in links if state.indexes_owner(link)
+        ]
+        if owners:
+            self.backend.submit(state.LINK_OWNERS, owners)
         self.backend.submit(state.LINKS, [BatchOp("upsert", link.to_row()) for link in links])
 
     def delete_links(self, user_id: str, keys: Sequence[str]) -> None:
         self.backend.submit(state.LINKS, [BatchOp("delete", Row(user_id, key)) for key in keys])
+        # After the links: an owner row without a link only costs a removal that finds nothing to remove.
+        self.forget_owners(user_id, keys)
+
+    def forget_owners(self, user_id: str, keys: Sequence[str]) -> None:
+        rows = [state.owner_row(key, user_id) for key in keys]
+        self.backend.submit(state.LINK_OWNERS, [BatchOp("delete", Row(r.partition_key, r.row_key)) for r in rows])
+
+    def owners(self, keys: Iterable[str]) -> dict[str, set[str]]:
+        """Which users hold a link for each record key (one partition query per bucket of 1,000 ids)."""
+        wanted = set(keys)
+        found: dict[str, set[str]] = {}
+        for partition in sorted({state.owner_partition(key) for key in wanted}):
+            for row in self.backend.query(state.LINK_OWNERS, partition):
+                key = str(row.columns.get("Key", ""))
+                if key in wanted:
+                    found.setdefault(key, set()).add(str(row.columns.get("UserId", "")))
+        return found
+
+    def ensure_owner_index(self) -> None:
+        """Build the owner index once from the Links table (links written before the index existed)."""
+        if self.cursor(OWNER_INDEX_SCOPE, OWNER_INDEX_NAME)[0]:
+            return
+        rows = [BatchOp("upsert", state.owner_row(link.key, link.user_id)) for link in self.all_links()
+                if link.origin is state.Origin.OPENAIR]  # fmt: skip
+        if rows:
+            self.backend.submit(state.LINK_OWNERS, rows)
+        self.put_cursors(OWNER_INDEX_SCOPE, {OWNER_INDEX_NAME: "built"})
 
     # ------------------------------------------------------------ outbox
     def outbox(self, user_id: str) -> list[OutboxEntry]:

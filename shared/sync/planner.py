@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from shared.graph.models import EventDraft
 from shared.kinds import RecordKind, record_key
-from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Reference, updated_cursor
+from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Deletion, Reference, updated_cursor
 from shared.openair.models import Booking, Projecttaskassign, Schedulerequest
 from shared.store.admin import IntegrationSettings, Mappings, RowProblem, UserMapping, WhenRemoved
 from shared.store.state import Desire, Link, LinkState, Origin, OutboxEntry, UserState
@@ -127,6 +127,8 @@ async def plan_export(
     plan.problems = mappings.problems + setting_problems + show_as_problems
     states = store.user_states()
     targets = set(only_users) if only_users is not None else None
+    if not dry_run:
+        store.ensure_owner_index()
 
     if full_resync:
         changes = ChangeSet()
@@ -230,6 +232,11 @@ async def plan_export(
                 key = record_key(deletion.kind, deletion.record_id)
                 put(deletion.user_id, OutboxEntry(deletion.user_id, key, Desire.REMOVE, "deleted in OpenAir",
                                                   run_id=plan.run_id))  # fmt: skip
+    deleted = changes.deletions if settings.on_record_deleted is WhenRemoved.REMOVE_EVENT else ()
+    for owner, key, reason in previous_owners(store, records, deleted):
+        if key not in entries[owner]:
+            put(owner, OutboxEntry(owner, key, Desire.REMOVE, reason, run_id=plan.run_id))
+            plan.bump("reassigned_away")
     if settings.on_user_out_of_scope is WhenRemoved.REMOVE_EVENT:
         for user_id, kinds in scope_out.items():
             for link in store.links(user_id).values():
@@ -271,6 +278,34 @@ async def plan_export(
     plan.users_with_work = sorted(u for u in pending if targets is None or u in targets)
     plan.mailbox_ids = {u: m.mailbox_id for u, m in mappings.users.items() if u in pending}
     return plan
+
+
+REASSIGNED = "reassigned in OpenAir"
+
+
+def previous_owners(
+    store: SyncStore,
+    records: Iterable[tuple[RecordKind, Booking | Projecttaskassign | Schedulerequest]],
+    deletions: Iterable[Deletion],
+) -> list[tuple[str, str, str]]:
+    """(user, record key, reason) for every link a record has outside its current owner's partition.
+
+    A record is found by its key, whoever owned it (the LinkOwners index): a booking or task assignment whose
+    `userid` changed leaves the previous owner's mailbox — it is no longer their work, whether or not the new owner
+    is mapped — and a record deleted after a reassignment leaves every mailbox it is in.
+    """
+    current: dict[str, str] = {record_key(kind, r.id): r.userid or "" for kind, r in records}
+    gone = {record_key(d.kind, d.record_id) for d in deletions}
+    found = store.owners(set(current) | gone)
+    out: list[tuple[str, str, str]] = []
+    for key, owners in sorted(found.items()):
+        if key in gone:
+            out.extend((owner, key, "deleted in OpenAir") for owner in sorted(owners))
+            continue
+        now_owner = current[key]
+        where = f"user {now_owner}" if now_owner else "no user"
+        out.extend((owner, key, f"{REASSIGNED} to {where}") for owner in sorted(owners) if owner != now_owner)
+    return out
 
 
 SKIPPED_COLUMN = "SkippedRecords"
@@ -433,17 +468,23 @@ def drop_settled(
                 plan.bump("unchanged")
 
 
+def _guarded(entry: OutboxEntry) -> bool:
+    return entry.desire is Desire.REMOVE and not entry.reason.startswith(REASSIGNED)
+
+
 def apply_deletion_budget(
     plan: ExportPlan, entries: dict[str, dict[str, OutboxEntry]], settings: IntegrationSettings
 ) -> None:
     """Over budget, drop every removal of this run and raise an alert (removals here all have an event)."""
-    real = sum(1 for by_key in entries.values() for e in by_key.values() if e.desire is Desire.REMOVE)
+    # A reassignment's removal moves an event to its new owner (or out of the mailbox of someone whose work it no
+    # longer is): a deliberate change in OpenAir, never the mass loss the guard is for, so it is not counted.
+    real = sum(1 for by_key in entries.values() for e in by_key.values() if _guarded(e))
     plan.counts["deletions_planned"] = real
     if real <= settings.max_deletions_per_run:
         return
     plan.deletions_blocked = True
     for by_key in entries.values():
-        for key in [k for k, e in by_key.items() if e.desire is Desire.REMOVE]:
+        for key in [k for k, e in by_key.items() if _guarded(e)]:
             del by_key[key]
     message = (
         f"Deletion guard: this run would delete {real} events, more than MaxDeletionsPerRun "
