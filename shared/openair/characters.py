@@ -5,6 +5,11 @@ answers with it raw, or as a character reference like `&#11;`; either makes the 
 XML (XML 1.0 §2.2 "Char"; §4.1 "Well-formedness constraint: Legal Character"), so one bad note would stop the
 read of every record in it — the tenant's whole export. `repair` replaces each such character with U+FFFD, the
 Unicode replacement character, so the response parses and the records that held one can be named.
+
+Writing, the same characters (and lone surrogates) would make OpenAir refuse the whole request as not
+well-formed, on every pass. They reach us from outside: anyone who can send an invitation chooses its subject,
+which the import writes as a booking's notes. `xml_text` drops them from what the client writes: they are
+invisible in Outlook, where a replacement character would show something the person never saw.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ _REPLACEMENT_REFERENCE = b"&#xFFFD;"
 # of a multi-byte character is below 0x80, so these bytes are always those characters.
 _RAW = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]|\xef\xbf[\xbe\xbf]")
 _REFERENCE = re.compile(rb"&#(x[0-9a-fA-F]{1,8}|[0-9]{1,10});")
+_NOT_IN_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _allowed(code: int) -> bool:
@@ -41,3 +47,8 @@ def repair(body: bytes) -> tuple[bytes, int]:
         repaired = _REFERENCE.sub(_reference, repaired)
         count += repaired.count(_REPLACEMENT_REFERENCE) - before
     return repaired, count
+
+
+def xml_text(value: str) -> str:
+    """`value` without the characters XML 1.0 cannot carry (the rest untouched, C1 controls included)."""
+    return _NOT_IN_XML.sub("", value)

@@ -20,7 +20,6 @@ from defusedxml import DefusedXmlException
 from shared.openair import characters
 from shared.openair.dates import date_element, read_date
 from shared.openair.errors import OpenAirProtocolError
-from shared.openair.text import xml_text
 
 Raw = dict[str, Any]
 """One record as read: field name → str, date/datetime/None (from `<Date>`), or nested dict/list."""
@@ -64,8 +63,8 @@ def build_request(envelope: Envelope) -> bytes:
     for command in envelope.commands:
         root.append(command.element)
     # Markup is ASCII we wrote, so dropping what XML 1.0 cannot carry from the whole document drops it from every
-    # text and attribute value, whoever built it (`text.xml_text` says why), in one pass.
-    document: str = xml_text(tostring(root, encoding="unicode", xml_declaration=False))
+    # text and attribute value, whoever built it (`characters` says why), in one pass.
+    document: str = characters.xml_text(tostring(root, encoding="unicode", xml_declaration=False))
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + document.encode("utf-8")
 
 

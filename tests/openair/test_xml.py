@@ -158,7 +158,7 @@ def test_characters_xml_cannot_carry_are_dropped_from_every_value_written() -> N
 
 
 def test_text_xml_can_carry_is_kept_as_is() -> None:
-    from shared.openair.text import xml_text
+    from shared.openair.characters import xml_text
 
     text = "Tab\tLF\nCR\r C1\x85 DEL\x7f é 日本 🙂 \ufffd"
     assert xml_text(text) == text

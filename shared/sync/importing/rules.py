@@ -16,8 +16,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.graph.models import GraphEvent
+from shared.openair.characters import xml_text
 from shared.openair.models import Booking
-from shared.openair.text import xml_text
 from shared.store.admin import ANY, ImportDetail, IntegrationSettings, UserMapping
 from shared.sync.incumbent import written_by_incumbent
 
