@@ -59,6 +59,12 @@ async def run_export_timer(services: Services, *, dry_run: bool = False) -> Expo
         return ExportRunResult(RunRecord(run_id="paused", kind="export-plan", started=started, finished=started,
                                          status="paused"), [])  # fmt: skip
     try:
+        if not dry_run:
+            from shared.admin.mappings import resolve_edited_mailboxes
+
+            resolved = await resolve_edited_mailboxes(store, lambda: services.calendar())
+            if resolved:
+                log.info("mailboxes edited by hand resolved", extra={"rows": len(resolved)})
         plan = await plan_export(store=store, openair=services.openair(), now=started, dry_run=dry_run)
     except Exception as exc:
         run = RunRecord(

@@ -176,6 +176,7 @@ async def import_mailbox_csv(
         found = resolved.get(item.email)
         if found is not None and directory is not None:
             columns["MailboxId"] = found[0].id
+            columns["ResolvedMailbox"] = item.email
             columns["MailboxTimeZone"] = await directory.mailbox_time_zone(found[0].id) or ""
         elif directory is not None:
             report.warnings.append(

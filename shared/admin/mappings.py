@@ -11,13 +11,13 @@ Rules an administrator relies on:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.graph.models import Mailbox
 from shared.openair.models import User
-from shared.store.admin import MappedBy, UserMapping, parse_user_mapping
+from shared.store.admin import USER_MAPPINGS, MappedBy, UserMapping, parse_user_mapping, parse_user_mappings
 from shared.store.backend import EtagMismatch
 from shared.store.store import SyncStore
 
@@ -40,6 +40,7 @@ class MappingReport:
     unmatched: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     skipped_rows: list[str] = field(default_factory=list)
+    not_in_openair: list[str] = field(default_factory=list)  # rows whose RowKey is no active OpenAir user
 
     def counts(self) -> dict[str, int]:
         return {
@@ -49,6 +50,7 @@ class MappingReport:
             "unmatched": len(self.unmatched),
             "conflicts": len(self.conflicts),
             "skipped_rows": len(self.skipped_rows),
+            "not_in_openair": len(self.not_in_openair),
         }
 
 
@@ -77,8 +79,21 @@ async def refresh_mappings(
         existing_mapping = parse_user_mapping(existing)
         if isinstance(existing_mapping, UserMapping) and existing_mapping.mailbox:
             taken.setdefault(existing_mapping.mailbox, user_id)
+    # Two rows typed with one mailbox: both are skipped by every run until one is fixed; say so here too.
+    for problem in parse_user_mappings(rows.values()).problems:
+        if problem.table == USER_MAPPINGS and problem.column == "Mailbox" and "also mapped" in problem.message:
+            report.conflicts.append(f"{problem.row_key}: Mailbox {problem.message}")
 
-    for user in sorted(await users.read_active_users(), key=lambda u: u.id):
+    active = sorted(await users.read_active_users(), key=lambda u: u.id)
+    known = {user.id for user in active}
+    for user_id, stray in sorted(rows.items()):
+        if user_id not in known:
+            message = f"OpenAir has no active user {user_id}: fix the RowKey (the OpenAir user id) or delete the row"
+            report.not_in_openair.append(f"{user_id}: {message}")
+            if not dry_run and stray.columns.get("LastError") != message:
+                store.write_mapping_status(user_id, LastError=message, LastErrorAt=dt.datetime.now(dt.UTC))
+
+    for user in active:
         row = rows.get(user.id)
         email = (user.email or "").strip().lower()
         info: dict[str, Any] = {
@@ -94,9 +109,13 @@ async def refresh_mappings(
         current = parsed
         if current is not None and current.mapped_by is MappedBy.MANUAL and current.mailbox:
             mailbox = by_address.get(current.mailbox, (None, None))[0]
-            if mailbox is not None and current.mailbox_id != mailbox.id:
+            if mailbox is None:
+                report.unmatched.append(f"{user.id} {user.name or ''}: mailbox {current.mailbox} (typed by hand) "
+                                        "is not in Microsoft 365")  # fmt: skip
+            elif current.mailbox_id != mailbox.id:
                 info["MailboxId"] = mailbox.id
                 info["MailboxTimeZone"] = await directory.mailbox_time_zone(mailbox.id) or ""
+            info["ResolvedMailbox"] = current.mailbox if mailbox is not None else ""
             _write(store, user.id, info, row, report, dry_run)
             report.unchanged += 1
             continue
@@ -115,6 +134,7 @@ async def refresh_mappings(
             continue
         taken[address] = user.id
         if current is not None and current.mailbox == address and current.mailbox_id == mailbox.id:
+            info["ResolvedMailbox"] = address
             if current.openair_time_zone != (user.timezone or ""):
                 report.changed.append(f"{user.id} time zone {user.timezone}")
             else:
@@ -122,8 +142,8 @@ async def refresh_mappings(
             _write(store, user.id, info, row, report, dry_run)
             continue
         zone = await directory.mailbox_time_zone(mailbox.id) or ""
-        columns = {**info, "Mailbox": address, "MailboxId": mailbox.id, "MappedBy": how.value,
-                   "MailboxTimeZone": zone}  # fmt: skip
+        columns = {**info, "Mailbox": address, "MailboxId": mailbox.id, "ResolvedMailbox": address,
+                   "MappedBy": how.value, "MailboxTimeZone": zone}  # fmt: skip
         if row is None:
             columns |= {
                 "ExportBookings": settings.new_users_export_bookings,
@@ -136,6 +156,46 @@ async def refresh_mappings(
             report.changed.append(f"{user.id} {address} ({how.value})")
         _write(store, user.id, columns, row, report, dry_run)
     return report
+
+
+async def resolve_edited_mailboxes(store: SyncStore, directory: Callable[[], MailboxDirectory]) -> list[str]:
+    """Rows whose Mailbox was typed or changed by hand since its id was resolved: find the new mailbox now, so a
+    hand edit takes effect at the next export run (the planner then moves the events to it). One directory listing,
+    only when such a row exists; an address Microsoft 365 does not know is recorded (LastError) and not looked up
+    again until the Mailbox changes. Returns what it did, one line per row."""
+    pending: list[tuple[UserMapping, Any]] = []
+    for row in store.mapping_rows():
+        mapping = parse_user_mapping(row)
+        if isinstance(mapping, UserMapping) and mapping.mailbox_id and "ResolvedMailbox" not in row.columns:
+            # A row resolved before this column existed: remember which address its id belongs to, once.
+            store.write_mapping_status(mapping.openair_user_id, ResolvedMailbox=mapping.mailbox)
+            continue
+        resolved_for = str(row.columns.get("ResolvedMailbox", "") or "").lower()
+        if isinstance(mapping, UserMapping) and mapping.mailbox and not mapping.mailbox_id \
+                and resolved_for != mapping.mailbox:  # fmt: skip
+            pending.append((mapping, row))
+    if not pending:
+        return []
+    graph = directory()  # only now: a run with nothing edited needs no Graph client
+    by_address = index_mailboxes(await graph.list_mailboxes())
+    done: list[str] = []
+    now = dt.datetime.now(dt.UTC)
+    for mapping, row in pending:
+        found = by_address.get(mapping.mailbox)
+        columns: dict[str, Any] = {"ResolvedMailbox": mapping.mailbox}
+        if found is None:
+            problem = f"mailbox {mapping.mailbox} is not in Microsoft 365; check the Mailbox column"
+            columns |= {"MailboxId": "", "LastErrorAt": now, "LastError": problem}
+            done.append(f"{mapping.openair_user_id}: {mapping.mailbox} not found")
+        else:
+            columns |= {"MailboxId": found[0].id,
+                        "MailboxTimeZone": await graph.mailbox_time_zone(found[0].id) or ""}  # fmt: skip
+            done.append(f"{mapping.openair_user_id}: {mapping.mailbox} resolved")
+        try:
+            store.put_mapping_row(mapping.openair_user_id, columns, etag=row.etag)
+        except EtagMismatch:
+            continue  # edited again meanwhile: the next run looks at the new value
+    return done
 
 
 def _write(

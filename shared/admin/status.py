@@ -170,7 +170,9 @@ def build_status(
             )
             continue
         if not parsed.mailbox:
-            report.unmapped.append(f"{parsed.openair_user_id} {parsed.name} <{parsed.email or 'no email'}>".strip())
+            why = _text(row.columns.get("LastError"))  # e.g. no such OpenAir user (mappings refresh says so)
+            who = f"{parsed.openair_user_id} {parsed.name} <{parsed.email or 'no email'}>".strip()
+            report.unmapped.append(f"{who}: {why}" if why else who)
             continue
         user = _user(parsed, row.columns, pending.get(parsed.openair_user_id, 0), settings)
         if parsed.import_events:

@@ -238,7 +238,8 @@ async def mappings_refresh(services: Services, args: argparse.Namespace, out: Ou
     out.say(("[bold]Dry run:[/] nothing written. " if args.dry_run else "")
             + ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items()))  # fmt: skip
     for title, lines in (("New", report.new), ("Changed", report.changed), ("Unmatched", report.unmatched),
-                         ("Conflicts", report.conflicts), ("Rejected rows", report.skipped_rows)):  # fmt: skip
+                         ("Conflicts", report.conflicts), ("Rejected rows", report.skipped_rows),
+                         ("Not in OpenAir", report.not_in_openair)):  # fmt: skip
         if lines:
             out.table(title, [title], [[line] for line in lines])
     return FAILURE if report.conflicts or report.skipped_rows else OK

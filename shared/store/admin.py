@@ -7,6 +7,7 @@ the table, the row, the column and what is allowed, and is skipped. Everyone els
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -199,6 +200,9 @@ class UserMapping:
         return kind in self.export_kinds
 
 
+# An address as Exchange takes it: one @, a dot in the domain, no whitespace (a pasted "hiro nakamura@..." is not).
+_ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
 _SWITCHES = {
     "ExportBookings": RecordKind.BOOKING,
     "ExportTaskAssignments": RecordKind.TASK_ASSIGNMENT,
@@ -216,10 +220,16 @@ def parse_user_mapping(row: Row) -> UserMapping | RowProblem:
             raise _BadValue("is empty; use the OpenAir user id")
         column = "Mailbox"
         mailbox = _text(cols.get("Mailbox", ""))
-        if mailbox and "@" not in mailbox:
-            raise _BadValue(f"is '{mailbox}'; use the mailbox's email address (name@domain)")
+        if mailbox and not _ADDRESS.fullmatch(mailbox):
+            raise _BadValue(f"is '{mailbox}'; use the mailbox's email address (name@domain, no spaces)")
         column = "MailboxId"
         mailbox_id = _text(cols.get("MailboxId", ""))
+        column = "ResolvedMailbox"
+        resolved_for = _text(cols.get("ResolvedMailbox", "")).lower()
+        if resolved_for and resolved_for != mailbox.lower():
+            # The Mailbox was edited by hand since its id was resolved: the id is the old mailbox's. The next
+            # export run resolves the new address; until then nothing is written to either mailbox.
+            mailbox_id = ""
         column = "MappedBy"
         mapped_by = _enum(cols.get("MappedBy", MappedBy.MANUAL.value), MappedBy)
         kinds = set()
@@ -323,6 +333,15 @@ def parse_show_as(rows: Iterable[Row]) -> tuple[dict[str, ShowAsChoice], tuple[R
     rows_of: dict[str, list[str]] = {}  # "5" and "5 " are one booking type: which row is meant is the admin's call
     for row in rows:
         rows_of.setdefault(row.row_key.strip(), []).append(row.row_key)
+        if not row.row_key.strip().isdigit():
+            problems.append(RowProblem(SHOW_AS, row.row_key, "RowKey", f"is '{row.row_key}', not a booking type id; "
+                                       "use the booking type's id (a number: `check` names it)"))  # fmt: skip
+            continue
+        if row.columns.get("ShowAs") is None:
+            allowed = ", ".join(f"'{c.value}'" for c in ShowAsChoice)
+            problems.append(RowProblem(SHOW_AS, row.row_key, "ShowAs", f"is missing; add a String column ShowAs "
+                                       f"with one of: {allowed}"))  # fmt: skip
+            continue
         try:
             out[row.row_key.strip()] = _enum(row.columns.get("ShowAs"), ShowAsChoice)
         except _BadValue as bad:
@@ -528,6 +547,20 @@ def parse_pause(row: Row | None) -> PauseState | None:
         by=str(row.columns.get("PausedBy", "") or "Storage Explorer (by hand)"),
         reason=str(row.columns.get("Reason", "") or ""),
     )
+
+
+def misplaced(table: str, partition: str, rows: Iterable[Row]) -> tuple[list[Row], tuple[RowProblem, ...]]:
+    """Split a whole table into its rows under `partition` and a problem for each row under another one (a row
+    typed under `Users` instead of `User` would otherwise be silently ignored)."""
+    kept: list[Row] = []
+    problems: list[RowProblem] = []
+    for row in rows:
+        if row.partition_key == partition:
+            kept.append(row)
+        else:
+            problems.append(RowProblem(table, row.row_key, "PartitionKey", f"is '{row.partition_key}'; use "
+                                       f"'{partition}' (rows under another PartitionKey are not read)"))  # fmt: skip
+    return kept, tuple(problems)
 
 
 def settings_field(name: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -37,17 +38,26 @@ class SyncStore:
         self.backend.ensure_tables(ALL_TABLES)
 
     # ------------------------------------------------------------ admin tables
+    # The admin tables are read whole (one partition each when typed right): a row under a mistyped PartitionKey
+    # is reported, never silently ignored.
     def load_mappings(self) -> Mappings:
-        return admin.parse_user_mappings(self.backend.query(admin.USER_MAPPINGS, admin.USER_PARTITION))
+        rows, misplaced = admin.misplaced(admin.USER_MAPPINGS, admin.USER_PARTITION,
+                                          self.backend.query(admin.USER_MAPPINGS))  # fmt: skip
+        mappings = admin.parse_user_mappings(rows)
+        return dataclasses.replace(mappings, problems=mappings.problems + misplaced) if misplaced else mappings
 
     def mapping_rows(self) -> list[Row]:
         return list(self.backend.query(admin.USER_MAPPINGS, admin.USER_PARTITION))
 
     def load_show_as(self) -> tuple[dict[str, ShowAsChoice], tuple[RowProblem, ...]]:
-        return admin.parse_show_as(self.backend.query(admin.SHOW_AS, admin.SHOW_AS_PARTITION))
+        rows, misplaced = admin.misplaced(admin.SHOW_AS, admin.SHOW_AS_PARTITION, self.backend.query(admin.SHOW_AS))
+        show_as, problems = admin.parse_show_as(rows)
+        return show_as, problems + misplaced
 
     def load_settings(self) -> tuple[IntegrationSettings, tuple[RowProblem, ...]]:
-        return admin.parse_settings(self.backend.query(admin.SETTINGS, admin.SETTINGS_PARTITION))
+        rows, misplaced = admin.misplaced(admin.SETTINGS, admin.SETTINGS_PARTITION, self.backend.query(admin.SETTINGS))
+        settings, problems = admin.parse_settings(rows)
+        return settings, problems + misplaced
 
     def put_setting(self, name: str, value: Any) -> None:
         self.backend.upsert(admin.SETTINGS, Row(admin.SETTINGS_PARTITION, name, {"Value": value}))

@@ -112,3 +112,48 @@ async def test_dry_run_writes_nothing() -> None:
 
 def _row(user_id: str, **columns: object) -> Row:
     return Row(USER_PARTITION, user_id, columns)
+
+
+async def test_hand_typed_duplicates_and_users_openair_does_not_have_are_reported() -> None:
+    store, directory = world()
+    await refresh_mappings(store, directory, directory)
+    store.backend.upsert(USER_MAPPINGS, Row(USER_PARTITION, "2", {"Mailbox": "jane.doe@contoso.com",
+                                                                   "MappedBy": "Manual"}), merge=True)  # fmt: skip
+    store.backend.upsert(USER_MAPPINGS, Row(USER_PARTITION, "999", {"Mailbox": "", "MappedBy": "Manual"}))
+    report = await refresh_mappings(store, directory, directory)
+    assert sorted(c.split(":")[0] for c in report.conflicts) == ["1", "2"]
+    assert "also mapped" in report.conflicts[0]
+    assert report.not_in_openair == [
+        "999: OpenAir has no active user 999: fix the RowKey (the OpenAir user id) or delete the row"]  # fmt: skip
+    from shared.admin.status import build_status
+
+    unmapped = build_status(store).unmapped
+    assert any(u.startswith("999") and "OpenAir has no active user 999" in u for u in unmapped)
+
+
+async def test_a_mailbox_edited_by_hand_takes_effect_at_the_next_run() -> None:
+    import datetime as dt
+
+    from shared.admin.mappings import resolve_edited_mailboxes
+    from shared.kinds import RecordKind, openair_event_key
+    from tests.sync.world import World
+
+    world = World.build()
+    world.booking("b1", "u1", dt.date(2026, 11, 24), dt.date(2026, 11, 24))
+    await world.run()
+    directory = Directory(mailboxes=[Mailbox(id="mbx-hiro", user_principal_name="hiro@contoso.com",
+                                             mail="hiro@contoso.com")], users=[])  # fmt: skip
+    assert await resolve_edited_mailboxes(world.store, lambda: directory) == []  # rows resolved before: remembered once
+    world.store.backend.upsert(USER_MAPPINGS, Row(USER_PARTITION, "u1", {"Mailbox": "hiro@contoso.com"}), merge=True)
+    assert world.store.load_mappings().users["u1"].mailbox_id == ""  # the old id is not the new mailbox's
+
+    assert await resolve_edited_mailboxes(world.store, lambda: directory) == ["u1: hiro@contoso.com resolved"]
+    await world.run()
+    assert world.calendar.events("mbx-u1") == []  # moved out of the old mailbox
+    (event,) = world.calendar.events("mbx-hiro")
+    assert event.openair_key == openair_event_key(RecordKind.BOOKING, "b1")
+    world.store.backend.upsert(USER_MAPPINGS, Row(USER_PARTITION, "u1", {"Mailbox": "typo@contoso.com"}), merge=True)
+    assert await resolve_edited_mailboxes(world.store, lambda: directory) == ["u1: typo@contoso.com not found"]
+    (row,) = [r for r in world.store.mapping_rows() if r.row_key == "u1"]
+    assert "typo@contoso.com is not in Microsoft 365" in row.columns["LastError"]
+    assert await resolve_edited_mailboxes(world.store, lambda: directory) == []  # not looked up again every run

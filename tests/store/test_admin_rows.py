@@ -131,3 +131,31 @@ def test_a_bad_setting_keeps_the_default_and_says_what_is_allowed(name: str, val
 def test_an_unknown_setting_suggests_the_right_spelling() -> None:
     _, problems = parse_settings([Row("Setting", "exportafter", {"Value": "2026-01-01"})])
     assert "did you mean 'ExportAfter'" in str(problems[0])
+
+
+def test_storage_explorer_mistakes_that_used_to_pass_are_named() -> None:
+    from shared.store.memory import MemoryTables
+    from shared.store.store import SyncStore
+
+    tables = MemoryTables()
+    tables.raw_put(USER_MAPPINGS, "User", "1", {"Mailbox": "hiro nakamura@contoso.com", "ExportBookings": True})
+    tables.raw_put(USER_MAPPINGS, "Users", "2", {"Mailbox": "sam@contoso.com", "ExportBookings": True})
+    tables.raw_put("BookingTypeShowAs", "BookingType", "Consulting", {"ShowAs": "Set event time as busy"})
+    tables.raw_put("BookingTypeShowAs", "BookingType", "5", {"Colour": "red"})
+    tables.raw_put(SETTINGS, "Settings", "MaxDeletionsPerRun", {"Value": 10})
+    store = SyncStore(tables)
+
+    mappings = store.load_mappings()
+    problems = [str(p) for p in mappings.problems]
+    assert mappings.users == {}
+    assert "UserMappings row '1': column Mailbox is 'hiro nakamura@contoso.com'" in problems[0]
+    assert "no spaces" in problems[0]
+    assert "UserMappings row '2': column PartitionKey is 'Users'; use 'User'" in problems[1]
+    show_as, show_problems = store.load_show_as()
+    assert show_as == {}
+    texts = sorted(str(p) for p in show_problems)
+    assert texts[0].startswith("BookingTypeShowAs row '5': column ShowAs is missing; add a String column ShowAs")
+    assert "row 'Consulting': column RowKey is 'Consulting', not a booking type id" in texts[1]
+    settings, setting_problems = store.load_settings()
+    assert settings.max_deletions_per_run == 200  # the misplaced row is not read
+    assert "column PartitionKey is 'Settings'; use 'Setting'" in str(setting_problems[0])
