@@ -1,8 +1,8 @@
 """Cutover from the Exchange Integration Manager, for chosen users or everyone: dry run, adopt, remove stale.
 
 - `adopt` (dry run first): for each user, the records we would export (the export planner, for these users in
-  full, writing nothing), one calendarView read of their mailbox over those records' dates (and back to
-  `WindowPastDays`, where stale events of deleted records are), and the matching
+  full, writing nothing), one calendarView read of their mailbox over those records' dates (widened to the
+  import window, WindowPastDays..WindowFutureDays, where stale events of deleted records are), and the matching
   of `shared/sync/cutover.py`. For real, it then records the links (adopted events, held records), plans the
   users' export (`full_resync`) and leaves the work in the outbox: the mailbox worker updates each adopted event
   in place ($batch), stamping our property, and creates only what the incumbent never wrote.
@@ -26,7 +26,7 @@ from shared.errors import SyncError
 from shared.graph.models import DeleteEvent, EventDraft, EventWrite, GraphEvent, WriteResult
 from shared.store.state import Desire, Link, LinkState, RunRecord
 from shared.store.store import SyncStore
-from shared.sync.cutover import CutoverMatch, cutover_links, draft_of_link, read_and_match
+from shared.sync.cutover import CutoverMatch, cutover_links, draft_of_link, import_window, read_and_match
 from shared.sync.planner import ExportPlan, plan_export, user_zone
 from shared.sync.ports import OpenAirPort
 
@@ -135,7 +135,7 @@ async def cutover(
         try:
             mailbox.match = await read_and_match(calendar, mailbox_id, drafts, zone, linked=_linked(links, drafts),
                                                  notes_as_is=settings.export_booking_notes_as_is,
-                                                 since=now - dt.timedelta(days=settings.window_past_days),
+                                                 around=import_window(settings, now),
                                                  kinds=mapping.export_kinds if mapping else None)  # fmt: skip
         except SyncError as exc:  # one unreadable mailbox is reported; the others are cut over
             mailbox.errors.append(f"calendar could not be read: {exc}")

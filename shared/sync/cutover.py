@@ -28,6 +28,7 @@ from typing import Protocol
 
 from shared.graph.models import EventDraft, GraphEvent
 from shared.kinds import RecordKind, parse_record_key
+from shared.store.admin import IntegrationSettings
 from shared.store.state import Desire, Link, LinkState, OutboxEntry, RunRecord
 from shared.store.store import SyncStore
 from shared.sync.decide import transaction_id
@@ -251,20 +252,26 @@ async def read_and_match(
     *,
     notes_as_is: bool = False,
     linked: Mapping[str, EventDraft] | None = None,
-    since: dt.datetime | None = None,
+    around: tuple[dt.datetime, dt.datetime] | None = None,
     kinds: Collection[RecordKind] | None = None,
 ) -> CutoverMatch:
     """One calendarView read of the mailbox over the records' dates, matched (see `match_incumbent`).
 
-    `since` reaches further back than the records do, so stale events of deleted records are seen too.
+    `around` (the import window, WindowPastDays..WindowFutureDays) widens the read, so that stale events of
+    deleted records are seen too, also for a user who has no record left to export.
     """
     span = window([*drafts.values(), *(linked or {}).values()])
+    if around is not None:
+        span = around if span is None else (min(span[0], around[0]), max(span[1], around[1]))
     if span is None:
         return CutoverMatch()
-    if since is not None:
-        span = (min(span[0], since), max(span[1], since + dt.timedelta(days=1)))
     events = await calendar.calendar_view(mailbox_id, *span)
     return match_incumbent(events, drafts, zone, notes_as_is=notes_as_is, linked=linked, kinds=kinds)
+
+
+def import_window(settings: IntegrationSettings, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """WindowPastDays before `now` to WindowFutureDays after it."""
+    return now - dt.timedelta(days=settings.window_past_days), now + dt.timedelta(days=settings.window_future_days)
 
 
 def cutover_links(
@@ -328,7 +335,7 @@ async def adopt_on_first_export(
         drafts,
         zone,
         notes_as_is=settings.export_booking_notes_as_is,
-        since=started - dt.timedelta(days=settings.window_past_days),
+        around=import_window(settings, started),
     )
     put, _ = cutover_links(match, user_id, mailbox_id, {})
     await asyncio.to_thread(store.put_links, put)
