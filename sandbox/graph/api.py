@@ -111,6 +111,7 @@ class GraphApp:
             ("GET", r"users", "/users", self.list_users, False),
             ("GET", _U, "/users/{id}", self.get_user, False),
             ("GET", _U + r"/mailboxSettings", "/users/{id}/mailboxSettings", self.mailbox_settings, True),
+            ("PATCH", _U + r"/mailboxSettings", "/users/{id}/mailboxSettings", self.update_mailbox_settings, True),
             ("GET", _U + r"/mailboxSettings/timeZone", "/users/{id}/mailboxSettings/timeZone", self.mailbox_zone, True),
             ("GET", _U + _MC, "/users/{id}/outlook/masterCategories", self.list_categories, True),
             ("POST", _U + _MC, "/users/{id}/outlook/masterCategories", self.add_category, True),
@@ -373,12 +374,7 @@ class GraphApp:
             "dateFormat": "yyyy-MM-dd",
             "timeFormat": "HH:mm",
             "userPurpose": "user",
-            "automaticRepliesSetting": {
-                "status": "disabled",
-                "externalAudience": "all",
-                "internalReplyMessage": "",
-                "externalReplyMessage": "",
-            },
+            "automaticRepliesSetting": self._replies(user),
             "language": {"locale": "en-US", "displayName": "English (United States)"},
             "workingHours": {
                 "daysOfWeek": ["monday", "tuesday", "wednesday", "thursday", "friday"],
@@ -388,6 +384,43 @@ class GraphApp:
             },
         }
         return Response(200, body)
+
+    def _replies(self, user: dict[str, Any]) -> dict[str, Any]:
+        with self.store.lock:
+            stored = dict((user.get("mailboxSettings") or {}).get("automaticRepliesSetting") or {})
+        replies = {"status": "disabled", "externalAudience": "all", "internalReplyMessage": "",
+                   "externalReplyMessage": "", **stored}  # fmt: skip
+        empty = {"dateTime": "", "timeZone": "UTC"}
+        replies.setdefault("scheduledStartDateTime", empty)
+        replies.setdefault("scheduledEndDateTime", empty)
+        return replies
+
+    def update_mailbox_settings(self, req: Request, groups: list[str]) -> Response:
+        """PATCH mailboxSettings: automatic replies (https://learn.microsoft.com/graph/api/user-update-mailboxsettings)."""
+        user = mailbox.user_or_404(self.store, groups[0])
+        if not self.options.mailbox_settings_writable:
+            raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        body = req.json()
+        replies = body.get("automaticRepliesSetting")
+        if not isinstance(replies, dict):
+            raise bad_request("The request body must set automaticRepliesSetting.", "ErrorInvalidRequest")
+        merged = {**self._replies(user), **{k: v for k, v in replies.items() if v is not None}}
+        if merged["status"] not in ("disabled", "alwaysEnabled", "scheduled"):
+            raise bad_request(f"Cannot convert the literal '{merged['status']}' to automaticRepliesStatus.",
+                              "RequestBodyRead")  # fmt: skip
+        if merged["status"] == "scheduled":
+            start, end = (
+                timezones.to_utc(
+                    timezones.parse_local(str(value.get("dateTime") or "")), timezones.zone(value.get("timeZone"))
+                )
+                for value in (merged["scheduledStartDateTime"], merged["scheduledEndDateTime"])
+            )
+            if end <= start:
+                raise bad_request("The scheduled end time must be after the scheduled start time.",
+                                  "ErrorInvalidScheduledOofDuration")  # fmt: skip
+        with self.store.lock:
+            user.setdefault("mailboxSettings", {})["automaticRepliesSetting"] = merged
+        return self.mailbox_settings(req, groups)
 
     def mailbox_zone(self, req: Request, groups: list[str]) -> Response:
         user = mailbox.user_or_404(self.store, groups[0])

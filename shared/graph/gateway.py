@@ -24,6 +24,7 @@ from shared.graph.limits import MailboxLimiter
 from shared.graph.middleware import Sleep
 from shared.graph.models import (
     OPENAIR_PROPERTY_ID,
+    AutomaticReplies,
     DeltaResult,
     EventWrite,
     GraphEvent,
@@ -139,6 +140,41 @@ class CalendarGateway:
             user_id,
         )
         return (settings.time_zone or None) if settings is not None else None
+
+    async def automatic_replies(self, mailbox_id: str) -> AutomaticReplies:
+        """The mailbox's automatic replies as they are now (MailboxSettings.Read)."""
+        settings = await self._call(
+            f"read mailbox settings of {mailbox_id}",
+            lambda: self._graph.users.by_user_id(mailbox_id).mailbox_settings.get(),
+            mailbox_id,
+        )
+        return parse.automatic_replies(settings.automatic_replies_setting if settings is not None else None)
+
+    async def set_automatic_replies(self, mailbox_id: str, replies: AutomaticReplies) -> None:
+        """Replace the mailbox's automatic replies (needs MailboxSettings.ReadWrite)."""
+        from msgraph.generated.models.automatic_replies_setting import AutomaticRepliesSetting
+        from msgraph.generated.models.automatic_replies_status import AutomaticRepliesStatus
+        from msgraph.generated.models.date_time_time_zone import DateTimeTimeZone
+        from msgraph.generated.models.mailbox_settings import MailboxSettings
+
+        def when(moment: dt.datetime | None) -> DateTimeTimeZone | None:
+            if moment is None:
+                return None
+            return DateTimeTimeZone(date_time=moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S"), time_zone="UTC")
+
+        setting = AutomaticRepliesSetting(
+            status=AutomaticRepliesStatus(replies.status),
+            scheduled_start_date_time=when(replies.start),
+            scheduled_end_date_time=when(replies.end),
+            internal_reply_message=replies.internal_message,
+            external_reply_message=replies.external_message,
+        )
+        body = MailboxSettings(automatic_replies_setting=setting)
+        await self._call(
+            f"set automatic replies of {mailbox_id}",
+            lambda: self._graph.users.by_user_id(mailbox_id).mailbox_settings.patch(body),
+            mailbox_id,
+        )
 
     async def ensure_category(self, mailbox_id: str, name: str, color: str) -> None:
         """Make sure the mailbox's master category list has `name` (Outlook shows a category's colour only when

@@ -10,7 +10,16 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from shared.graph.errors import GraphAuthError, MailboxUnavailable
-from shared.graph.models import CreateEvent, DeleteEvent, EventDraft, EventWrite, GraphEvent, UpdateEvent, WriteResult
+from shared.graph.models import (
+    AutomaticReplies,
+    CreateEvent,
+    DeleteEvent,
+    EventDraft,
+    EventWrite,
+    GraphEvent,
+    UpdateEvent,
+    WriteResult,
+)
 
 
 class LostResponse(Exception):
@@ -73,6 +82,7 @@ class MemoryCalendar:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     categories: dict[str, dict[str, str]] = field(default_factory=dict)  # mailbox -> master list: name -> colour
     categories_writable: bool = True  # False: the app lacks MailboxSettings.ReadWrite (Graph answers 403)
+    replies: dict[str, AutomaticReplies] = field(default_factory=dict)  # mailbox -> automatic replies
 
     def events(self, mailbox_id: str) -> list[StoredEvent]:
         return list(self.mailboxes.get(mailbox_id, {}).values())
@@ -99,6 +109,16 @@ class MemoryCalendar:
         copy_id = f"evt-{next(self._ids)}"
         self.mailboxes[mailbox_id][copy_id] = StoredEvent(copy_id, "ck-0", original.draft, None, original.openair_key)
         return copy_id
+
+    async def automatic_replies(self, mailbox_id: str) -> AutomaticReplies:
+        self.requests += 1
+        return self.replies.get(mailbox_id, AutomaticReplies())
+
+    async def set_automatic_replies(self, mailbox_id: str, replies: AutomaticReplies) -> None:
+        self.requests += 1
+        if not self.categories_writable:
+            raise GraphAuthError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
+        self.replies[mailbox_id] = replies
 
     async def ensure_category(self, mailbox_id: str, name: str, color: str) -> None:
         self._check_available(mailbox_id)

@@ -174,6 +174,21 @@ class DeltaResult(_Model):
     delta_link: str
 
 
+class AutomaticReplies(_Model):
+    """A mailbox's automatic replies (mailboxSettings.automaticRepliesSetting); scheduled times are aware."""
+
+    status: Literal["disabled", "alwaysEnabled", "scheduled"] = "disabled"
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    internal_message: str = ""
+    external_message: str = ""
+
+    def active_at(self, moment: dt.datetime) -> bool:
+        if self.status == "alwaysEnabled":
+            return True
+        return self.status == "scheduled" and self.end is not None and moment < self.end
+
+
 class Subscription(_Model):
     id: str
     resource: str

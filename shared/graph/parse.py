@@ -11,7 +11,7 @@ import enum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from shared.graph.models import OPENAIR_PROPERTY_ID, GraphEvent, Mailbox, Subscription
+from shared.graph.models import OPENAIR_PROPERTY_ID, AutomaticReplies, GraphEvent, Mailbox, Subscription
 
 _UTC_NAMES = {"utc", "etc/utc", "gmt", "z", "coordinated universal time", "tzone://microsoft/utc"}
 
@@ -118,4 +118,27 @@ def subscription(sub: Any, *, client_state: str | None = None) -> Subscription:
         lifecycle_notification_url=sub.lifecycle_notification_url,
         expiration=sub.expiration_date_time,
         client_state=sub.client_state or client_state,
+    )
+
+
+def automatic_replies(setting: Any) -> AutomaticReplies:
+    """mailboxSettings.automaticRepliesSetting; its scheduled times may come in the mailbox's (Windows) zone."""
+    if setting is None:
+        return AutomaticReplies()
+
+    def when(value: Any) -> dt.datetime | None:
+        if value is None or not getattr(value, "date_time", None):
+            return None
+        from shared.timezones import resolve_zone
+
+        zone = resolve_zone(value.time_zone or "UTC") or "UTC"
+        local = dt.datetime.fromisoformat(value.date_time.rstrip("Z")[:26])
+        return local.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.UTC)
+
+    return AutomaticReplies(
+        status=_text(setting.status) or "disabled",
+        start=when(setting.scheduled_start_date_time),
+        end=when(setting.scheduled_end_date_time),
+        internal_message=setting.internal_reply_message or "",
+        external_message=setting.external_reply_message or "",
     )

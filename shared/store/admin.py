@@ -365,6 +365,27 @@ class SettingSpec:
     description: str
 
 
+AUTO_REPLY_FIELDS = ("name", "first_day", "last_day", "return_day")
+DEFAULT_AUTO_REPLY = (
+    "I am out of the office from {first_day} to {last_day} and will reply when I am back on {return_day}."
+)
+
+
+def _reply_template(value: Any) -> str:
+    import string
+
+    text = _text(value)
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as bad:
+        raise _BadValue(f"is not a valid template ({bad}); write placeholders as {{first_day}}") from None
+    unknown = sorted(names - set(AUTO_REPLY_FIELDS))
+    if unknown:
+        allowed = ", ".join("{" + n + "}" for n in AUTO_REPLY_FIELDS)
+        raise _BadValue(f"uses {{{unknown[0]}}}; the placeholders are {allowed}")
+    return text
+
+
 @dataclass(frozen=True)
 class IntegrationSettings:
     export_after: dt.date | None = None
@@ -407,6 +428,10 @@ class IntegrationSettings:
     export_window_future_days: int | None = None
     incumbent_events_in_mailboxes: bool = False
     paused: bool = False
+    auto_replies_for_time_off: bool = False
+    auto_reply_internal_message: str = DEFAULT_AUTO_REPLY
+    auto_reply_external_message: str = DEFAULT_AUTO_REPLY
+    conflict_report: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -494,6 +519,12 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("IncumbentEventsInMailboxes", _bool, False,
                 "Mailboxes may hold the Exchange Integration Manager's events: a first export adopts them"),
     SettingSpec("Paused", _bool, False, "Stop every write (export, push, import); changes wait and are caught up"),
+    SettingSpec("AutoRepliesForTimeOff", _bool, False,
+                "Approved time off sets the person's Outlook automatic replies (needs MailboxSettings.ReadWrite)"),
+    SettingSpec("AutoReplyInternalMessage", _reply_template, DEFAULT_AUTO_REPLY, "Automatic reply inside the company"),
+    SettingSpec("AutoReplyExternalMessage", _reply_template, DEFAULT_AUTO_REPLY, "Automatic reply to outsiders"),
+    SettingSpec("ConflictReport", _bool, False,
+                "Report bookings on days the person's Outlook shows out of office or fully busy"),
 )  # fmt: skip
 
 _FIELD_OF = {

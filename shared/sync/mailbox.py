@@ -17,12 +17,13 @@ from dataclasses import dataclass, field
 
 from shared.graph.errors import GraphError, MailboxUnavailable
 from shared.graph.models import DeleteEvent, EventDraft, WriteResult
-from shared.kinds import openair_event_key, parse_record_key
+from shared.kinds import RecordKind, openair_event_key, parse_record_key
 from shared.store import admin
 from shared.store.admin import UserMapping
 from shared.store.lease import mailbox_lease
 from shared.store.state import Desire, Link, LinkState, OutboxEntry
 from shared.store.store import SyncStore
+from shared.sync import time_off
 from shared.sync.cutover import adopt_on_first_export
 from shared.sync.decide import Action, Step, content_hash, decide, new_link
 from shared.sync.ports import CalendarPort
@@ -115,6 +116,7 @@ async def export_mailbox(
     if not await io(store.outbox, user_id):
         # Nothing to apply (another worker already took care of it): no lease, no table writes. An entry written
         # after this read comes with its own message, whose worker will apply it.
+        await time_off.when_due(user_id, store=store, calendar=calendar, now=now or dt.datetime.now(dt.UTC))
         return MailboxReport(user_id)
     async with mailbox_lease(store.backend, user_id):
         return await _export_mailbox(user_id, store=store, calendar=calendar, now=now)
@@ -190,6 +192,10 @@ async def _export_mailbox(
     await settlement.flush(store, user_id)
 
     unavailable = report.mailbox_unavailable
+    if not unavailable and any(entry.key.startswith(f"{RecordKind.SCHEDULE_REQUEST.value}:") for entry in entries):
+        note = await time_off.after_export(user_id, mapping, store=store, calendar=calendar, now=now)
+        if note:
+            report.errors.append(note)
     await io(
         store.write_mapping_status,
         user_id,
@@ -218,6 +224,8 @@ async def _ensure_categories(
     for mailbox_id, name in sorted(wanted):
         try:
             await calendar.ensure_category(mailbox_id, name, settings.export_category_color)
+        except MailboxUnavailable:
+            return  # the writes that follow find the mailbox gone and mark the user
         except GraphError as exc:
             # The events still carry the category, uncoloured: worth an administrator's fix, not a stopped export.
             report.errors.append(f"category '{name}' could not be added to the mailbox's category list ({exc}); "

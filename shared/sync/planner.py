@@ -33,6 +33,7 @@ from shared.sync.decide import content_hash
 from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX
 from shared.sync.ports import OpenAirPort
 from shared.sync.render import BeforeWindow, OutOfScope, RenderContext, Unrenderable, presentation, render
+from shared.sync.time_off import due_users
 from shared.sync.zones import choose_zone
 
 log = logging.getLogger(__name__)
@@ -275,6 +276,9 @@ async def plan_export(
     if rerender:
         store.put_cursors(RENDERING_SCOPE, rendering)
     pending = store.outbox_users()  # includes leftovers of earlier runs (failed or interrupted writes)
+    if settings.auto_replies_for_time_off:
+        # Their automatic replies have ended: the worker schedules the next time off's (sync/time_off.py).
+        pending |= {u for u in due_users(store, now) if u in mappings.users and mappings.users[u].mailbox_id}
     plan.users_with_work = sorted(u for u in pending if targets is None or u in targets)
     plan.mailbox_ids = {u: m.mailbox_id for u, m in mappings.users.items() if u in pending}
     return plan

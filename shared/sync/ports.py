@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
-from shared.graph.models import EventWrite, GraphEvent, WriteResult
+from shared.graph.models import AutomaticReplies, EventWrite, GraphEvent, WriteResult
 from shared.kinds import RecordKind
 from shared.openair.changes import ChangeSet, Reference
 
@@ -46,4 +46,12 @@ class CalendarPort(Protocol):
 
     async def calendar_view(self, mailbox_id: str, start: dt.datetime, end: dt.datetime) -> list[GraphEvent]:
         """Every event overlapping [start, end), our property expanded (one paged read; the cutover's)."""
+        ...
+
+    async def automatic_replies(self, mailbox_id: str) -> AutomaticReplies:
+        """The mailbox's automatic replies as they are now."""
+        ...
+
+    async def set_automatic_replies(self, mailbox_id: str, replies: AutomaticReplies) -> None:
+        """Replace the mailbox's automatic replies. Raises GraphError."""
         ...

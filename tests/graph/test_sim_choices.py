@@ -10,6 +10,7 @@ import pytest
 
 from shared.graph.errors import GraphError
 from shared.graph.gateway import CalendarGateway
+from shared.graph.models import AutomaticReplies
 from shared.store.admin import SETTINGS, SETTINGS_PARTITION, USER_MAPPINGS, USER_PARTITION
 from shared.store.importing import ImportStore
 from shared.store.memory import MemoryTables
@@ -67,3 +68,22 @@ async def test_subscriptions_fall_back_to_the_shorter_maximum_when_graph_refuses
         (renewed,) = await sim_gateway.list_subscriptions()
         assert renewed.id == sub.id
         assert renewed.expiration > sub.expiration
+
+
+async def test_automatic_replies_round_trip_through_mailbox_settings(
+    sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any]
+) -> None:
+    user = sample_graph["users"][3]["id"]
+    assert (await sim_gateway.automatic_replies(user)).status == "disabled"
+    start = dt.datetime(2027, 3, 1, 23, tzinfo=dt.UTC)
+    wanted = AutomaticReplies(status="scheduled", start=start, end=start + dt.timedelta(days=2),
+                              internal_message="Away", external_message="Away (external)")  # fmt: skip
+    await sim_gateway.set_automatic_replies(user, wanted)
+    assert await sim_gateway.automatic_replies(user) == wanted
+    with pytest.raises(GraphError) as backwards:
+        await sim_gateway.set_automatic_replies(user, wanted.model_copy(update={"end": start}))
+    assert backwards.value.status == 400
+    sim.control_client.set_options(mailbox_settings_writable=False)
+    with pytest.raises(GraphError) as denied:
+        await sim_gateway.set_automatic_replies(user, AutomaticReplies())
+    assert denied.value.status == 403
