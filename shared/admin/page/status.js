@@ -332,7 +332,7 @@
     const parts = [];
     if (paused) {
       const detail = typeof paused === "object" ? paused : {};
-      parts.push(el("span", { class: "paused-banner" }, "❚❚ PAUSED"), "Nothing is written until the sync is resumed",
+      parts.push(el("span", { class: "paused-banner" }, "❚❚ PAUSED"), " Nothing is written until the sync is resumed",
         detail.since ? ` (since ${detail.since}${detail.by ? `, by ${detail.by}` : ""})` : "",
         detail.reason ? `: ${detail.reason}` : "", ". ");
     } else {
