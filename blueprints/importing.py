@@ -47,8 +47,11 @@ def _answer(
                          lookup=_directory, max_body_bytes=_max_body, recent=_recent)  # fmt: skip
     except (ConfigurationError, StoreError) as exc:
         # Nothing was checked or stored: 503 makes Graph deliver again later (up to 4 hours).
-        log.error("notification not processed", extra={"error": type(exc).__name__, "detail": str(exc)})
-        return func.HttpResponse("temporarily unavailable", status_code=503, headers=webhook.SAFE_HEADERS,
+        # The message itself names what to fix (WEBHOOK_CLIENT_STATE not set, storage unreachable): it is the
+        # line an administrator sees in Application Insights, where custom dimensions are easy to miss.
+        log.error("notification not processed: %s: %s", type(exc).__name__, exc, extra={"error": type(exc).__name__})
+        unavailable = "not configured" if isinstance(exc, ConfigurationError) else "temporarily unavailable"
+        return func.HttpResponse(unavailable, status_code=503, headers=webhook.SAFE_HEADERS,
                                  mimetype="text/plain")  # fmt: skip
     if answer.messages:
         work.set(answer.messages)  # a failed enqueue fails the invocation: the host answers 500, Graph retries

@@ -146,8 +146,27 @@ class JsonFormatter(logging.Formatter):
         return redact(json.dumps(redaction.redact_value(entry), default=lambda v: redact(str(v))))
 
 
+class ReadableFormatter(logging.Formatter):
+    """The command line without --verbose: `warning: <message> (<field> <value>, …)` for a person at a terminal.
+    The run's context fields (function, run id) are left out; the record's own fields are kept; redacted as JSON."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {k: v for k, v in vars(record).items()
+                  if k not in _STANDARD and not k.startswith(("_", "sync_"))}  # fmt: skip
+        text = f"{record.levelname.lower()}: {record.getMessage()}"
+        if fields:
+            text += " (" + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in fields.items()) + ")"
+        if record.exc_info:
+            text += f"\n{self.formatException(record.exc_info)}"
+        return redact(text)
+
+
 def configure_logging(
-    environ: Mapping[str, str] | None = None, *, stream: TextIO | None = None, level: int | None = None
+    environ: Mapping[str, str] | None = None,
+    *,
+    stream: TextIO | None = None,
+    level: int | None = None,
+    readable: bool = False,
 ) -> None:
     """Install the context and redaction (once per process); with `stream`, also write JSON lines there.
 
@@ -162,7 +181,7 @@ def configure_logging(
     root = logging.getLogger()
     if stream is not None:
         handler = logging.StreamHandler(stream)
-        handler.setFormatter(JsonFormatter())
+        handler.setFormatter(ReadableFormatter() if readable else JsonFormatter())
         if _state.get("handler") in root.handlers:
             root.removeHandler(_state["handler"])  # ours from an earlier call; others' handlers stay
         root.addHandler(handler)
@@ -188,5 +207,6 @@ def _configure_app_insights(connection_string: str) -> None:
 
 
 def cli_logging(environ: Mapping[str, str], *, verbose: bool) -> None:
-    """The command line: warnings (or everything with --verbose) as JSON lines on stderr."""
-    configure_logging(environ, stream=sys.stderr, level=logging.INFO if verbose else logging.WARNING)
+    """The command line: warnings as readable lines on stderr; with --verbose, everything as JSON lines."""
+    configure_logging(environ, stream=sys.stderr, level=logging.INFO if verbose else logging.WARNING,
+                      readable=not verbose)  # fmt: skip
