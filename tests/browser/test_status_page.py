@@ -38,7 +38,7 @@ from shared.admin.status import build_status
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 from shared.store.admin import USER_MAPPINGS, USER_PARTITION
-from shared.store.backend import Row
+from shared.store.backend import BatchOp, Row
 from shared.store.store import SyncStore
 
 ANCHOR = dt.date(2027, 3, 1)
@@ -197,13 +197,14 @@ def test_an_administrator_sees_the_sample_tenant_and_previews_a_resync(stack: St
 def test_a_laptop_with_500_users(stack: Stack) -> None:
     """Five hundred mapping rows as Storage Explorer would hold them: listed, filtered and sorted in the browser."""
     now = dt.datetime.now(dt.UTC)
-    for n in range(500):
-        stack.store.backend.upsert(USER_MAPPINGS, Row(USER_PARTITION, f"7{n:04d}", {
-            "Mailbox": f"person{n:04d}@contoso.com", "MailboxId": f"m-{n}", "MappedBy": "Email",
-            "ExportBookings": True, "ExportTaskAssignments": n % 2 == 0, "ExportScheduleRequests": True,
-            "Import": False, "OpenAirUserName": f"Person {n:04d}", "OpenAirEmail": f"person{n:04d}@contoso.com",
-            "LastExport": now - dt.timedelta(minutes=n), "LastExportCounts": f"created {n % 7}",
-        }))  # fmt: skip
+    rows = [Row(USER_PARTITION, f"7{n:04d}", {
+        "Mailbox": f"person{n:04d}@contoso.com", "MailboxId": f"m-{n}", "MappedBy": "Email",
+        "ExportBookings": True, "ExportTaskAssignments": n % 2 == 0, "ExportScheduleRequests": True,
+        "Import": False, "OpenAirUserName": f"Person {n:04d}", "OpenAirEmail": f"person{n:04d}@contoso.com",
+        "LastExport": now - dt.timedelta(minutes=n), "LastExportCounts": f"created {n % 7}",
+    }) for n in range(500)]  # fmt: skip
+    for first in range(0, len(rows), 100):  # one partition: transactions of at most 100 rows
+        stack.store.backend.submit(USER_MAPPINGS, [BatchOp("upsert", row) for row in rows[first : first + 100]])
     mapped = len(build_status(stack.store).users)
     assert mapped >= 500
     measured = drive(stack, "tenant", {"users_count": mapped, "filter": "person 0123", "filtered": 1,
