@@ -52,6 +52,7 @@ class UserStatus:
     links: int | None = None  # only for a one-user status
     skipped_records: list[str] = field(default_factory=list)  # records that cannot be exported, and why
     import_filter: str = ""  # what of this user's Outlook is imported (users with import on)
+    conflicts: str = ""  # ConflictReport: bookings on days Outlook shows out of office or fully busy
 
 
 # The per-user switches in words (the incumbent showed coloured dots; letters needed a legend).
@@ -177,6 +178,7 @@ def build_status(
         user = _user(parsed, row.columns, pending.get(parsed.openair_user_id, 0), settings)
         if parsed.import_events:
             user.import_filter = describe_filter(import_filter(settings, parsed))
+        user.conflicts = _text(row.columns.get("Conflicts")) if settings.conflict_report else ""
         report.users.append(user)
     if user_id is not None:
         for user in report.users:
@@ -222,6 +224,8 @@ def describe_choices(settings: IntegrationSettings) -> list[str]:
             text for text in (f"{past} days back" if past is not None else "", f"{future} days ahead"
                               if future is not None else "") if text))  # fmt: skip
     everyone = describe_filter(import_filter(settings))
+    if settings.conflict_report:
+        lines.append("Conflict report on: bookings on days Outlook shows out of office or fully busy are listed")
     if settings.import_enabled and everyone != "all events":
         lines.append(f"Import: {everyone} (per-user columns may override)")
     return lines

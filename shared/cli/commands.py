@@ -105,6 +105,10 @@ def show_status(report: StatusReport, out: Output) -> None:
         out.table("Records not exported (skipped until fixed in OpenAir)", ["User", "Record"], skipped)
     for choice in report.choices:
         out.say(f"[bold]Choice:[/] {choice}")
+    conflicted = [u for u in report.users if u.conflicts]
+    if conflicted:
+        out.table("Conflicts (ConflictReport)", ["User", "Bookings on days Outlook shows them away or fully busy"],
+                  [(u.user_id, u.conflicts) for u in conflicted])  # fmt: skip
     importing = [u for u in report.users if u.import_filter and u.import_filter != "all events"]
     if importing:
         out.table("Import filters", ["User", "Imports"], [(u.user_id, u.import_filter) for u in importing])

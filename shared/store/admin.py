@@ -431,6 +431,7 @@ class IntegrationSettings:
     auto_replies_for_time_off: bool = False
     auto_reply_internal_message: str = DEFAULT_AUTO_REPLY
     auto_reply_external_message: str = DEFAULT_AUTO_REPLY
+    conflict_report: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -522,6 +523,8 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
                 "Approved time off sets the person's Outlook automatic replies (needs MailboxSettings.ReadWrite)"),
     SettingSpec("AutoReplyInternalMessage", _reply_template, DEFAULT_AUTO_REPLY, "Automatic reply inside the company"),
     SettingSpec("AutoReplyExternalMessage", _reply_template, DEFAULT_AUTO_REPLY, "Automatic reply to outsiders"),
+    SettingSpec("ConflictReport", _bool, False,
+                "Report bookings on days the person's Outlook shows out of office or fully busy"),
 )  # fmt: skip
 
 _FIELD_OF = {

@@ -23,7 +23,7 @@ from shared.store.admin import UserMapping
 from shared.store.lease import mailbox_lease
 from shared.store.state import Desire, Link, LinkState, OutboxEntry
 from shared.store.store import SyncStore
-from shared.sync import time_off
+from shared.sync import conflicts, time_off
 from shared.sync.cutover import adopt_on_first_export
 from shared.sync.decide import Action, Step, content_hash, decide, new_link
 from shared.sync.ports import CalendarPort
@@ -70,9 +70,10 @@ class MailboxReport:
     transient_failures: int = 0
     errors: list[str] = field(default_factory=list)
     mailbox_unavailable: str = ""  # set when Graph answered a mailbox-level 404: what to tell the administrator
+    conflicts: int | None = None  # bookings on days Outlook shows out of office or fully busy (ConflictReport)
 
     def counts(self) -> dict[str, int]:
-        return {
+        counts = {
             "created": self.created,
             "updated": self.updated,
             "deleted": self.deleted,
@@ -80,6 +81,9 @@ class MailboxReport:
             "recovered": self.recovered,
             "failed": self.failed,
         }
+        if self.conflicts is not None:
+            counts["conflicts"] = self.conflicts
+        return counts
 
 
 def load_mapping(store: SyncStore, user_id: str) -> UserMapping | None:
@@ -196,6 +200,16 @@ async def _export_mailbox(
         note = await time_off.after_export(user_id, mapping, store=store, calendar=calendar, now=now)
         if note:
             report.errors.append(note)
+    if (
+        not unavailable
+        and mailbox_id
+        and any(entry.key.startswith(f"{RecordKind.BOOKING.value}:") for entry in entries)
+    ):
+        try:
+            report.conflicts = await conflicts.report_conflicts(user_id, mailbox_id, store=store, calendar=calendar,
+                                                                now=now)  # fmt: skip
+        except GraphError as exc:
+            report.errors.append(f"conflict report: the calendar could not be read ({exc})")
     await io(
         store.write_mapping_status,
         user_id,
