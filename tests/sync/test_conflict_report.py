@@ -24,7 +24,7 @@ def at(day: dt.date, hour: int) -> dt.datetime:
 
 
 def own(start: dt.datetime, end: dt.datetime, show_as: str = "busy", **extra: object) -> GraphEvent:
-    return GraphEvent(id=f"e{start:%d%H}", start=start, end=end, show_as=show_as, **extra)  # type: ignore[arg-type]
+    return GraphEvent(id=f"e{start:%d%H}", start=start, end=end, show_as=show_as, **extra)
 
 
 def timed(booking_id: str, day: dt.date, first: int, last: int) -> BookedSpan:
