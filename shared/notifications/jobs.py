@@ -150,6 +150,6 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
 def _user_of(body: bytes | str) -> str:
     try:
         value = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # a hostile body must not stop the poison record
         return ""
     return str(value.get("user_id", "")) if isinstance(value, dict) else ""
