@@ -207,6 +207,11 @@ class AdminSettings(_Section):
         alias="GRAPH_CLIENT_SECRET_EXPIRES",
         description="Expiry date (YYYY-MM-DD) of GRAPH_CLIENT_SECRET; `check` warns 30 days ahead",
     )
+    check_unscoped_mailbox: str = Field(
+        default="",
+        alias="CHECK_UNSCOPED_MAILBOX",
+        description="A mailbox outside the sync group; `check` expects Graph to refuse it (access scoped)",
+    )
     app_insights_connection_string: str = Field(
         default="",
         alias="APPLICATIONINSIGHTS_CONNECTION_STRING",

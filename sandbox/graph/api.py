@@ -227,6 +227,9 @@ class GraphApp:
             raise fault.error()
         if route.mailbox and user_id is not None:
             mailbox.check_available(self.store, groups[0])
+            scope = self.options.access_scope
+            if scope is not None and not mailbox_keys & {entry.lower() for entry in scope}:
+                raise GraphError(403, "ErrorAccessDenied", "Access is denied. Check credentials and try again.")
         if route.mailbox and user_id is not None:
             with self.throttle.slot(user_id):
                 self._latency()

@@ -51,6 +51,11 @@ class Options:
     # documented, so it is switchable.
     mailbox_settings_writable: bool = True
     duplicate_category_status: int = 409
+    # Exchange RBAC for Applications: an app whose Exchange permissions are granted for a management scope (and not
+    # consented tenant-wide in Entra) gets 403 ErrorAccessDenied for every mailbox outside it
+    # (learn.microsoft.com/exchange/permissions-exo/application-rbac). None: unscoped, every mailbox answers.
+    # Ids or userPrincipalNames of the mailboxes in scope.
+    access_scope: list[str] | None = None
     # The sandbox must never reach beyond loopback, even for an https notificationUrl.
     loopback_only_delivery: bool = True
 
@@ -69,6 +74,10 @@ class Options:
                 and not isinstance(value, int | float)
             ):
                 raise ValueError(f"option {name!r} must be a number")
+            if name == "access_scope" and not (
+                value is None or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+            ):
+                raise ValueError("access_scope must be null or a list of mailbox ids or userPrincipalNames")
             if name == "retry_after_format" and value not in RETRY_AFTER_FORMATS:
                 raise ValueError(f"retry_after_format must be one of {RETRY_AFTER_FORMATS}")
             if name == "delta_expired_status" and value not in (400, 404, 410):

@@ -5,12 +5,18 @@ would itself need Application.Read.All): listing users (User.Read.All), reading 
 settings (Calendars.ReadWrite, MailboxSettings.Read), and a harmless write — deleting an event id that does not
 exist, which a permitted app sees answered 404 and a blocked one 403 (Exchange RBAC for Applications included).
 Mail.Send is only tried on request (`send_test_mail`), because trying it sends a mail.
+
+Each probe is bounded (PROBE_SECONDS): an unreachable host answers "no answer within 15 s" and what to check,
+instead of waiting out the clients' own retry budgets. Storage and Key Vault clients block, so those probes run
+in a worker thread that is left behind if it overruns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import secrets
+import urllib.parse
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -38,8 +44,25 @@ if TYPE_CHECKING:
     from shared.runtime import Services
 
 EXPIRY_WARNING_DAYS = 30
-# The import's webhook route (Graph's validation handshake is answered there); WEBHOOK_BASE_URL is its origin.
+PROBE_SECONDS = 15.0
+# The import's webhook routes (Graph's validation handshake is answered on both); WEBHOOK_BASE_URL is their origin.
 NOTIFICATION_PATH = "/api/graph/notifications"
+LIFECYCLE_PATH = "/api/graph/lifecycle"
+ADMIN_PROBE_PATH = "/api/manage/status"
+# What to look at when a probe gets no answer in time.
+_UNANSWERED = {
+    "Table storage": "check AzureWebJobsStorage (or AzureWebJobsStorage__tableServiceUri) and storage's firewall",
+    "Sync": "check that Table storage is reachable",
+    "Time zones": "check that Table storage is reachable",
+    "Queue storage": "check AzureWebJobsStorage (or AzureWebJobsStorage__queueServiceUri)",
+    "Key Vault": "check KEY_VAULT_URL and that the app's identity has Key Vault Secrets User on the vault",
+    "OpenAir API": "check OPENAIR_BASE_URL and that OpenAir is reachable from the app",
+    "Graph: list users": "check GRAPH_BASE_URL and that login.microsoftonline.com and Graph are reachable",
+    "Graph: mailbox calendar": "check GRAPH_BASE_URL and that Graph is reachable",
+    "Graph: access scope": "check GRAPH_BASE_URL and that Graph is reachable",
+    "Graph: Mail.Send (reports)": "check that Graph is reachable",
+    "Webhook URL": "check WEBHOOK_BASE_URL: it must be this app's public address",
+}
 _PROBE_EVENT_ID = "AAMkAGOpenAirSyncCheckProbe="  # never an existing event
 
 
@@ -144,7 +167,10 @@ async def run_checks(
 
     async def attempt(name: str, body: Callable[[], Awaitable[CheckResult]]) -> CheckResult:
         try:
-            result = await body()
+            result = await asyncio.wait_for(body(), PROBE_SECONDS)
+        except TimeoutError:
+            fix = _UNANSWERED.get(name, "check that the service is reachable from the app")
+            result = CheckResult(name, Outcome.FAILED, f"no answer within {PROBE_SECONDS:.0f} s; {fix}")
         except (SyncError, ValueError, OSError, AzureError) as exc:
             result = CheckResult(name, Outcome.FAILED, str(exc) or type(exc).__name__)
         results.append(result)
@@ -156,7 +182,7 @@ async def run_checks(
         load(OpenAirSettings, env)
         return CheckResult("App settings", Outcome.OK, "every app setting parses")
 
-    async def tables() -> CheckResult:
+    def tables_now() -> CheckResult:
         store = services.store()
         store.ensure_tables()
         runs = store.recent_runs(1)
@@ -170,7 +196,7 @@ async def run_checks(
             return CheckResult("Table storage", Outcome.WARNING, f"{text}; {bad} row(s) rejected (see `status`)")
         return CheckResult("Table storage", Outcome.OK, text)
 
-    async def pause_switch() -> CheckResult:
+    def pause_now() -> CheckResult:
         pause = services.store().pause_state()
         if pause is None:
             return CheckResult("Sync", Outcome.OK, "running (IntegrationSettings Paused is not set)")
@@ -179,10 +205,10 @@ async def run_checks(
         return CheckResult("Sync", Outcome.WARNING, f"PAUSED{since} by {pause.by}{why}: nothing is written until "
                            "`resume` (POST /api/manage/resume)")  # fmt: skip
 
-    async def time_zones() -> CheckResult:
+    def time_zones_now() -> CheckResult:
         return zone_check(services.store())
 
-    async def queues() -> CheckResult:
+    def queues_now() -> CheckResult:
         from shared.admin.queues import QueueInspector
 
         inspector = QueueInspector(load(StorageSettings, env))
@@ -195,14 +221,29 @@ async def run_checks(
         waiting = "not created yet (created by the first run)" if count is None else f"{count} message(s) waiting"
         return CheckResult("Queue storage", Outcome.OK, f"reachable; {queue}: {waiting}")
 
-    async def key_vault() -> CheckResult:
+    def key_vault_now() -> CheckResult:
         vault = env.get("KEY_VAULT_URL", "").strip()
+        found, broken = [], []
+        for name in SECRET_SETTINGS:  # every secret resolves, or the message names the one that does not
+            try:
+                if services.secrets.get(name):
+                    found.append(name)
+            except SyncError as exc:
+                broken.append(f"{name}: {exc}")
+        if broken:
+            return CheckResult("Key Vault", Outcome.FAILED, "; ".join(broken))
+        configured = f"configured secrets: {', '.join(found) or 'none'}"
         if not vault or not isinstance(services.secrets, KeyVaultSecrets):
-            return CheckResult("Key Vault", Outcome.SKIPPED, "KEY_VAULT_URL not set; secrets come from app settings")
-        found = [name for name in SECRET_SETTINGS if services.secrets.get(name)]
-        return CheckResult(
-            "Key Vault", Outcome.OK, f"{vault} readable; configured secrets: {', '.join(found) or 'none'}"
-        )
+            return CheckResult("Key Vault", Outcome.SKIPPED, f"KEY_VAULT_URL not set; secrets come from app "
+                               f"settings ({configured})")  # fmt: skip
+        return CheckResult("Key Vault", Outcome.OK, f"{vault} readable; {configured}")
+
+    def in_thread(probe: Callable[[], CheckResult]) -> Callable[[], Awaitable[CheckResult]]:
+        return lambda: asyncio.to_thread(probe)
+
+    tables, pause_switch = in_thread(tables_now), in_thread(pause_now)
+    queues, key_vault = in_thread(queues_now), in_thread(key_vault_now)
+    time_zones = in_thread(time_zones_now)
 
     async def openair() -> CheckResult:
         user = await services.openair_client().whoami()
@@ -255,27 +296,61 @@ async def run_checks(
         return CheckResult(name, Outcome.OK, f"test report sent from {store_settings.report_sender}")
 
     async def webhook() -> CheckResult:
+        """The URLs subscriptions carry (with WEBHOOK_FUNCTION_KEY): both answer the handshake, the admin API not."""
         name = "Webhook URL"
         base = env.get("WEBHOOK_BASE_URL", "").strip().rstrip("/")  # ImportSettings validates it for the import
         if not base:
             return CheckResult(name, Outcome.SKIPPED, "WEBHOOK_BASE_URL not set (needed only for import)")
-        token = "check-" + secrets.token_hex(8)
-        url = f"{base}{NOTIFICATION_PATH}"
-        try:  # the exact URL subscriptions use (with its ?code= key), from the import's own code
+        key = services.secrets.get("WEBHOOK_FUNCTION_KEY")
+        urls = {path: f"{base}{path}" for path in (NOTIFICATION_PATH, LIFECYCLE_PATH)}
+        try:  # the exact URLs subscriptions use (with their ?code= key), from the import's own code
             from shared.notifications.jobs import endpoints as import_endpoints
 
-            url = import_endpoints(services).notification_url
+            made = import_endpoints(services)
+            urls = {NOTIFICATION_PATH: made.notification_url, LIFECYCLE_PATH: made.lifecycle_url}
         except (ImportError, SyncError):
             pass
-        url += ("&" if "?" in url else "?") + f"validationToken={token}"
-        status, body = await (probe_webhook or _post)(url)
-        if status == 200 and body == token:
-            return CheckResult(name, Outcome.OK, f"{base}{NOTIFICATION_PATH} answers Graph's validation handshake")
-        if status in (401, 403):
-            return CheckResult(name, Outcome.FAILED, f"{base}{NOTIFICATION_PATH} answered {status}: set "
-                               "WEBHOOK_FUNCTION_KEY to the function key subscriptions carry as ?code=")  # fmt: skip
-        return CheckResult(name, Outcome.FAILED, f"{base}{NOTIFICATION_PATH} answered {status} instead of echoing the "
-                           "validationToken; Graph will refuse to create subscriptions")  # fmt: skip
+        post = probe_webhook or _post
+        for path, url in urls.items():
+            token = "check-" + secrets.token_hex(8)
+            status, body = await post(url + ("&" if "?" in url else "?") + f"validationToken={token}")
+            if status in (401, 403):
+                return CheckResult(name, Outcome.FAILED, f"{base}{path} answered {status}: set WEBHOOK_FUNCTION_KEY "
+                                   "(Key Vault webhook-function-key) to the key of both Graph routes, the "
+                                   "graph-webhook host key `azd provision` creates")  # fmt: skip
+            if status != 200 or body != token:
+                return CheckResult(name, Outcome.FAILED, f"{base}{path} answered {status} instead of echoing the "
+                                   "validationToken; Graph will refuse to create subscriptions")  # fmt: skip
+        if key:
+            status, _ = await _get(f"{base}{ADMIN_PROBE_PATH}?code={urllib.parse.quote(key, safe='')}")
+            if status not in (401, 403):
+                return CheckResult(name, Outcome.FAILED, f"the subscriptions' key opened {ADMIN_PROBE_PATH} "
+                                   f"({status}): it must open the Graph routes only (shared/access.py)")  # fmt: skip
+        return CheckResult(name, Outcome.OK, f"{base}{NOTIFICATION_PATH} and {LIFECYCLE_PATH} answer Graph's "
+                           "handshake with the subscriptions' key, which does not open the admin API")  # fmt: skip
+
+    async def access_scope() -> CheckResult:
+        """Whether Exchange access looks scoped: a mailbox outside the sync group must be refused."""
+        name = "Graph: access scope"
+        outside = load(AdminSettings, env).check_unscoped_mailbox.strip()
+        mapped = {m.mailbox_id.lower() for m in services.store().load_mappings().users.values() if m.mailbox_id}
+        if not outside:
+            listed = await services.calendar().list_mailboxes()
+            outside = next((m.id for m in listed if m.id.lower() not in mapped), "")
+            if not outside:
+                return CheckResult(name, Outcome.SKIPPED, "every listed mailbox is mapped; set CHECK_UNSCOPED_MAILBOX "
+                                   "to a mailbox outside the sync group to test the scope")  # fmt: skip
+        try:
+            await services.calendar().find_events_by_key(outside, "openair:check:0")
+        except GraphError as exc:
+            if exc.status == 403:
+                return CheckResult(name, Outcome.OK, f"scoped: mailbox {outside} (not synced) is refused")
+            return CheckResult(name, Outcome.WARNING, f"mailbox {outside}: {exc}; cannot tell whether access is scoped")
+        return CheckResult(name, Outcome.WARNING, f"not scoped: mailbox {outside}, which is not synced, is readable. "
+                           "Remove the Entra consent for Calendars.ReadWrite, MailboxSettings.Read and Mail.Send and "
+                           "grant them with Exchange RBAC for Applications scoped to the sync group (README, Deploy "
+                           "to Azure, step 1); if that mailbox is in the group, set CHECK_UNSCOPED_MAILBOX to one "
+                           "that is not")  # fmt: skip
 
     async def expiry() -> CheckResult:
         return credential_expiry(env, services.secrets.get)
@@ -291,6 +366,7 @@ async def run_checks(
     users = await attempt("Graph: list users", graph_users)
     if users.outcome is Outcome.OK:
         await attempt("Graph: mailbox calendar", graph_calendar)
+        await attempt("Graph: access scope", access_scope)
     else:
         results.append(CheckResult("Graph: mailbox calendar", Outcome.SKIPPED, "needs a working Graph sign-in"))
     await attempt("Graph: Mail.Send (reports)", mail)
@@ -299,11 +375,19 @@ async def run_checks(
 
 
 async def _post(url: str) -> tuple[int, str]:
+    return await _request("POST", url)
+
+
+async def _get(url: str) -> tuple[int, str]:
+    return await _request("GET", url)
+
+
+async def _request(method: str, url: str) -> tuple[int, str]:
     import httpx
 
     async with httpx.AsyncClient(timeout=10.0) as client:
         try:
-            answer = await client.post(url, headers={"Content-Type": "text/plain"})
+            answer = await client.request(method, url, headers={"Content-Type": "text/plain"})
         except httpx.HTTPError as exc:
             return 0, type(exc).__name__
     return answer.status_code, answer.text

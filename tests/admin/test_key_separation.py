@@ -8,11 +8,13 @@ Either way neither opens a `manage/*` route nor the other's route, and the admin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from shared.cli.main import main
 from shared.notifications.jobs import endpoints
 from shared.runtime import services
 from tests.admin.live import Live, live_world
@@ -78,3 +80,12 @@ def test_the_administrators_host_key_opens_the_admin_api_but_not_the_outsiders_r
     assert call(live, "GET", "manage/status", ADMIN_KEY).status_code == 200
     assert validation(live, "graph/notifications", ADMIN_KEY).status_code == 401
     assert call(live, "POST", "openair/changed", ADMIN_KEY, content=b"{}").status_code == 401
+
+
+def test_check_finds_both_graph_routes_open_to_the_key_and_the_admin_api_closed(
+    live: Live, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["--json", "check"], environ={**live.env, "WEBHOOK_BASE_URL": live.host.base_url})
+    checks = {c["name"]: c for c in json.loads(capsys.readouterr().out)["checks"]}
+    assert checks["Webhook URL"]["outcome"] == "ok", checks["Webhook URL"]
+    assert "/api/graph/lifecycle" in checks["Webhook URL"]["message"]

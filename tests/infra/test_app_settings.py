@@ -14,6 +14,7 @@ API = "infra/app/api.bicep"
 
 # Read by the code, deliberately not set in Azure: the code's default is right there.
 OPTIONAL = {
+    "CHECK_UNSCOPED_MAILBOX": "`check` only: a mailbox outside the sync group; set through additionalAppSettings",
     "OPENAIR_CLIENT_NAME": "request envelope `client` attribute; default openair-m365-sync",
     "OPENAIR_TIMEOUT_SECONDS": "tuning; default 60",
     "OPENAIR_RETRY_BUDGET_SECONDS": "tuning; default 120",
