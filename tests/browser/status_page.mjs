@@ -139,6 +139,7 @@ async function sample(page, rows) {
   await dialog.locator("#resync-result h3, #resync-result .error").first().waitFor({ timeout: 30000 });
   const previewed = await dialog.locator("#resync-result").innerText();
   assert.match(previewed, /^Dry run — nothing was changed/, `the dry run failed: ${previewed}`);
+  assert.doesNotMatch(previewed, /\bnull\b|undefined|\[object/, "the preview shows a programming value");
   result.preview = await dialog.locator("dl.counts").innerText();
   assert.match(result.preview, /unchanged/);
   await page.screenshot({ path: `${SCREENSHOT_DIR}/status-page-resync-preview.png` });

@@ -443,9 +443,9 @@
     try {
       const answer = await api("resync", { method: "POST", body: { user: user.user_id, dry_run: true } });
       if (resyncUser !== user) return;
-      result.replaceChildren(el("h3", {}, "Dry run — nothing was changed"), writesList(answer.writes),
+      result.replaceChildren(el("div", {}, el("h3", {}, "Dry run — nothing was changed"), writesList(answer.writes),
         countsList(answer.counts),
-        (answer.alerts || []).length ? el("p", { class: "error" }, `✖ ${answer.alerts.join("; ")}`) : null);
+        (answer.alerts || []).length ? el("p", { class: "error" }, `✖ ${answer.alerts.join("; ")}`) : null));
       confirm.disabled = false;
     } catch (error) {
       result.replaceChildren(el("p", { class: "error" }, `✖ ${error.message}`));
@@ -473,9 +473,9 @@
     result.append(el("p", {}, "Resyncing…"));
     try {
       const answer = await api("resync", { method: "POST", body: { user: user.user_id } });
-      result.replaceChildren(el("h3", {}, `Done: run ${answer.run_id || ""}, writes queued for the mailbox`),
+      result.replaceChildren(el("div", {}, el("h3", {}, `Done: run ${answer.run_id || ""}, writes queued for the mailbox`),
         countsList(answer.counts),
-        (answer.errors || []).length ? el("p", { class: "error" }, `✖ ${answer.errors.join("; ")}`) : null);
+        (answer.errors || []).length ? el("p", { class: "error" }, `✖ ${answer.errors.join("; ")}`) : null));
     } catch (error) {
       result.append(el("p", { class: "error" }, `✖ ${error.message}`));
     }
@@ -488,8 +488,8 @@
     result.replaceChildren(el("p", {}, "Renewing…"));
     try {
       const answer = await api("subscriptions/renew", { method: "POST" });
-      result.replaceChildren(el("h3", {}, "Done"), countsList(answer.counts),
-        (answer.errors || []).length ? el("p", { class: "error" }, `✖ ${answer.errors.join("; ")}`) : null);
+      result.replaceChildren(el("div", {}, el("h3", {}, "Done"), countsList(answer.counts),
+        (answer.errors || []).length ? el("p", { class: "error" }, `✖ ${answer.errors.join("; ")}`) : null));
     } catch (error) {
       result.replaceChildren(el("p", { class: "error" }, `✖ ${error.message}`));
     } finally {
