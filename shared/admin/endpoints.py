@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.admin import audit, operations
-from shared.admin.csv_import import CsvImportError
+from shared.admin.csv_import import CsvImportError, CsvTooLarge
 from shared.admin.cutover import CutoverAction
 from shared.admin.resync import ResyncMode, UnknownUser
 from shared.errors import ConfigurationError, SyncError, SyncPaused
@@ -258,6 +258,8 @@ async def handle(handler: Handler, services: Services, request: Request) -> Answ
     """Run a handler and turn the product's errors into answers that say what to fix."""
     try:
         return await handler(services, request)
+    except CsvTooLarge as exc:
+        return Answer(413, {"error": str(exc)})
     except (BadRequest, CsvImportError) as exc:
         return Answer(400, {"error": str(exc)})
     except UnknownUser as exc:

@@ -70,12 +70,16 @@ ROUTES: tuple[RouteDoc, ...] = (
              "Maps active OpenAir users to mailboxes by email and aliases; never overwrites a Manual row nor maps "
              "one mailbox to two users. Reports new, changed, unmatched and conflicting users.",
              body=RefreshRequest, answers={"200": "What changed", **_BAD, **_DEPENDENCY}),
-    RouteDoc("POST", "manage/mappings/import-csv", "Import a mailbox list (CSV: email,exchange server; no header)",
-             "Good lines are applied, bad lines reported by line number. Choose add_new and/or replace_existing.",
+    RouteDoc("POST", "manage/mappings/import-csv", "Import a mailbox list (CSV: email,exchange server[,OpenAir user])",
+             "Good lines are applied, bad lines reported by line number, in line order. Choose add_new and/or "
+             "replace_existing. The optional third column names the OpenAir user (id or OpenAir email) when the "
+             "mailbox is not their OpenAir email. Users mapped for the first time get the NewUsers* switches. A "
+             "header line is skipped with a warning; an empty file is a 400.",
              query=(Param("add_new", "boolean", "Map users without a mailbox to the mailbox on their line"),
                     Param("replace_existing", "boolean", "Update or re-point users already mapped"),
                     Param("dry_run", "boolean", "Report, change nothing")),
-             text_body="text/csv", answers={"200": "Per-line results", **_BAD, **_DEPENDENCY}),
+             text_body="text/csv", answers={"200": "Per-line results", **_BAD, "413": "The file is over 5 MB",
+                                            **_DEPENDENCY}),
     RouteDoc("POST", "manage/resync", "Resync one user or everyone",
              "update: re-render and write only what differs (including events edited or deleted in Outlook). "
              "recreate: delete the product's own events in the window and write them again (needs confirm). "

@@ -74,15 +74,17 @@ def test_bad_lines_are_reported_by_number_and_the_rest_kept() -> None:
         "just-one-column@contoso.com\n"
         "last@contoso.com,exch3\n"
     )
-    lines, problems = parse_mailbox_csv(text)
+    warnings: list[str] = []
+    lines, problems = parse_mailbox_csv(text, warnings)
     assert [line.email for line in lines] == ["ok@contoso.com", "last@contoso.com"]
+    assert warnings == ["line 1: a header line (email,exchange server); skipped"]
     assert problems == [
-        "line 1: 'email' is not an email address — the file has no header row; remove it",
         "line 3: 'not-an-email' is not an email address",
         "line 4: 'two@at@contoso.com' is not an email address",
-        "line 5: 3 column(s); use two: email,exchange server (quote a value that contains a comma)",
+        "line 5: 'three' is not an email address",
         "line 6: ok@contoso.com is already on line 2; this line is ignored",
-        "line 7: 1 column(s); use two: email,exchange server (quote a value that contains a comma)",
+        "line 7: 1 column(s); use two or three: email,exchange server[,OpenAir user id or email] (quote a value "
+        "that contains a comma)",
     ]
 
 
@@ -108,7 +110,7 @@ async def test_add_new_maps_users_without_a_mailbox_only() -> None:
     directory = Directory([Mailbox(id="id-jadmin", user_principal_name="jadmin@example.com")])
     text = "jadmin@example.com,exch1\nadmin@example.com,exch1\nmcollins@example.com,exch9\nnobody@example.com,x\n"
     report = await import_mailbox_csv(store, text, add_new=True, replace_existing=False, directory=directory)
-    assert report.added == ["line 1: 1 → jadmin@example.com"]
+    assert report.added == ["line 1: 1 → jadmin@example.com (syncs: bookings, task assignments, time off)"]
     assert report.not_applied == [
         "line 2: 2 is mapped to old@example.com already (replace existing is off)",
         "line 3: mcollins@example.com is already mapped to 3 (replace existing is off)",
@@ -161,3 +163,33 @@ async def test_both_modes_and_dry_run() -> None:
     report = await import_mailbox_csv(store, text, add_new=True, replace_existing=True)
     assert store.load_mappings().users["1"].mailbox == "jadmin@example.com"
     assert store.load_mappings().users["2"].mailbox == "admin@example.com"
+
+
+async def test_a_third_column_maps_a_person_whose_mailbox_is_not_their_openair_email() -> None:
+    store = store_with_users()
+    store.put_setting("NewUsersExportTaskAssignments", False)
+    store.put_setting("NewUsersExportScheduleRequests", False)
+    directory = Directory([Mailbox(id="id-jd", user_principal_name="jane.d@contoso.com")])
+    text = "zz@contoso.com,x,999\njane.d@contoso.com,exch1,jadmin@example.com\nbad,x\n"
+    report = await import_mailbox_csv(store, text, add_new=True, replace_existing=False, directory=directory)
+    assert report.added == ["line 2: 1 → jane.d@contoso.com (syncs: bookings)"]
+    assert report.problems == [  # in line order
+        "line 1: '999' (third column) is not an OpenAir user id or OpenAir email in UserMappings; run `mappings "
+        "refresh` first",
+        "line 3: 'bad' is not an email address",
+    ]
+    mapping = store.load_mappings().users["1"]
+    assert (mapping.mailbox, mapping.mailbox_id) == ("jane.d@contoso.com", "id-jd")
+    assert {k.value for k in mapping.export_kinds} == {"booking"}
+    store.put_setting("NewUsersExportBookings", False)
+    again = await import_mailbox_csv(store, "x@contoso.com,e,1\n", add_new=True, replace_existing=True)
+    assert again.replaced == ["line 1: 1 jane.d@contoso.com → x@contoso.com"]  # switches kept on re-pointing
+
+
+def test_empty_and_oversized_files_get_their_own_answers() -> None:
+    from shared.admin.csv_import import MAX_FILE_BYTES, CsvTooLarge
+
+    with pytest.raises(CsvImportError, match="the file is empty"):
+        decode(b"\xef\xbb\xbf \r\n")
+    with pytest.raises(CsvTooLarge, match="the limit is"):
+        decode(b"a" * (MAX_FILE_BYTES + 1))

@@ -41,6 +41,8 @@ def test_every_route_needs_a_function_key(live: Live, method: str, route: str) -
         ("POST", "mappings/import-csv", {}, b"a@contoso.com,x", 400, "choose what to do"),
         ("POST", "mappings/import-csv", {"add_new": "maybe"}, b"", 400, "add_new is 'maybe'; use true or false"),
         ("POST", "mappings/import-csv", {"add_new": "true"}, "é".encode("latin-1"), 400, "not UTF-8"),
+        ("POST", "mappings/import-csv", {"add_new": "true"}, b"", 400, "the file is empty"),
+        ("POST", "mappings/import-csv", {"add_new": "true"}, b"a@contoso.com,x\n" * 400_000, 413, "the limit is"),
         ("GET", "status", {"runs": "lots"}, b"", 400, "runs is 'lots'"),
         ("GET", "runs", {"limit": "0"}, b"", 400, "limit is '0'"),
         ("POST", "mappings/refresh", {}, b"[]", 400, "invalid JSON body"),
