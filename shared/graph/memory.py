@@ -177,6 +177,15 @@ class MemoryCalendar:
         self.requests += 1
         return overlapping([exported_view(e) for e in self.events(mailbox_id)], start, end)
 
+    async def get_event(self, mailbox_id: str, event_id: str) -> GraphEvent | None:
+        self.requests += 1
+        self._check_available(mailbox_id)
+        stored = self.mailboxes.get(mailbox_id, {}).get(event_id)
+        if stored is None:
+            return None
+        return GraphEvent(id=stored.id, change_key=stored.change_key, transaction_id=stored.transaction_id,
+                          openair_key=stored.openair_key)  # fmt: skip
+
     async def find_events_by_key(self, mailbox_id: str, openair_key: str) -> list[GraphEvent]:
         self.requests += 1
         self._check_available(mailbox_id)

@@ -30,6 +30,7 @@ class Action(StrEnum):
     UPDATE = "update"
     DELETE = "delete"
     RECOVER = "recover"  # a create was sent before but its answer never recorded: look the event up first
+    SUPERSEDED = "superseded"  # an older version than the one the event already shows: settle, write nothing
     WAIT = "wait"  # the mailbox is unavailable as a whole (licence removed, user deleted): keep it all for later
     UNCHANGED = "unchanged"
     NOTHING = "nothing"  # remove wanted, nothing was ever written

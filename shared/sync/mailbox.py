@@ -71,6 +71,7 @@ class MailboxReport:
     errors: list[str] = field(default_factory=list)
     mailbox_unavailable: str = ""  # set when Graph answered a mailbox-level 404: what to tell the administrator
     conflicts: int | None = None  # bookings on days Outlook shows out of office or fully busy (ConflictReport)
+    awaiting_import: int = 0  # updates held until the import has merged an Outlook edit of the same event
 
     def counts(self) -> dict[str, int]:
         counts = {
@@ -80,6 +81,7 @@ class MailboxReport:
             "unchanged": self.unchanged,
             "recovered": self.recovered,
             "failed": self.failed,
+            "awaiting_import": self.awaiting_import,
         }
         if self.conflicts is not None:
             counts["conflicts"] = self.conflicts
@@ -143,6 +145,11 @@ async def _export_mailbox(
     steps = [
         await _recover(step, calendar, mailbox_id, report) if step.action is Action.RECOVER else step for step in steps
     ]
+    steps = [_superseded(step) for step in steps]
+    if mapping is not None and mapping.import_events and any(_mergeable(s) for s in steps):
+        settings, _ = await io(store.load_settings)
+        if settings.import_enabled:
+            steps = [await _unseen_outlook_edit(step, calendar, report) if _mergeable(step) else step for step in steps]
 
     await _ensure_categories(store, calendar, steps, report)
 
@@ -181,6 +188,8 @@ async def _export_mailbox(
         await settlement.flush(store, user_id)
 
     for step in steps:
+        if step.action is Action.SUPERSEDED:
+            settlement.settled.append(step.entry)
         if step.action is Action.UNCHANGED:
             report.unchanged += 1
             if step.link is not None and step.link.retired:
@@ -244,6 +253,43 @@ async def _ensure_categories(
             # The events still carry the category, uncoloured: worth an administrator's fix, not a stopped export.
             report.errors.append(f"category '{name}' could not be added to the mailbox's category list ({exc}); "
                                  "grant the app MailboxSettings.ReadWrite, or add the category in Outlook")  # fmt: skip
+
+
+def _superseded(step: Step) -> Step:
+    """An entry older than the version the link already shows (the import merged an Outlook edit into the booking
+    after this entry was planned): writing it would put the old values back. The newer version is planned anyway."""
+    link, entry = step.link, step.entry
+    if (
+        step.action is Action.UPDATE
+        and link is not None
+        and link.source_updated is not None
+        and entry.source_updated is not None
+        and entry.source_updated < link.source_updated
+    ):
+        return Step(entry, Action.SUPERSEDED, link)
+    return step
+
+
+def _mergeable(step: Step) -> bool:
+    """Updates of bookings: the only exported events whose Outlook edits the import brings back to OpenAir."""
+    return step.action is Action.UPDATE and step.link is not None and step.link.kind is RecordKind.BOOKING
+
+
+async def _unseen_outlook_edit(step: Step, calendar: CalendarPort, report: MailboxReport) -> Step:
+    """For a user whose Outlook edits are imported: an event changed since our last write (its change key moved)
+    holds an edit the import has not merged yet. Writing now would overwrite it (a move in Outlook undone by a notes
+    edit in OpenAir), so the update waits for the import's three-way merge, which writes both sides' changes into
+    the booking; the next plan then renders the merged booking."""
+    link = step.link
+    assert link is not None
+    try:
+        current = await calendar.get_event(link.mailbox_id, link.event_id)
+    except MailboxUnavailable:
+        return step  # the write meets the same 404 and is kept for later
+    if current is None or not current.change_key or not link.change_key or current.change_key == link.change_key:
+        return step
+    report.awaiting_import += 1
+    return Step(step.entry, Action.WAIT, link)
 
 
 async def _retire(calendar: CalendarPort, settlement: Settlement, report: MailboxReport) -> None:

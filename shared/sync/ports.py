@@ -40,6 +40,10 @@ class CalendarPort(Protocol):
         """Events stamped with our extended property value."""
         ...
 
+    async def get_event(self, mailbox_id: str, event_id: str) -> GraphEvent | None:
+        """The event as it is now (its change key tells whether someone edited it); None when it is gone."""
+        ...
+
     async def ensure_category(self, mailbox_id: str, name: str, color: str) -> None:
         """The mailbox's master category list holds `name` (created with `color` if missing). Raises GraphError."""
         ...

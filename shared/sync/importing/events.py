@@ -76,6 +76,7 @@ class EventImporter:
     _defaults: UserDefaults | None = None
     # Removals (deletes and re-types) decided in this pass, applied together after the budget check.
     deferred: list[tuple[Link, ImportedEvent | None, str, bool]] = field(default_factory=list)
+    _read_updated: dict[str, dt.datetime] = field(default_factory=dict)  # record key -> `updated` last read
 
     def __post_init__(self) -> None:
         self.links = self.store.links(self.user_id)
@@ -273,9 +274,15 @@ class EventImporter:
             self.report.skipped["no synced values to merge against"] += 1
             return
         outlook = self._snapshot(event, base["time_zone"], notes=False)
-        await self._merge_into_booking(link, base, outlook, base["time_zone"])
+        changed = await self._merge_into_booking(link, base, outlook, base["time_zone"])
         # Remember the version handled (a replay is then an echo); the export's next write replaces all of it.
-        self.store.put_links([dataclasses.replace(link, change_key=event.change_key or "", etag=None)])
+        handled = dataclasses.replace(link, change_key=event.change_key or "", etag=None)
+        read = self._read_updated.get(link.key)
+        if changed and read is not None:
+            # The booking now holds the Outlook edit: an export planned from the version read before it is older
+            # than what the event shows and must not be written over it (the merged booking is planned next).
+            handled = dataclasses.replace(handled, source_updated=read + dt.timedelta(microseconds=1))
+        self.store.put_links([handled])
 
     async def _merge_into_booking(
         self, link: Link, base: Snapshot, outlook: Snapshot, zone: str
@@ -288,6 +295,8 @@ class EventImporter:
             if booking is None:
                 self._booking_gone(link)
                 return None
+            if booking.updated is not None:
+                self._read_updated[link.key] = booking.updated
             current = booking_snapshot(booking, zone, with_notes="notes" in base)
             # Outlook's side of the base: where OpenAir won a conflict earlier, Outlook kept its own value.
             outlook_base = {k: str(link.fields.get(f"outlook_{k}", v)) for k, v in base.items()}
