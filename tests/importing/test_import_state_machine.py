@@ -1,7 +1,11 @@
 """A Hypothesis state machine: people edit in Outlook and in OpenAir, notifications are lost or duplicated,
 delta links expire, Graph throttles, workers crash mid-pass, the export runs in between. After a clean pass the
 two sides must agree: one booking per event, no duplicates, Outlook's time edits and OpenAir's note edits both
-kept (different fields), nothing the person made overwritten by the export."""
+kept (different fields), nothing the person made overwritten by the export.
+
+Exported bookings too: the person moves their events in Outlook while OpenAir edits their notes, and the export
+and the import run in either order around those edits; the mailbox may go away (licence removed) and come back.
+Both sides' edits must survive in the booking and in the event."""
 
 from __future__ import annotations
 
@@ -9,14 +13,17 @@ import asyncio
 import contextlib
 import datetime as dt
 
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from shared.graph.errors import GraphThrottled
 from shared.graph.memory_delta import throttle_once
+from shared.kinds import RecordKind
 from shared.openair.bookings import BookingWritten, MemoryBookings
 from shared.openair.models import Booking
 from tests.importing.world import ImportWorld, at
+from tests.proof.ledger import DEEP
 
 
 class FlakyBookings(MemoryBookings):
@@ -40,6 +47,9 @@ class ImportMachine(RuleBasedStateMachine):
         self.events: list[str] = []
         self.notes: dict[str, str] = {}  # event id -> notes last set in OpenAir
         self.n = 0
+        # Exported bookings: id -> (start, end) last set in Outlook (or at booking), notes last set in OpenAir.
+        self.exported: dict[str, tuple[dt.datetime, dt.datetime]] = {}
+        self.exported_notes: dict[str, str] = {}
 
     def _pass(self) -> None:
         with contextlib.suppress(GraphThrottled, ConnectionError):
@@ -78,6 +88,57 @@ class ImportMachine(RuleBasedStateMachine):
         if booking_id in self.w.world.openair.records.get("Booking", {}):
             self.w.world.openair.edit("Booking", booking_id, notes=text)
             self.notes[event_id] = text
+
+    @rule(day=st.integers(3, 28), hour=st.integers(7, 15))
+    def openair_books(self, day: int, hour: int) -> None:
+        self.n += 1
+        booking_id = f"9{self.n}"
+        start = dt.datetime(2026, 11, day, hour)
+        self.w.world.booking(booking_id, "u1", start.date(), start.date(), starttime=start,
+                             endtime=start + dt.timedelta(hours=2), hours=2.0, notes="Planned")  # fmt: skip
+        self.exported[booking_id] = (start, start + dt.timedelta(hours=2))
+        self.exported_notes[booking_id] = "Planned"
+
+    def _exported_event(self, data: st.DataObject) -> tuple[str, str] | None:
+        placed = {k.removeprefix("openair:booking:"): e for k, e in
+                  ((s.openair_key or "", s) for s in self.w.calendar.events("mbx-u1"))}  # fmt: skip
+        ready = sorted(b for b in self.exported if b in placed)
+        if not ready:
+            return None
+        booking_id = data.draw(st.sampled_from(ready))
+        return booking_id, placed[booking_id].id
+
+    @rule(data=st.data(), hours=st.integers(-3, 3).filter(bool))
+    def outlook_moves_exported(self, data: st.DataObject, hours: int) -> None:
+        found = self._exported_event(data)
+        if found is None or "mbx-u1" in self.w.calendar.unavailable:
+            return
+        booking_id, event_id = found
+        event = self.w.calendar.mailboxes["mbx-u1"][event_id].draft
+        shift = dt.timedelta(hours=hours)
+        start, end = event.start + shift, event.end + shift
+        if start.date() != event.start.date() or end.date() != event.end.date():
+            return  # a timed booking keeps its day here; day moves are another story
+        self.w.calendar.user_edit(
+            "mbx-u1", event_id, start=start.replace(tzinfo=dt.UTC), end=end.replace(tzinfo=dt.UTC)
+        )
+        self.exported[booking_id] = (start, end)
+
+    @rule(data=st.data(), text=st.sampled_from(["Bring the contract", "Room 4", "Call first"]))
+    def openair_edits_exported_notes(self, data: st.DataObject, text: str) -> None:
+        found = self._exported_event(data)
+        if found is None:
+            return
+        self.w.world.openair.edit("Booking", found[0], notes=text)
+        self.exported_notes[found[0]] = text
+
+    @rule()
+    def mailbox_goes_away(self) -> None:
+        self.w.calendar.take_away("mbx-u1")
+
+    @rule()
+    def mailbox_comes_back(self) -> None:
+        self.w.calendar.give_back("mbx-u1")
 
     @rule()
     def notification_delivered(self) -> None:
@@ -118,6 +179,7 @@ class ImportMachine(RuleBasedStateMachine):
         if not hasattr(self, "w"):
             return
         # Lost notifications are caught by the reconciliation: one clean pass, then the sides must agree.
+        self.w.calendar.give_back("mbx-u1")
         asyncio.run(self.w.world.run())
         asyncio.run(self.w.sync())
         asyncio.run(self.w.world.run())
@@ -139,6 +201,16 @@ class ImportMachine(RuleBasedStateMachine):
             assert booking.notes == self.notes.get(event_id, event.subject)
             assert event.subject is not None
             assert event.subject.startswith("Meeting")
+        for booking_id, (start, end) in self.exported.items():
+            exported = self.w.world.openair.records["Booking"][booking_id]
+            assert isinstance(exported, Booking)
+            assert (exported.starttime, exported.endtime) == (start, end), "an Outlook move was lost"
+            assert exported.notes == self.exported_notes[booking_id], "an OpenAir notes edit was lost"
+            draft = self.w.world.event("u1", RecordKind.BOOKING, booking_id).draft
+            assert (draft.start, draft.end) == (start, end)
+            assert f"Notes: {self.exported_notes[booking_id]}" in draft.body
 
 
+# Bounded in CI (the profile in conftest sets the examples); PROOF_DEEP=1 walks longer sequences.
+ImportMachine.TestCase.settings = settings(stateful_step_count=100 if DEEP else 50)
 TestImportConvergence = ImportMachine.TestCase
