@@ -9,14 +9,24 @@ NODE_STAMP := node_modules/.installed
 # playwright-core drives the system's Chromium (Debian's package); it never downloads a browser.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD := 1
 
-.PHONY: setup test lint typecheck pytest demo bench clean chromium
+.PHONY: setup test lint typecheck pytest demo bench clean lock chromium
 
 setup: $(STAMP) $(NODE_STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
+# requirements.txt is the deployed lock (hashes, generated from requirements.in by `make lock`): its pins, as
+# constraints (pip takes no extras or hashes there), make the tested environment the deployed one, version for
+# version (tests/test_lock.py checks it).
+$(STAMP): requirements.in requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	sed -E -e '/^[[:space:]]*--hash/d' -e 's/\[[^]]*\]//' -e 's/[[:space:]]*\\$$//' requirements.txt > $(VENV)/constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -c $(VENV)/constraints.txt -r requirements-dev.txt
 	touch $@
+
+# Re-resolve requirements.in (needs the package index) and rewrite the hash-pinned requirements.txt.
+lock: setup
+	$(PY) -m pip install --dry-run --ignore-installed --quiet --disable-pip-version-check \
+		--report $(VENV)/lock-report.json -r requirements.in
+	$(PY) tools/lock.py $(VENV)/lock-report.json requirements.txt
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

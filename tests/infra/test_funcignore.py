@@ -96,6 +96,8 @@ def test_funcignore_alone_keeps_local_and_tooling_files_out(tmp_path: Path) -> N
         ".azure/dev/.env",
         "shared/__pycache__/jobs.cpython-311.pyc",
         "requirements-dev.txt",
+        "requirements.in",
+        "tools/lock.py",
         "README.md",
         "certificate.pem",
     ]
