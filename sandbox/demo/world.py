@@ -28,7 +28,8 @@ def offline_world(*, incumbent: bool = False) -> Iterator[dict[str, str]]:
     `incumbent`: the mailboxes hold the Exchange Integration Manager's events, as at a customer's cutover.
     """
     python = sys.executable
-    graph_args = ["--incumbent"] if incumbent else []
+    # The demo's webhook is plain http on loopback, which Graph itself would refuse: the simulator allows it by flag.
+    graph_args = ["--allow-http-loopback-webhooks", *(["--incumbent"] if incumbent else [])]
     with (
         azurite() as storage,
         run_printing_url([python, "-m", "sandbox.openair", "--port", "0"]) as openair,

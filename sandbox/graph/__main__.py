@@ -34,6 +34,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--retry-after-format", choices=RETRY_AFTER_FORMATS, default="decimal")
     parser.add_argument("--delta-expired-status", type=int, choices=(400, 404, 410), default=410)
     parser.add_argument("--delta-expired-code", choices=DELTA_EXPIRED_CODES, default="syncStateNotFound")
+    parser.add_argument(
+        "--allow-http-loopback-webhooks",
+        action="store_true",
+        help="accept http://127.0.0.1 notification URLs (Graph itself accepts https only)",
+    )
     args = parser.parse_args(argv)
     data: dict[str, Any] | None = json.loads(args.data.read_text()) if args.data else None
     if data is None and args.incumbent:
@@ -50,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         retry_after_format=args.retry_after_format,
         delta_expired_status=args.delta_expired_status,
         delta_expired_code=args.delta_expired_code,
+        allow_http_loopback_webhooks=args.allow_http_loopback_webhooks,
     )
     serve_until_signalled(sim.start(args.host, args.port), sim.stop)
     sys.exit(0)

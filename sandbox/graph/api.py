@@ -219,12 +219,20 @@ class GraphApp:
         if fault is not None:
             if fault.kind == "close":
                 raise CloseConnection()
+            if fault.kind == "lose":
+                self._dispatch(route, groups, req, user_id, mailbox_keys)  # done, but the client never hears of it
+                raise CloseConnection()
             if fault.kind == "hang":
                 self.stopping.wait(fault.seconds)
                 if not req.inner:
                     raise CloseConnection()
                 raise GraphError(504, "GatewayTimeout", "The request timed out.")
             raise fault.error()
+        return self._dispatch(route, groups, req, user_id, mailbox_keys)
+
+    def _dispatch(
+        self, route: Route, groups: list[str], req: Request, user_id: str | None, mailbox_keys: set[str]
+    ) -> Response:
         if route.mailbox and user_id is not None:
             mailbox.check_available(self.store, groups[0])
             scope = self.options.access_scope
@@ -472,12 +480,11 @@ class GraphApp:
 
     def create_event(self, req: Request, groups: list[str]) -> Response:
         body = req.json()
-        event, created = mailbox.create(self.store, groups[0], body)
+        event = mailbox.create(self.store, groups[0], body, duplicate_status=self.options.duplicate_transaction_status)
         options, headers = self._render_options(req)
         headers["Location"] = f"{req.base}/users('{event.mailbox}')/events('{event.id}')"
-        status = 201 if created else self.options.transaction_replay_status
         return Response(
-            status,
+            201,
             {
                 "@odata.context": f"{req.base}/$metadata#users('{event.mailbox}')/events/$entity",
                 **events.render(event, options),

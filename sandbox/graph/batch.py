@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.graph.errors import GraphError
+from sandbox.graph.errors import GraphError, error_body
 from sandbox.graph.messages import JSON_TYPE, Request, Response, parse_target
 
 MAX_REQUESTS = 20
@@ -85,7 +86,10 @@ def _item_request(item: dict[str, Any], outer: Request) -> Request | Response:
 
 
 def _error_item(status: int, code: str, message: str) -> Response:
-    return Response(status, {"error": {"code": code, "message": message}}, {"Content-Type": JSON_TYPE})
+    """An item refused by the batch itself; its body has the innerError every Graph error carries."""
+    request_id = str(uuid.uuid4())
+    body = error_body(code, message, request_id, request_id)
+    return Response(status, body, {"Content-Type": JSON_TYPE, "request-id": request_id})
 
 
 def run(outer: Request, dispatch: Callable[[Request], Response]) -> Response:

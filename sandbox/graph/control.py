@@ -125,7 +125,8 @@ class GraphControl:
     def add_fault(self, kind: str, *, count: int = 1, status: int = 503, seconds: float = 0.0,
                   method: str | None = None, path: str | None = None, mailbox: str | None = None,
                   retry_after: float | None = None, code: str | None = None) -> dict[str, Any]:  # fmt: skip
-        """Next `count` matching requests: kind "status" (answer `status`), "hang" (`seconds`) or "close"."""
+        """Next `count` matching requests: "status" (answer `status`), "hang" (`seconds`), "close" (dropped unserved)
+        or "lose" (carried out, then the connection drops before the answer)."""
         body = {"kind": kind, "count": count, "status": status, "seconds": seconds, "method": method,
                 "path": path, "mailbox": mailbox, "retry_after": retry_after, "code": code}  # fmt: skip
         result: dict[str, Any] = self._call("POST", "/faults", body)

@@ -114,7 +114,7 @@ class ControlApi:
         return Response(200, dump_event(mailbox.resolve(self.app.store, groups[0], groups[1])[0]))
 
     def create_event(self, req: Request, groups: list[str]) -> Response:
-        event, _ = mailbox.create(self.app.store, groups[0], self._body(req), as_user=True)
+        event = mailbox.create(self.app.store, groups[0], self._body(req), as_user=True)
         return Response(201, dump_event(event))
 
     def update_event(self, req: Request, groups: list[str]) -> Response:

@@ -68,8 +68,6 @@ READ_ONLY = {
     "isDraft",
     "onlineMeetingUrl",
     "onlineMeeting",
-    "occurrenceId",
-    "uid",
     "isCancelled",
     "isOrganizer",
     "responseStatus",
@@ -323,11 +321,9 @@ def render(event: StoredEvent, options: RenderOptions) -> dict[str, Any]:
         "lastModifiedDateTime": timezones.format_instant(event.modified),
         "changeKey": event.change_key,
         "categories": list(props.get("categories", [])),
-        "transactionId": props.get("transactionId"),
         "originalStartTimeZone": event.start_zone,
         "originalEndTimeZone": event.end_zone,
         "iCalUId": event.ical_uid,
-        "uid": event.ical_uid,
         "reminderMinutesBeforeStart": props.get("reminderMinutesBeforeStart", 15),
         "isReminderOn": props.get("isReminderOn", not all_day),
         "hasAttachments": False,
@@ -347,7 +343,6 @@ def render(event: StoredEvent, options: RenderOptions) -> dict[str, Any]:
         "isOnlineMeeting": props.get("isOnlineMeeting", False),
         "onlineMeetingProvider": props.get("onlineMeetingProvider", "unknown"),
         "allowNewTimeProposals": props.get("allowNewTimeProposals", True),
-        "occurrenceId": None,
         "isDraft": False,
         "hideAttendees": props.get("hideAttendees", False),
         "responseStatus": props.get("responseStatus") or {"response": "organizer", "time": NEVER},
@@ -362,6 +357,9 @@ def render(event: StoredEvent, options: RenderOptions) -> dict[str, Any]:
         "organizer": props.get("organizer"),
         "onlineMeeting": None,
     }
+    # v1.0 has no `uid` or `occurrenceId` (beta only), and shows `transactionId` only on events created with one.
+    if props.get("transactionId") is not None:
+        out["transactionId"] = props["transactionId"]
     if event.original_start is not None:
         out["originalStart"] = event.original_start.strftime("%Y-%m-%dT%H:%M:%SZ")
     if options.select is not None:

@@ -1,4 +1,5 @@
-"""Injected failures: the next N matching requests answer an error status, hang, or lose their connection.
+"""Injected failures: the next N matching requests answer an error status, hang, lose their connection, or are
+carried out and then lose their answer (`lose`: the case a create's transactionId exists for).
 
 Tests use these to prove the client retries 503/429, gives up on timeouts and survives dropped connections.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 from sandbox.graph.errors import GraphError
 
-KINDS = ("status", "hang", "close")
+KINDS = ("status", "hang", "close", "lose")
 _ids = itertools.count(1)
 
 
@@ -92,7 +93,7 @@ class Faults:
         """The first matching fault, consuming one of its uses (a `$batch` item cannot drop the connection)."""
         with self._lock:
             for fault in self._faults:
-                if fault.kind == "close" and not allow_close:
+                if fault.kind in ("close", "lose") and not allow_close:
                     continue
                 if fault.matches(method, path, mailbox):
                     fault.count -= 1

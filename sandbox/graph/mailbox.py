@@ -73,22 +73,26 @@ def _touch(store: Store, event: StoredEvent) -> None:
     event.modified = store.now()
 
 
-def create(store: Store, user_key: str, body: dict[str, Any], *, as_user: bool = False) -> tuple[StoredEvent, bool]:
-    """Create an event; (event, created). A repeated `transactionId` returns the first event, creating nothing."""
+def create(
+    store: Store, user_key: str, body: dict[str, Any], *, as_user: bool = False, duplicate_status: int = 400
+) -> StoredEvent:
+    """Create an event. A `transactionId` the mailbox has seen before is refused, even when the event it created
+    was deleted since: the id stays used (`duplicate_status`, 400 or 409, ErrorDuplicateTransactionId)."""
     with store.lock:
         user = user_or_404(store, user_key)
         txid = body.get("transactionId")
-        if isinstance(txid, str) and txid:
-            existing_id = store.transactions.setdefault(user["id"], {}).get(txid)
-            existing = store.mailbox(user["id"]).get(existing_id or "")
-            if existing is not None:
-                return existing, False
+        if isinstance(txid, str) and txid and txid in store.transactions.setdefault(user["id"], {}):
+            raise GraphError(
+                duplicate_status,
+                "ErrorDuplicateTransactionId",
+                "The TransactionId specified in the request has already been used to create a different event.",
+            )
         event = events.new_event(store, user, body, as_user=as_user)
         store.mailbox(user["id"])[event.id] = event
         if isinstance(txid, str) and txid:
             store.transactions[user["id"]][txid] = event.id
     store.changed(Change(user["id"], event.id, "created", event.change_key))
-    return event, True
+    return event
 
 
 def _occurrence(master: StoredEvent, slot: recurrence.Slot) -> StoredEvent:

@@ -33,8 +33,9 @@ class Options:
     # Its error code: syncStateNotFound, or resyncRequired ("the delta token is no longer valid, and the app must
     # reset the sync state", learn.microsoft.com/graph/errors), which Graph may send with 400 or 410.
     delta_expired_code: str = "syncStateNotFound"
-    # A replayed transactionId: 201 like the first create (the client cannot tell a replay) or 200.
-    transaction_replay_status: int = 201
+    # A POST repeating a transactionId already used in the mailbox (even by an event deleted since) is refused with
+    # ErrorDuplicateTransactionId: seen as 400, some clients report 409 (alcionai/corso#2490; no Microsoft page).
+    duplicate_transaction_status: int = 400
     text_body_as_html: bool = True  # Graph returns bodies as HTML unless Prefer: outlook.body-content-type="text"
     # Subscriptions and notifications.
     max_subscription_minutes: int = 10_080
@@ -58,6 +59,9 @@ class Options:
     access_scope: list[str] | None = None
     # The sandbox must never reach beyond loopback, even for an https notificationUrl.
     loopback_only_delivery: bool = True
+    # Graph accepts only https notification and lifecycle URLs. Local test endpoints speak plain http on loopback,
+    # so a test that subscribes one must say so by switching this on.
+    allow_http_loopback_webhooks: bool = False
 
     def update(self, changes: dict[str, Any]) -> None:
         """Apply a partial update, refusing unknown names and wrong types."""
@@ -84,8 +88,8 @@ class Options:
                 raise ValueError("delta_expired_status must be 400, 404 or 410")
             if name == "delta_expired_code" and value not in DELTA_EXPIRED_CODES:
                 raise ValueError(f"delta_expired_code must be one of {DELTA_EXPIRED_CODES}")
-            if name == "transaction_replay_status" and value not in (200, 201):
-                raise ValueError("transaction_replay_status must be 200 or 201")
+            if name == "duplicate_transaction_status" and value not in (400, 409):
+                raise ValueError("duplicate_transaction_status must be 400 or 409")
             setattr(self, name, value)
 
     def as_dict(self) -> dict[str, Any]:

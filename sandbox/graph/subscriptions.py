@@ -99,8 +99,10 @@ class Subscriptions:
         if not isinstance(url, str) or not url:
             raise bad_request(f"{name} is required.", "InvalidRequest")
         parts = urllib.parse.urlsplit(url)
-        if parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.hostname)):
+        if parts.scheme == "https":
             return url
+        if parts.scheme == "http" and is_loopback(parts.hostname) and self.options.allow_http_loopback_webhooks:
+            return url  # a local test endpoint, explicitly allowed (real Graph never would)
         raise bad_request(f"The {name} must be an https URL ('{url}').", "InvalidRequest")
 
     def _check_expiry(self, value: Any) -> dt.datetime:

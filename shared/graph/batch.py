@@ -155,8 +155,9 @@ class BatchWriter:
     def _resend_delay(self, error: GraphError, group: list[_Pending]) -> float | None:
         """Whether to send a whole batch again after its request got no answer (status 0: connection lost).
 
-        That is safe because every write is idempotent: creates carry a transactionId, a PATCH sets the same
-        fields again, and a repeated DELETE answers 404, which counts as done.
+        That is safe because every write is idempotent: a create repeated with its transactionId is refused
+        (ErrorDuplicateTransactionId, `WriteResult.transaction_spent`) and the engine links the event it made, a
+        PATCH sets the same fields again, and a repeated DELETE answers 404, which counts as done.
         """
         if error.status != 0:
             return None  # an HTTP answer: the middleware already retried what deserved it

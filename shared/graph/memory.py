@@ -1,5 +1,5 @@
 """In-memory twin of the calendar gateway, for engine tests: Graph's semantics that matter to sync
-(transactionId de-duplication, change keys, extended-property lookup, 404s) plus fault hooks."""
+(a used transactionId refused for good, change keys, extended-property lookup, 404s) plus fault hooks."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from shared.graph.errors import GraphAuthError, MailboxUnavailable
 from shared.graph.models import (
+    DUPLICATE_TRANSACTION,
     AutomaticReplies,
     CreateEvent,
     DeleteEvent,
@@ -79,6 +80,8 @@ class MemoryCalendar:
     # Mailboxes taken away (licence removed, user deleted) -> the 404 code every request to them gets. Their
     # events stay, as Exchange keeps them, and are there again when the mailbox comes back.
     unavailable: dict[str, str] = field(default_factory=dict)
+    # Transaction ids each mailbox has seen: they stay used after their event is deleted, as in Graph.
+    transactions: dict[str, set[str]] = field(default_factory=dict)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     categories: dict[str, dict[str, str]] = field(default_factory=dict)  # mailbox -> master list: name -> colour
     categories_writable: bool = True  # False: the app lacks MailboxSettings.ReadWrite (Graph answers 403)
@@ -147,16 +150,17 @@ class MemoryCalendar:
                 results.append(WriteResult(write=write, status=status, error_code="Injected"))
                 continue
             self.writes += 1
-            results.append(self._one(box, write))
+            results.append(self._one(box, self.transactions.setdefault(mailbox_id, set()), write))
         if lost:
             raise LostResponse("the batch was applied but its response was lost")
         return results
 
-    def _one(self, box: dict[str, StoredEvent], write: EventWrite) -> WriteResult:
+    def _one(self, box: dict[str, StoredEvent], used: set[str], write: EventWrite) -> WriteResult:
         if isinstance(write, CreateEvent):
-            for event in box.values():
-                if event.transaction_id == write.transaction_id:
-                    return WriteResult(write=write, status=201, event_id=event.id, change_key=event.change_key)
+            if write.transaction_id in used:
+                message = "The TransactionId specified in the request has already been used"
+                return WriteResult(write=write, status=400, error_code=DUPLICATE_TRANSACTION, error_message=message)
+            used.add(write.transaction_id)
             event_id = f"evt-{next(self._ids)}"
             box[event_id] = StoredEvent(event_id, "ck-1", write.draft, write.transaction_id, write.draft.openair_key)
             return WriteResult(write=write, status=201, event_id=event_id, change_key="ck-1")

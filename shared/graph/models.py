@@ -134,6 +134,11 @@ class DeleteEvent(_Model):
 EventWrite = CreateEvent | UpdateEvent | DeleteEvent
 
 
+# The error Graph answers (400, some clients report 409) to a create repeating a transactionId the mailbox has seen,
+# even one whose event was deleted since: the create already happened, or its id is spent.
+DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
+
+
 class WriteResult(_Model):
     """The outcome of one write; failures come back per item, never lost."""
 
@@ -157,6 +162,12 @@ class WriteResult(_Model):
     def mailbox_unavailable(self) -> bool:
         """The whole mailbox answered 404 (licence removed, user deleted): nothing is known about the event."""
         return is_mailbox_unavailable(self.status, self.error_code)
+
+    @property
+    def transaction_spent(self) -> bool:
+        """A create refused because its transactionId was used before: the event may exist (a retry after a lost
+        answer; find it by our extended property) or may have been deleted (create it under a new id)."""
+        return isinstance(self.write, CreateEvent) and (self.error_code or "").lower() == DUPLICATE_TRANSACTION.lower()
 
     @property
     def done(self) -> bool:

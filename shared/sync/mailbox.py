@@ -4,6 +4,10 @@ Crash-safety, in order: a create's link is stored (state `creating`, with its tr
 is sent; the answer turns it `synced`; only then is the outbox entry settled (ETag-conditional, so a newer plan
 written meanwhile survives). Interrupted anywhere, the next attempt finds the event by transaction id or by our
 extended property instead of creating a second one.
+
+Graph refuses a create that repeats a used transactionId (ErrorDuplicateTransactionId), also after the event it
+made was deleted. So a create refused that way is looked up by our extended property: found, it is linked (a retry
+after a lost answer); not found, the person deleted it, and it is created again under a new transaction id.
 """
 
 from __future__ import annotations
@@ -153,41 +157,26 @@ async def _export_mailbox(
 
     await _ensure_categories(store, calendar, steps, report)
 
-    # Persist intent before writing. A create's link (state creating, transaction id) makes a crash after the
-    # send recoverable; an update's or a delete's link loses its hash, so if the answer is lost the event counts
-    # as unknown and is written again rather than assumed to match what the link remembered.
-    await io(store.put_links, [
-        s.link if s.action is Action.CREATE else dataclasses.replace(s.link, content_hash="", etag=None)
-        for s in steps
-        if s.action in (Action.CREATE, Action.UPDATE, Action.DELETE) and s.link is not None
-    ])  # fmt: skip
-    retry_creates: list[Step] = []
+    await io(store.put_links, _intents(steps))
+    second: list[Step] = []  # what the answers of the first round call for
     settlement = Settlement()
     for step, result in await _apply(calendar, [s for s in steps if s.write() is not None]):
-        if _record(step, result, settlement, report, now) == "gone":
-            retry_creates.append(step)
+        outcome = _record(step, result, settlement, report, now)
+        if outcome == "gone":
+            # The event was deleted in Outlook: OpenAir is the source of truth for exported records, so write it
+            # again under a new generation (a new transaction id; the old one belongs to the deleted event).
+            second.append(_recreate(step, user_id, mailbox_id))
+        elif outcome == "spent":
+            second.append(await _recover(step, calendar, mailbox_id, report, spent=True))
     await settlement.flush(store, user_id)
 
-    if retry_creates:
-        # The event was deleted in Outlook: OpenAir is the source of truth for exported records, so write it again
-        # under a new generation (a new transaction id; the old one belongs to the deleted event).
-        again = [
-            dataclasses.replace(
-                s,
-                action=Action.CREATE,
-                link=dataclasses.replace(
-                    new_link(user_id, s.entry.key, mailbox_id, (s.link.generation if s.link else 0) + 1),
-                    retired=s.link.retired if s.link else (),
-                ),
-            )
-            for s in retry_creates
-        ]
-        await io(store.put_links, [s.link for s in again if s.link is not None])
-        for step, result in await _apply(calendar, again):
-            _record(step, result, settlement, report, now)
+    if second:
+        await io(store.put_links, _intents(second))
+        for step, result in await _apply(calendar, [s for s in second if s.write() is not None]):
+            _record(step, result, settlement, report, now, last_round=True)
         await settlement.flush(store, user_id)
 
-    for step in steps:
+    for step in [*steps, *second]:
         if step.action is Action.SUPERSEDED:
             settlement.settled.append(step.entry)
         if step.action is Action.UNCHANGED:
@@ -350,8 +339,31 @@ def _note_failure(report: MailboxReport, result: WriteResult, what: str) -> None
     report.errors.append(message)
 
 
-async def _recover(step: Step, calendar: CalendarPort, mailbox_id: str, report: MailboxReport) -> Step:
-    """A create was sent but its answer was lost: find the event before deciding anything else."""
+def _intents(steps: list[Step]) -> list[Link]:
+    """Links to store before writing. A create's link (state creating, transaction id) makes a crash after the send
+    recoverable; an update's or a delete's link loses its hash, so if the answer is lost the event counts as unknown
+    and is written again rather than assumed to match what the link remembered."""
+    return [
+        s.link if s.action is Action.CREATE else dataclasses.replace(s.link, content_hash="", etag=None)
+        for s in steps
+        if s.action in (Action.CREATE, Action.UPDATE, Action.DELETE) and s.link is not None
+    ]
+
+
+def _recreate(step: Step, user_id: str, mailbox_id: str) -> Step:
+    """A create under the next generation's transaction id (copies still to retire stay on the link)."""
+    generation = (step.link.generation if step.link else 0) + 1
+    link = new_link(user_id, step.entry.key, step.mailbox_id or mailbox_id, generation)
+    return dataclasses.replace(
+        step, action=Action.CREATE, link=dataclasses.replace(link, retired=step.link.retired if step.link else ())
+    )
+
+
+async def _recover(
+    step: Step, calendar: CalendarPort, mailbox_id: str, report: MailboxReport, *, spent: bool = False
+) -> Step:
+    """A create was sent but its answer was lost (`spent`: Graph refused it again as a used transactionId): find
+    the event by our extended property before deciding anything else."""
     link = step.link
     assert link is not None
     kind, record_id = parse_record_key(step.entry.key)
@@ -376,6 +388,9 @@ async def _recover(step: Step, calendar: CalendarPort, mailbox_id: str, report: 
         return decide(step.entry, recovered, mailbox_id)
     if step.entry.desire is Desire.REMOVE:
         return Step(step.entry, Action.NOTHING, link)
+    if spent:
+        # Made once and deleted since: Graph keeps the id used for good, so only a new one can create it again.
+        return _recreate(step, link.user_id, mailbox_id)
     # Never created: create now, under the same transaction id.
     return Step(step.entry, Action.CREATE, link, step.draft, mailbox_id or link.mailbox_id)
 
@@ -392,8 +407,17 @@ async def _apply(calendar: CalendarPort, steps: list[Step]) -> list[tuple[Step, 
     return pairs
 
 
-def _record(step: Step, result: WriteResult, settlement: Settlement, report: MailboxReport, now: dt.datetime) -> str:
-    """Collect the outcome of one write; returns 'done', 'gone' (update hit a deleted event) or 'failed'.
+def _record(
+    step: Step,
+    result: WriteResult,
+    settlement: Settlement,
+    report: MailboxReport,
+    now: dt.datetime,
+    *,
+    last_round: bool = False,
+) -> str:
+    """Collect the outcome of one write; returns 'done', 'gone' (update hit a deleted event), 'spent' (a create's
+    transactionId was used before: look the event up; not in the `last_round`) or 'failed'.
 
     Only an event-level 404 (ErrorItemNotFound) means "gone"; a mailbox-level 404 (licence removed, user
     deleted) keeps the link and the entry, so nothing is dropped or re-created for a mailbox that will come back.
@@ -433,6 +457,8 @@ def _record(step: Step, result: WriteResult, settlement: Settlement, report: Mai
         return "done"
     elif step.action is Action.UPDATE and result.event_gone:
         return "gone"
+    elif result.transaction_spent and not last_round:
+        return "spent"
     _note_failure(report, result, f"{step.entry.key}: {step.action.value} failed")
     log.warning("event write failed", extra={"user": link.user_id, "record": step.entry.key, "status": result.status})
     return "failed"

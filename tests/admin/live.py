@@ -53,7 +53,7 @@ class Live:
 @contextlib.contextmanager
 def live_world(*, users: int = 6, mapped: bool = True, extra: dict[str, str] | None = None) -> Iterator[Live]:
     data: dict[str, Any] = build(dt.date(2027, 3, 1), users=users)
-    openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"])
+    openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"], allow_http_loopback_webhooks=True)
     with azurite() as storage, pytest.MonkeyPatch.context() as patch:
         env = product_settings(storage.connection_string, openair.start(), graph.start(), **SECRETS, **(extra or {}))
         for key, value in env.items():

@@ -82,7 +82,7 @@ def simulator(sample_graph: dict[str, Any]) -> Iterator[Any]:
     """One simulator per session (it requires SIM_TOKEN); each test gets it reset by `sim`."""
     from sandbox.graph import GraphSimulator
 
-    sim = GraphSimulator(sample_graph, token=SIM_TOKEN)
+    sim = GraphSimulator(sample_graph, token=SIM_TOKEN, allow_http_loopback_webhooks=True)
     sim.start("127.0.0.1", 0)
     yield sim
     sim.stop()
@@ -109,6 +109,7 @@ DEFAULT_SIM_OPTIONS: dict[str, Any] = {
     "delta_expired_code": "syncStateNotFound",
     "max_subscription_minutes": 10_080,
     "mailbox_settings_writable": True,
+    "duplicate_transaction_status": 400,
 }
 
 

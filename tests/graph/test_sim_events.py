@@ -69,18 +69,20 @@ async def test_create_read_update_delete(sim: Any, sim_gateway: CalendarGateway,
     assert again[0].done
 
 
-async def test_a_repeated_create_after_a_lost_response_makes_no_duplicate(
-    sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any]
+@pytest.mark.parametrize("status", [400, 409])
+async def test_a_repeated_create_is_refused_as_a_spent_transaction_and_makes_no_duplicate(
+    sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any], status: int
 ) -> None:
+    sim.control_client.set_options(duplicate_transaction_status=status)
     user = sample_graph["users"][1]["id"]
     write = CreateEvent(draft=draft("openair:booking:77"), transaction_id="tx-77")
     first = await sim_gateway.apply(user, [write])
-    # The answer is "lost": the engine recovers by looking the key up, then (or instead) retries the create.
-    found = await sim_gateway.find_events_by_key(user, "openair:booking:77")
+    # The answer is "lost": a retry is refused (ErrorDuplicateTransactionId), and the key lookup finds the event.
     retried = await sim_gateway.apply(user, [write])
+    found = await sim_gateway.find_events_by_key(user, "openair:booking:77")
 
-    assert [e.id for e in found] == [first[0].event_id]
-    assert retried[0].event_id == first[0].event_id
+    assert (retried[0].status, retried[0].transaction_spent, retried[0].event_id) == (status, True, None)
+    assert [(e.id, e.transaction_id) for e in found] == [(first[0].event_id, "tx-77")]
     stamped = [e for e in sim.control_client.events(user) if e.get("transactionId") == "tx-77"]
     assert len(stamped) == 1
     assert await sim_gateway.find_events_by_key(user, "openair:booking:78") == []

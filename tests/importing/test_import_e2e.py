@@ -55,7 +55,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 def _world(azurite_service: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     data = build(users=6)
-    openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"])
+    openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"], allow_http_loopback_webhooks=True)
     oa_url, graph_url = openair.start(), graph.start()
     env = product_settings(
         azurite_service.connection_string,

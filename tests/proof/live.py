@@ -103,7 +103,7 @@ class Backbone:
 @contextlib.contextmanager
 def backbone(*, users: int = 4, extra: dict[str, str] | None = None) -> Iterator[Backbone]:
     data: dict[str, Any] = build(ANCHOR, users=users)
-    openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"])
+    openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"], allow_http_loopback_webhooks=True)
     try:
         with azurite() as storage:
             env = product_settings(

@@ -31,7 +31,7 @@ from shared.store.backend import StoreError
 @pytest.fixture
 def simulators() -> Iterator[tuple[str, str]]:
     data = build(dt.date(2027, 3, 1), users=8)
-    openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"])
+    openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"], allow_http_loopback_webhooks=True)
     try:
         yield openair.start(), graph.start()
     finally:

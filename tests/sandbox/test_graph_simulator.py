@@ -26,7 +26,7 @@ BOB = DATA["users"][1]["id"]
 
 @pytest.fixture
 def sim() -> Iterator[GraphSimulator]:
-    simulator = GraphSimulator(DATA, notification_backoff_s=0.05)
+    simulator = GraphSimulator(DATA, notification_backoff_s=0.05, allow_http_loopback_webhooks=True)
     simulator.start()
     yield simulator
     simulator.stop()
@@ -126,21 +126,34 @@ def test_event_crud_moves_change_key_and_modified_time(graph: httpx.Client) -> N
     assert graph.post(f"/users/{ALICE}/events", json=event(showAs="sleepy")).status_code == 400
 
 
-def test_transaction_id_replay_returns_the_first_event_and_creates_nothing(
+def test_a_used_transaction_id_is_refused_even_after_its_event_was_deleted(
     graph: httpx.Client, control: GraphControl
 ) -> None:
+    """A repeated transactionId answers ErrorDuplicateTransactionId (400; some clients see 409), never the first
+    event (alcionai/corso#2490); the id stays used after the event is deleted."""
     first = graph.post(f"/users/{ALICE}/events", json=event(transactionId="oa-booking-1"))
     replay = graph.post(f"/users/{ALICE}/events", json=event(subject="retry", transactionId="oa-booking-1"))
-    assert (first.status_code, replay.status_code) == (201, 201)
-    assert replay.json()["id"] == first.json()["id"]
-    assert replay.json()["subject"] == "OA Booking"
+    assert (first.status_code, replay.status_code) == (201, 400)
+    assert replay.json()["error"]["code"] == "ErrorDuplicateTransactionId"
+    assert replay.json()["error"]["innerError"]["request-id"]
     assert len(control.events(ALICE)) == 1
     other_mailbox = graph.post(f"/users/{BOB}/events", json=event(transactionId="oa-booking-1"))
-    assert other_mailbox.json()["id"] != first.json()["id"]
-    control.set_options(transaction_replay_status=200)
-    assert graph.post(f"/users/{ALICE}/events", json=event(transactionId="oa-booking-1")).status_code == 200
-    changed = graph.patch(f"/users/{ALICE}/events/{first.json()['id']}", json={"transactionId": "other"})
+    assert other_mailbox.status_code == 201
+    assert graph.delete(f"/users/{ALICE}/events/{first.json()['id']}").status_code == 204
+    control.set_options(duplicate_transaction_status=409)
+    after_delete = graph.post(f"/users/{ALICE}/events", json=event(transactionId="oa-booking-1"))
+    assert after_delete.status_code == 409
+    assert after_delete.json()["error"]["code"] == "ErrorDuplicateTransactionId"
+    assert control.events(ALICE) == []
+    changed = graph.patch(f"/users/{BOB}/events/{other_mailbox.json()['id']}", json={"transactionId": "other"})
     assert changed.status_code == 400
+
+
+def test_a_lost_answer_fault_carries_the_request_out(graph: httpx.Client, control: GraphControl) -> None:
+    control.add_fault("lose", method="POST", path="events")
+    with pytest.raises(httpx.TransportError):
+        graph.post(f"/users/{ALICE}/events", json=event(subject="made, answer lost"))
+    assert [e["subject"] for e in control.events(ALICE)] == ["made, answer lost"]
 
 
 def test_extended_property_is_found_by_filter_and_returned_only_when_expanded(graph: httpx.Client) -> None:
@@ -559,3 +572,54 @@ def test_entry_point_prints_its_url_first_and_stops_on_sigterm() -> None:
         assert users.json()["value"]
         proc = started.proc
     assert proc.returncode == 0
+
+
+# ----- v1.0 shape (issue 13, item 6) ----------------------------------------------------------------------------
+
+
+def test_v1_events_have_no_beta_ids_and_show_transaction_id_only_when_set(graph: httpx.Client) -> None:
+    """v1.0 events have no `uid`/`occurrenceId` (beta only); `transactionId` is there only on events created with one
+    (learn.microsoft.com/graph/api/resources/event?view=graph-rest-1.0)."""
+    plain = graph.post(f"/users/{ALICE}/events", json=event()).json()
+    keyed = graph.post(f"/users/{ALICE}/events", json=event(transactionId="oa-tx-1")).json()
+    listed = {e["id"]: e for e in graph.get(f"/users/{ALICE}/events").json()["value"]}
+    for shown in (plain, keyed, listed[plain["id"]], listed[keyed["id"]]):
+        assert "uid" not in shown
+        assert "occurrenceId" not in shown
+    assert "transactionId" not in plain
+    assert "transactionId" not in listed[plain["id"]]
+    assert (keyed["transactionId"], listed[keyed["id"]]["transactionId"]) == ("oa-tx-1", "oa-tx-1")
+    assert graph.post(f"/users/{ALICE}/events", json=event(uid="x")).status_code == 400  # not a v1.0 property
+
+
+def test_an_error_inside_a_batch_carries_inner_error(graph: httpx.Client) -> None:
+    requests = [
+        {"id": "1", "method": "POST", "url": f"/users/{ALICE}/events", "body": event()},  # no Content-Type
+        {"id": "2", "method": "GET", "url": f"/users/{ALICE}/events/AAMkAGnotthere"},
+        {"id": "3", "method": "GET", "url": f"/users/{ALICE}/events", "dependsOn": ["2"]},
+    ]
+    answers = {r["id"]: r for r in graph.post("/$batch", json={"requests": requests}).json()["responses"]}
+    assert [answers[i]["status"] for i in "123"] == [400, 400, 424]  # no Content-Type; malformed id; dependency
+    for answer in answers.values():
+        inner = answer["body"]["error"]["innerError"]
+        assert inner["request-id"]
+        assert inner["date"]
+
+
+def test_webhook_urls_must_be_https_unless_loopback_http_is_explicitly_allowed(
+    graph: httpx.Client, control: GraphControl
+) -> None:
+    """Graph posts to https endpoints only; a plain http one on loopback is a test convenience behind a flag."""
+    with receiver() as hook:
+        control.set_options(allow_http_loopback_webhooks=False)
+        refused = graph.post("/subscriptions", json=subscription(hook.url))
+        assert refused.status_code == 400
+        assert "https" in refused.json()["error"]["message"]
+        lifecycle = graph.post(
+            "/subscriptions", json=subscription("https://hooks.example.com/n", lifecycleNotificationUrl=hook.url)
+        )
+        assert lifecycle.status_code == 400
+        assert "lifecycleNotificationUrl" in lifecycle.json()["error"]["message"]
+        assert not hook.validations  # refused before any handshake
+        control.set_options(allow_http_loopback_webhooks=True)
+        assert graph.post("/subscriptions", json=subscription(hook.url)).status_code == 201
