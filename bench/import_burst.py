@@ -21,7 +21,7 @@ import json
 import random
 import statistics
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from shared.graph.memory_delta import MemoryMailboxes
@@ -51,6 +51,10 @@ class SlowMailboxes(MemoryMailboxes):
     async def get_event(self, mailbox_id: str, event_id: str) -> GraphEvent | None:
         await asyncio.sleep(self.latency)
         return await super().get_event(mailbox_id, event_id)
+
+    async def get_events(self, mailbox_id: str, event_ids: Sequence[str]) -> dict[str, GraphEvent | None]:
+        await asyncio.sleep(self.latency)
+        return await super().get_events(mailbox_id, event_ids)
 
 
 class SlowBookings(MemoryBookings):

@@ -582,7 +582,7 @@ class GraphApp:
             if isinstance(item, str):
                 value.append({"@odata.type": "#microsoft.graph.event", "id": item, "@removed": {"reason": "deleted"}})
             else:
-                value.append({"@odata.type": "#microsoft.graph.event", **events.render(item, options)})
+                value.append({"@odata.type": "#microsoft.graph.event", **events.render_delta_item(item, options)})
         link = f"{req.base}/users/{user['id']}/calendarView/delta"
         body: dict[str, Any] = {"@odata.context": f"{req.base}/$metadata#Collection(event)", "value": value}
         if page.next_token:

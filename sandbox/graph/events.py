@@ -308,6 +308,19 @@ def _render_body(body: dict[str, str], options: RenderOptions) -> dict[str, str]
     return {"contentType": "html", "content": _text_to_html(content)}
 
 
+# What calendarView/delta says about an occurrence of a series: nothing but these (microsoft-graph-docs-contrib issues
+# #34 and #5602). Exceptions, single events and masters come whole.
+BARE_OCCURRENCE = ("@odata.etag", "id", "seriesMasterId", "type", "start", "end")
+
+
+def render_delta_item(event: StoredEvent, options: RenderOptions) -> dict[str, Any]:
+    """An event as a calendarView/delta page carries it: an occurrence bare, anything else whole."""
+    rendered = render(event, options)
+    if event.type == "occurrence":
+        return {name: rendered[name] for name in BARE_OCCURRENCE}
+    return rendered
+
+
 def render(event: StoredEvent, options: RenderOptions) -> dict[str, Any]:
     """The event as Graph returns it for this request's preferences."""
     props = event.props

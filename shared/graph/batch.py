@@ -1,4 +1,4 @@
-"""Event writes for one mailbox through JSON `$batch`, within the mailbox's concurrency limit.
+"""Event writes (and bulk reads) for one mailbox through JSON `$batch`, within the mailbox's concurrency limit.
 
 How the numbers fit together:
 - A `$batch` carries at most 20 requests; Outlook executes them four at a time. One batch in flight
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import json
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from shared.graph import failures
 from shared.graph.errors import GraphError
@@ -104,12 +104,25 @@ def failed_result(write: EventWrite, error: GraphError) -> WriteResult:
 _NO_ANSWER = InnerResponse(502, {}, {"error": {"code": "MissingBatchResponse", "message": "no answer for this item"}})
 
 
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
 @dataclass
-class _Pending:
+class _Pending(Generic[Item]):
     index: int
-    write: EventWrite
+    item: Item
     attempts: int = 0
     waited: float = 0.0
+
+
+@dataclass(frozen=True)
+class BatchedRequest(Generic[Item, Result]):
+    """What one kind of batched request needs: its SDK request, and its result from an answer or a failure."""
+
+    request: Callable[[Item], Any]  # the SDK's RequestInformation
+    answered: Callable[[Item, InnerResponse], Result]
+    failed: Callable[[Item, GraphError], Result]
 
 
 @dataclass
@@ -123,27 +136,32 @@ class BatchWriter:
     throttled_items: int = field(default=0, init=False)  # inner 429s seen, for benchmarks
 
     async def write(self, mailbox_id: str, writes: Sequence[EventWrite]) -> list[WriteResult]:
-        results: list[WriteResult | None] = [None] * len(writes)
-        queue = deque(_Pending(i, w) for i, w in enumerate(writes))
+        kind = BatchedRequest(lambda write: self._request(mailbox_id, write), write_result, failed_result)
+        return await self.run(mailbox_id, writes, kind)
+
+    async def run(self, mailbox_id: str, items: Sequence[Item], kind: BatchedRequest[Item, Result]) -> list[Result]:
+        """One result per item, in the order of `items`, by as few `$batch` requests as the limits allow."""
+        results: dict[int, Result] = {}  # by position in `items`
+        queue = deque(_Pending(i, item) for i, item in enumerate(items))
         size = batch_size(self.limiter.per_mailbox)
         while queue:
             group = [queue.popleft() for _ in range(min(size, len(queue)))]
             try:
-                answers = await self._send(mailbox_id, group)
+                answers = await self._send(mailbox_id, group, kind)
             except GraphError as error:
                 delay = self._resend_delay(error, group)
                 if delay is None:
                     for pending in (*group, *queue):
-                        results[pending.index] = failed_result(pending.write, error)
+                        results[pending.index] = kind.failed(pending.item, error)
                     break
                 await self._wait_and_requeue(queue, [(pending, delay) for pending in group])
                 continue
-            throttled, delay = self._settle(group, answers, results)
+            throttled, delay = self._settle(group, answers, results, kind)
             if throttled:
                 await self._wait_and_requeue(queue, [(pending, delay) for pending in throttled])
-        return [r for r in results if r is not None]
+        return [results[i] for i in range(len(items)) if i in results]
 
-    async def _wait_and_requeue(self, queue: deque[_Pending], again: list[tuple[_Pending, float]]) -> None:
+    async def _wait_and_requeue(self, queue: deque[_Pending[Item]], again: list[tuple[_Pending[Item], float]]) -> None:
         """Wait once (the longest delay), then put the items back at the front of the queue, in order."""
         delay = max(d for _, d in again)
         await self.sleep(delay)
@@ -152,7 +170,7 @@ class BatchWriter:
             pending.waited += delay
         queue.extendleft(pending for pending, _ in reversed(again))
 
-    def _resend_delay(self, error: GraphError, group: list[_Pending]) -> float | None:
+    def _resend_delay(self, error: GraphError, group: list[_Pending[Item]]) -> float | None:
         """Whether to send a whole batch again after its request got no answer (status 0: connection lost).
 
         That is safe because every write is idempotent: a create repeated with its transactionId is refused
@@ -168,10 +186,14 @@ class BatchWriter:
         return delay
 
     def _settle(
-        self, group: list[_Pending], answers: dict[str, InnerResponse], results: list[WriteResult | None]
-    ) -> tuple[list[_Pending], float]:
+        self,
+        group: list[_Pending[Item]],
+        answers: dict[str, InnerResponse],
+        results: dict[int, Result],
+        kind: BatchedRequest[Item, Result],
+    ) -> tuple[list[_Pending[Item]], float]:
         """Record final answers; return the throttled items to send again and how long to wait first."""
-        throttled: list[tuple[_Pending, float, InnerResponse]] = []
+        throttled: list[tuple[_Pending[Item], float, InnerResponse]] = []
         for position, pending in enumerate(group):
             answer = answers.get(str(position)) or _NO_ANSWER
             if answer.status == 429:
@@ -180,7 +202,7 @@ class BatchWriter:
                 answer.status, answer.headers.get("retry-after"), attempt=pending.attempts + 1, waited=pending.waited
             )
             if delay is None:
-                results[pending.index] = write_result(pending.write, answer)
+                results[pending.index] = kind.answered(pending.item, answer)
             else:
                 throttled.append((pending, delay, answer))
         if not throttled:
@@ -188,21 +210,23 @@ class BatchWriter:
         # The mailbox is throttled as a whole: everyone waits for the longest Retry-After. An item whose
         # budget cannot afford that wait keeps its 429 as its result.
         longest = max(delay for _, delay, _ in throttled)
-        again: list[_Pending] = []
+        again: list[_Pending[Item]] = []
         for pending, _, answer in throttled:
             if pending.waited + longest > self.policy.budget_seconds:
-                results[pending.index] = write_result(pending.write, answer)
+                results[pending.index] = kind.answered(pending.item, answer)
             else:
                 again.append(pending)
         return again, longest
 
-    async def _send(self, mailbox_id: str, group: list[_Pending]) -> dict[str, InnerResponse]:
+    async def _send(
+        self, mailbox_id: str, group: list[_Pending[Item]], kind: BatchedRequest[Item, Result]
+    ) -> dict[str, InnerResponse]:
         from msgraph_core.requests.batch_request_content import BatchRequestContent
         from msgraph_core.requests.batch_request_item import BatchRequestItem
 
         content = BatchRequestContent()
         for position, pending in enumerate(group):
-            info = self._request(mailbox_id, pending.write)
+            info = kind.request(pending.item)
             item = BatchRequestItem(info, id=str(position))
             item.url = relative_url(info.url, self.service.request_adapter.base_url)
             content.add_request(item.id, item)

@@ -40,6 +40,15 @@ def _stored(event: GraphEvent) -> StoredEvent:
     return StoredEvent(event.id, event.change_key or "uk-0", draft, event.transaction_id, event.openair_key)
 
 
+def _as_delta_item(event: GraphEvent) -> GraphEvent:
+    """What a delta page carries: never our extended property (delta cannot $expand), and an occurrence of a series
+    bare (id, type, series, start, end, etag), as Graph sends it."""
+    if event.type == "occurrence":
+        return GraphEvent(id=event.id, change_key=event.change_key, type=event.type,
+                          series_master_id=event.series_master_id, start=event.start, end=event.end)  # fmt: skip
+    return event.model_copy(update={"openair_key": None})
+
+
 @dataclass
 class MemoryMailboxes(MemoryCalendar):
     """Events people make (`own`), plus everything `MemoryCalendar` holds from our writes."""
@@ -141,9 +150,7 @@ class MemoryMailboxes(MemoryCalendar):
             i: e for i, e in self._view(mailbox_id).items()
             if e.start is not None and e.end is not None and e.start < end and e.end > start
         }  # fmt: skip
-        changed = tuple(e for i, e in live.items() if seen.get(i) != e.change_key)
-        # Delta cannot $expand: our extended property is never in a delta item.
-        changed = tuple(e.model_copy(update={"openair_key": None}) for e in changed)
+        changed = tuple(_as_delta_item(e) for i, e in live.items() if seen.get(i) != e.change_key)
         removed = tuple(i for i in seen if i not in live)
         self.requests += max(0, (len(changed) + len(removed) - 1) // page_size)  # extra pages
         token = f"delta-{secrets.token_hex(8)}"
@@ -165,6 +172,13 @@ class MemoryMailboxes(MemoryCalendar):
     async def get_event(self, mailbox_id: str, event_id: str) -> GraphEvent | None:
         self._read("get_event", mailbox_id)
         return self._view(mailbox_id).get(event_id)
+
+    async def get_events(self, mailbox_id: str, event_ids: Sequence[str]) -> dict[str, GraphEvent | None]:
+        unique = list(dict.fromkeys(event_ids))
+        for _ in range(0, len(unique), 20):  # one $batch per 20 reads
+            self._read("get_events", mailbox_id)
+        view = self._view(mailbox_id)
+        return {event_id: view.get(event_id) for event_id in unique}
 
     # ------------------------------------------------------------ subscriptions
     async def create_subscription(

@@ -116,6 +116,14 @@ class GraphEvent(_Model):
     transaction_id: str | None = None
     openair_key: str | None = None  # our extended property, when expanded
 
+    @property
+    def is_complete(self) -> bool:
+        """The whole event, not a delta item carrying some properties only. Delta may send an update's changed
+        properties alone, and occurrences of a series always arrive bare: id, type, seriesMasterId, start, end and
+        the etag (microsoft-graph-docs-contrib issues #34 and #5602)."""
+        needed = (self.change_key, self.start, self.end, self.type, self.show_as, self.sensitivity)
+        return all(value is not None for value in needed) and None not in (self.is_all_day, self.is_cancelled)
+
 
 class CreateEvent(_Model):
     draft: EventDraft

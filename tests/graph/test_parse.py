@@ -90,3 +90,32 @@ def test_an_iana_zone_is_converted_and_an_unknown_one_refused() -> None:
     odd = {"id": "x", "start": {"dateTime": "2027-03-29T09:00:00", "timeZone": "Mars Standard Time"}}
     with pytest.raises(ValueError, match="Mars Standard Time"):
         parse.graph_event(sdk_event(odd))
+
+
+BARE_OCCURRENCE = {
+    "@odata.type": "#microsoft.graph.event",
+    "@odata.etag": 'W/"DwAAABYAAAC9YbapXssvT4RTG13UUr6AAAhT48i7"',
+    "id": "AAMkOcc",
+    "seriesMasterId": "AAMkM",
+    "type": "occurrence",
+    "start": {"dateTime": "2027-03-29T07:00:00.0000000", "timeZone": "UTC"},
+    "end": {"dateTime": "2027-03-29T08:30:00.0000000", "timeZone": "UTC"},
+}
+
+
+def test_a_bare_occurrence_is_partial_and_its_change_key_comes_from_the_etag() -> None:
+    """The shape reported in microsoft-graph-docs-contrib #34: an occurrence in delta carries nothing else."""
+    event = parse.graph_event(sdk_event(BARE_OCCURRENCE))
+    assert (event.type, event.series_master_id, event.change_key) == (
+        "occurrence",
+        "AAMkM",
+        "DwAAABYAAAC9YbapXssvT4RTG13UUr6AAAhT48i7",
+    )
+    assert event.start == dt.datetime(2027, 3, 29, 7, tzinfo=dt.UTC)
+    assert not event.is_complete
+    assert parse.graph_event(sdk_event(FULL)).is_complete
+
+
+@pytest.mark.parametrize("raw", [FULL, BARE_OCCURRENCE, {**FULL, "changeKey": None, "@odata.etag": 'W/"ck9"'}])
+def test_a_batch_items_json_reads_as_the_sdk_model_does(raw: dict[str, Any]) -> None:
+    assert parse.graph_event_json(raw) == parse.graph_event(sdk_event(raw))

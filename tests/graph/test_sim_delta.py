@@ -89,24 +89,45 @@ async def test_resync_required_is_delta_expired_too(
     assert fresh.removed_ids == ()
 
 
-async def test_recurring_occurrences_across_dst_come_with_series_and_original_start(
+async def test_recurring_occurrences_arrive_bare_and_are_read_whole_in_bulk(
     sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any]
 ) -> None:
+    """Delta carries an occurrence as id, type, seriesMasterId, start, end and etag only (microsoft-graph-docs-contrib
+    #34, #5602); `get_events` reads them whole through $batch, 20 per request."""
     user = user_in_zone(sample_graph, "W. Europe Standard Time")["id"]
     series = sim.control_client.create_series(
         user,
         {"subject": "Stand-up", "start": {"dateTime": "2027-03-25T09:00:00", "timeZone": "W. Europe Standard Time"},
-         "end": {"dateTime": "2027-03-25T09:15:00", "timeZone": "W. Europe Standard Time"}},
+         "end": {"dateTime": "2027-03-25T09:15:00", "timeZone": "W. Europe Standard Time"}, "showAs": "busy"},
         {"pattern": {"type": "daily", "interval": 1},
-         "range": {"type": "numbered", "startDate": "2027-03-25", "numberOfOccurrences": 6}},
+         "range": {"type": "numbered", "startDate": "2027-03-25", "numberOfOccurrences": 26}},
     )  # fmt: skip
 
     result = await sim_gateway.delta(user, *WINDOW, None)
 
     occurrences = sorted((e for e in result.events if e.type == "occurrence"), key=lambda e: e.start or WINDOW[0])
-    assert len(occurrences) == 6
+    assert len(occurrences) == 26
     assert {e.series_master_id for e in occurrences} == {series["id"]}
-    assert all(e.original_start is not None for e in occurrences)
+    assert all(e.change_key for e in occurrences)  # from the etag
+    assert not any(e.is_complete for e in occurrences)
+    assert {(e.subject, e.show_as, e.original_start) for e in occurrences} == {(None, None, None)}
     starts = [e.start for e in occurrences]
     assert starts[0] == dt.datetime(2027, 3, 25, 8, tzinfo=dt.UTC)  # 09:00 CET
-    assert starts[-1] == dt.datetime(2027, 3, 30, 7, tzinfo=dt.UTC)  # 09:00 CEST: wall clock kept across DST
+    assert starts[1] == dt.datetime(2027, 3, 26, 8, tzinfo=dt.UTC)
+    assert starts[5] == dt.datetime(2027, 3, 30, 7, tzinfo=dt.UTC)  # 09:00 CEST: wall clock kept across DST
+
+    sim.control_client.reset_counters()
+    # 26 ids, one of them asked twice (read once)
+    whole = await sim_gateway.get_events(user, [e.id for e in occurrences] + [occurrences[0].id])
+    counters = sim.control_client.counters()
+    assert counters["http_total"] == 2  # 26 reads: two $batch requests
+    assert counters["batch_items"] == {"GET /users/{id}/events/{id}": 26}
+    assert len(whole) == 26
+    for bare in occurrences:
+        read = whole[bare.id]
+        assert read is not None
+        assert read.is_complete
+        assert (read.subject, read.show_as, read.series_master_id) == ("Stand-up", "busy", series["id"])
+        assert (read.start, read.original_start, read.change_key) == (bare.start, bare.start, bare.change_key)
+    sim.control_client.delete_event(user, occurrences[3].id)
+    assert (await sim_gateway.get_events(user, [occurrences[3].id, occurrences[4].id]))[occurrences[3].id] is None

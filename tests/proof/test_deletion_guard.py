@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 
 from shared import jobs
 from shared.admin.status import build_status
@@ -139,6 +140,11 @@ class VanishingMailbox:
         if self.vanished:
             return None
         return await self.inner.get_event(mailbox_id, event_id)  # type: ignore[attr-defined,no-any-return]
+
+    async def get_events(self, mailbox_id: str, event_ids: Sequence[str]) -> dict[str, GraphEvent | None]:
+        if self.vanished:
+            return dict.fromkeys(event_ids)
+        return await self.inner.get_events(mailbox_id, event_ids)  # type: ignore[attr-defined,no-any-return]
 
 
 def importing_world(budget: int) -> tuple[ImportWorld, VanishingMailbox]:

@@ -81,7 +81,8 @@ async def import_mailbox(
                 result = await calendar.delta(mapping.mailbox_id, start, end, None)
                 link = None
             importer = EventImporter(user_id, mapping.mailbox_id, zone, settings, store, imports, calendar,
-                                     bookings, report, now, rules=import_filter(settings, mapping))  # fmt: skip
+                                     bookings, report, now, rules=import_filter(settings, mapping),
+                                     window=(start, end))  # fmt: skip
             fresh = start.date() if link is None else None
             await importer.apply(list(result.events), list(result.removed_ids), full_listing_since=fresh)
             keep = importer.hold

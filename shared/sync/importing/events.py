@@ -71,6 +71,7 @@ class EventImporter:
     bookings: BookingPort
     report: ImportReport
     now: dt.datetime
+    window: tuple[dt.datetime, dt.datetime] | None = None  # the delta's [start, end): what this pass may import
     hold: bool = False
     rules: ImportFilter = field(default_factory=ImportFilter)  # the user's import filter and detail
     _defaults: UserDefaults | None = None
@@ -99,19 +100,55 @@ class EventImporter:
         # this chain (created and deleted in between), so every pass settles the intents it did not see.
         intents = [e.event_id for e in self.imported.values() if e.record_key == "" and e.event_id not in seen]
         removed = removed + [e for e in intents if e not in removed]
-        for event_id in removed:
-            if event_id not in self.by_event and event_id not in self.imported_by_event:
-                continue  # never imported (skipped, or not ours to care about)
+        # Ids never imported are skipped, or not ours to care about: @removed also names events outside the window.
+        known = [e for e in removed if e in self.by_event or e in self.imported_by_event]
+        found = await self.calendar.get_events(self.mailbox_id, known) if known else {}
+        for event_id in known:
             # @removed also means "moved out of the window": only a read that finds nothing is a deletion.
-            still = await self.calendar.get_event(self.mailbox_id, event_id)
-            if still is not None:
-                if still.id not in seen:
-                    events.append(still)
-                continue
-            await self._guarded(self._deleted_in_outlook, event_id, "deleted")
-        for event in events:
+            still = found.get(event_id)
+            if still is None:
+                await self._guarded(self._deleted_in_outlook, event_id, "deleted")
+            elif not self._in_window(still):
+                # Moved out of the window (or never in it: @removed also names events outside it). Not an edit to
+                # import, since the import watches the window only, and not a deletion: the booking stays.
+                self.report.skipped["outside the import window"] += 1
+            elif still.id not in seen:
+                events.append(still)
+        for event in await self._whole(events):
             await self._guarded(self._one, event)
         await self._settle_removals()
+
+    async def _whole(self, events: list[GraphEvent]) -> list[GraphEvent]:
+        """The events with every property: partial delta items (bare occurrences, updates carrying only what
+        changed) are read in bulk, except a version this import already handled (its change key is known)."""
+        partial = [e.id for e in events if not e.is_complete and not self._handled(e)]
+        found = await self.calendar.get_events(self.mailbox_id, partial) if partial else {}
+        out: list[GraphEvent] = []
+        for event in events:
+            if event.is_complete:
+                out.append(event)
+            elif event.id not in found:
+                self.report.echoes += 1  # the version handled before (a replay, or a fresh chain's listing)
+            elif (whole := found[event.id]) is not None:
+                out.append(whole)  # None: deleted since delta listed it; its @removed comes with the next pass
+        return out
+
+    def _handled(self, event: GraphEvent) -> bool:
+        if not event.change_key:
+            return False
+        known = self.imported_by_event.get(event.id)
+        if known is not None and known.record_key != "" and known.change_key == event.change_key:
+            return True
+        link = self.by_event.get(event.id)
+        return link is not None and link.change_key == event.change_key
+
+    def _in_window(self, event: GraphEvent) -> bool:
+        if self.window is None or event.start is None or event.end is None:
+            return True
+        start, end = self.window
+        if event.start == event.end:
+            return start <= event.start < end
+        return event.start < end and event.end > start
 
     async def _settle_removals(self) -> None:
         """The deletion guard, as the export's: a pass that would remove more bookings than the budget removes
@@ -161,12 +198,6 @@ class EventImporter:
 
     # ------------------------------------------------------------ one live event
     async def _one(self, event: GraphEvent) -> None:
-        if event.start is None or event.end is None or event.change_key is None:
-            # Delta may send only the changed properties: read the whole event.
-            full = await self.calendar.get_event(self.mailbox_id, event.id)
-            if full is None:
-                return
-            event = full
         identity = event_identity(event)
         known = self.imported.get(identity)
         link = self.by_event.get(event.id)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 from shared.graph.models import DeltaResult, GraphEvent, Subscription
@@ -21,6 +21,10 @@ class MailboxReader(Protocol):
 
     async def get_event(self, mailbox_id: str, event_id: str) -> GraphEvent | None:
         """The event with our extended property expanded; None when it no longer exists."""
+        ...
+
+    async def get_events(self, mailbox_id: str, event_ids: Sequence[str]) -> dict[str, GraphEvent | None]:
+        """Several events read whole in bulk (at most one request per 20), by id; None for one that is gone."""
         ...
 
 
