@@ -517,7 +517,7 @@ class GraphApp:
         )
 
     def delete_event(self, req: Request, groups: list[str]) -> Response:
-        mailbox.delete(self.store, groups[0], groups[1])
+        mailbox.delete(self.store, groups[0], groups[1], touch_series=self.options.occurrence_delete_signal)
         return Response(204)
 
     def respond(self, req: Request, groups: list[str]) -> Response:

@@ -123,7 +123,7 @@ class ControlApi:
         )
 
     def delete_event(self, req: Request, groups: list[str]) -> Response:
-        mailbox.delete(self.app.store, groups[0], groups[1])
+        mailbox.delete(self.app.store, groups[0], groups[1], touch_series=self.app.options.occurrence_delete_signal)
         return Response(204)
 
     def decline(self, req: Request, groups: list[str]) -> Response:

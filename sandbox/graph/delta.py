@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from sandbox.graph import events, mailbox
 from sandbox.graph.errors import GraphError
 from sandbox.graph.options import Options
-from sandbox.graph.store import Store, StoredEvent
+from sandbox.graph.store import Change, Store, StoredEvent, split_occurrence_id
 
 Item = StoredEvent | str  # an event to send, or the id of a removed one
 
@@ -30,6 +30,7 @@ class _Round:
     end: dt.datetime
     snapshot: dict[str, str]  # what the client will have seen once this round is fully paged
     items: list[Item] = field(default_factory=list)
+    heard: int = 0  # how much of the mailbox's change log this round has taken into account
 
 
 @dataclass
@@ -54,6 +55,12 @@ class DeltaTokens:
         self._deltas: dict[str, _Round] = {}  # deltatoken -> round whose snapshot it names
         self._skips: dict[str, tuple[_Round, int]] = {}  # skiptoken -> (round, offset of the next page)
         self._expired: set[str] = set()
+        self._log: dict[str, list[str]] = {}  # mailbox -> ids of events changed, in order (any window)
+        store.subscribe(self._hear)
+
+    def _hear(self, change: Change) -> None:
+        with self._lock:
+            self._log.setdefault(change.mailbox, []).append(change.event_id)
 
     def expire_all(self) -> int:
         """Forget every token (as when Exchange drops sync state); they answer 410/SyncStateNotFound from now."""
@@ -62,6 +69,7 @@ class DeltaTokens:
             self._expired.update(self._deltas, self._skips)
             self._deltas.clear()
             self._skips.clear()
+            self._log.clear()
         return count
 
     def _lost(self, base: str, user_id: str) -> GraphError:
@@ -82,7 +90,9 @@ class DeltaTokens:
         """A fresh round: everything in the window."""
         view = mailbox.calendar_view(self.store, user_key, start, end)
         user = mailbox.user_or_404(self.store, user_key)
-        round_ = _Round(user["id"], start, end, {e.id: fingerprint(e) for e in view}, list(view))
+        with self._lock:
+            heard = len(self._log.get(user["id"], []))
+        round_ = _Round(user["id"], start, end, {e.id: fingerprint(e) for e in view}, list(view), heard)
         return self._page(round_, 0, page_size)
 
     def resume(self, user_key: str, base: str, *, delta: str | None, skip: str | None, page_size: int) -> Page:
@@ -102,8 +112,31 @@ class DeltaTokens:
         view = mailbox.calendar_view(self.store, user["id"], previous.start, previous.end)
         now = {e.id: fingerprint(e) for e in view}
         items: list[Item] = [e for e in view if previous.snapshot.get(e.id) != now[e.id]]
-        items.extend(gone for gone in previous.snapshot if gone not in now)
-        return self._page(_Round(user["id"], previous.start, previous.end, now, items), 0, page_size)
+        removed = [gone for gone in previous.snapshot if gone not in now]
+        with self._lock:
+            log = self._log.get(user["id"], [])
+            heard, touched = len(log), list(dict.fromkeys(log[previous.heard :]))
+        if self.options.removed_outside_window:
+            outside = [i for i in touched if i not in now and i not in previous.snapshot]
+            removed.extend(i for i in outside if not self._master(user["id"], i))
+        if not self.options.occurrence_delete_signal:
+            removed = [i for i in removed if not self._cancelled_occurrence(user["id"], i)]
+        items.extend(removed)
+        return self._page(_Round(user["id"], previous.start, previous.end, now, items, heard), 0, page_size)
+
+    def _master(self, user_id: str, event_id: str) -> bool:
+        """A series master: calendarView lists its occurrences, not the master itself, whatever the window."""
+        with self.store.lock:
+            event = self.store.mailbox(user_id).get(event_id)
+            return event is not None and event.type == "seriesMaster"
+
+    def _cancelled_occurrence(self, user_id: str, event_id: str) -> bool:
+        split = split_occurrence_id(event_id)
+        if split is None:
+            return False
+        with self.store.lock:
+            master = self.store.mailbox(user_id).get(split[0])
+            return master is not None and split[1] in master.cancelled
 
     def _page(self, round_: _Round, offset: int, page_size: int) -> Page:
         chunk = round_.items[offset : offset + page_size]

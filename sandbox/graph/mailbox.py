@@ -206,8 +206,9 @@ def update(store: Store, user_key: str, event_id: str, body: dict[str, Any], *, 
     return changed
 
 
-def delete(store: Store, user_key: str, event_id: str) -> None:
-    """Delete an event; deleting an occurrence cancels just that occurrence of its series."""
+def delete(store: Store, user_key: str, event_id: str, *, touch_series: bool = True) -> None:
+    """Delete an event; deleting an occurrence cancels just that occurrence of its series (and, unless
+    `touch_series` is off, gives the series a new change key, which its other occurrences show)."""
     with store.lock:
         event, master = resolve(store, user_key, event_id)
         if master is None:
@@ -216,9 +217,10 @@ def delete(store: Store, user_key: str, event_id: str) -> None:
             assert event.original_start is not None
             master.exceptions.pop(event.original_start, None)
             master.cancelled.add(event.original_start)
-            _touch(store, master)
+            if touch_series:
+                _touch(store, master)
     store.changed(Change(event.mailbox, event.id, "deleted", event.change_key))
-    if master is not None:
+    if master is not None and touch_series:
         store.changed(Change(master.mailbox, master.id, "updated", master.change_key))
 
 

@@ -36,6 +36,12 @@ class Options:
     # A POST repeating a transactionId already used in the mailbox (even by an event deleted since) is refused with
     # ErrorDuplicateTransactionId: seen as 400, some clients report 409 (alcionai/corso#2490; no Microsoft page).
     duplicate_transaction_status: int = 400
+    # calendarView/delta also lists @removed for events outside the window that were added, deleted or updated
+    # (learn.microsoft.com/graph/api/event-delta): an @removed is no proof of a deletion inside the window.
+    removed_outside_window: bool = True
+    # Whether cancelling one occurrence of a series shows in delta (its @removed, the series' new change key).
+    # Reported to give no delta signal at all (microsoft-graph-docs PR #4501, unconfirmed): off, nothing shows.
+    occurrence_delete_signal: bool = True
     text_body_as_html: bool = True  # Graph returns bodies as HTML unless Prefer: outlook.body-content-type="text"
     # Subscriptions and notifications.
     max_subscription_minutes: int = 10_080

@@ -121,7 +121,9 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
             return {"paused": 1}
         bookings = OpenAirBookings(services.openair_client())
         graph_before, openair_before = calendar.requests_made, bookings.requests_made
-        report = await import_mailbox(work.user_id, store=store, calendar=calendar, bookings=bookings, now=started)
+        # The reconciliation lists the window afresh: it catches what delta never signalled, not only missed news.
+        report = await import_mailbox(work.user_id, store=store, calendar=calendar, bookings=bookings, now=started,
+                                      full=work.reason == "reconcile")  # fmt: skip
     except Exception as exc:
         if isinstance(exc, BadImportMessage) or dequeue_count >= services.sync_settings.max_dequeue_count:
             store.record_run(RunRecord(run_id=f"poison-{started:%H%M%S}", kind="import-mailbox", started=started,

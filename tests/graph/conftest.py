@@ -110,6 +110,8 @@ DEFAULT_SIM_OPTIONS: dict[str, Any] = {
     "max_subscription_minutes": 10_080,
     "mailbox_settings_writable": True,
     "duplicate_transaction_status": 400,
+    "removed_outside_window": True,
+    "occurrence_delete_signal": True,
 }
 
 

@@ -131,3 +131,57 @@ async def test_recurring_occurrences_arrive_bare_and_are_read_whole_in_bulk(
         assert (read.start, read.original_start, read.change_key) == (bare.start, bare.start, bare.change_key)
     sim.control_client.delete_event(user, occurrences[3].id)
     assert (await sim_gateway.get_events(user, [occurrences[3].id, occurrences[4].id]))[occurrences[3].id] is None
+
+
+def _utc(day: str, hour: int) -> dict[str, str]:
+    return {"dateTime": f"{day}T{hour:02d}:00:00", "timeZone": "UTC"}
+
+
+async def test_removed_also_names_events_outside_the_window(
+    sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any]
+) -> None:
+    """event-delta (learn.microsoft.com/graph/api/event-delta): @removed may also come for events outside the
+    window that were added, deleted or updated; an @removed is no proof of a deletion inside it."""
+    user = sample_graph["users"][7]["id"]
+    inside = sim.control_client.create_event(user, {"subject": "in", "start": _utc("2027-03-10", 9),
+                                                    "end": _utc("2027-03-10", 10)})  # fmt: skip
+    link = (await sim_gateway.delta(user, *WINDOW, None)).delta_link
+    outside = sim.control_client.create_event(user, {"subject": "later", "start": _utc("2027-09-10", 9),
+                                                     "end": _utc("2027-09-10", 10)})  # fmt: skip
+    sim.control_client.update_event(user, inside["id"], {"start": _utc("2027-08-01", 9), "end": _utc("2027-08-01", 10)})
+
+    result = await sim_gateway.delta(user, *WINDOW, link)
+
+    assert result.events == ()
+    assert set(result.removed_ids) == {outside["id"], inside["id"]}  # added outside; moved out
+    sim.control_client.set_options(removed_outside_window=False)
+    sim.control_client.update_event(user, outside["id"], {"subject": "later still"})
+    assert (await sim_gateway.delta(user, *WINDOW, result.delta_link)).removed_ids == ()
+    sim.control_client.set_options(removed_outside_window=True)
+
+
+@pytest.mark.parametrize("signal", [True, False])
+async def test_cancelling_one_occurrence_may_leave_no_trace_in_delta(
+    sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any], signal: bool
+) -> None:
+    """Switchable because unconfirmed (microsoft-graph-docs PR #4501): on, the occurrence is @removed and the
+    series' other occurrences show its new change key; off, delta shows nothing at all."""
+    sim.control_client.set_options(occurrence_delete_signal=signal)
+    user = sample_graph["users"][8]["id"]
+    sim.control_client.create_series(
+        user, {"subject": "Daily", "start": _utc("2027-03-10", 9), "end": _utc("2027-03-10", 10)},
+        {"pattern": {"type": "daily", "interval": 1},
+         "range": {"type": "numbered", "startDate": "2027-03-10", "numberOfOccurrences": 4}},
+    )  # fmt: skip
+    first = await sim_gateway.delta(user, *WINDOW, None)
+    cancelled = sorted(first.events, key=lambda e: e.start or WINDOW[0])[1]
+    sim.control_client.delete_event(user, cancelled.id)
+
+    after = await sim_gateway.delta(user, *WINDOW, first.delta_link)
+
+    if signal:
+        assert after.removed_ids == (cancelled.id,)
+        assert len(after.events) == 3
+    else:
+        assert (after.removed_ids, after.events) == ((), ())
+    assert cancelled.id not in {e.id for e in (await sim_gateway.delta(user, *WINDOW, None)).events}

@@ -44,8 +44,15 @@ class LiveImport:
         return self.sim.control_client
 
     async def sync(self, now: dt.datetime | None = None) -> ImportReport:
+        """The pass a notification starts: delta from the stored link."""
         return await import_mailbox(
             self.user, store=self.world.store, calendar=self.gateway, bookings=self.bookings, now=now
+        )
+
+    async def sync_full(self) -> ImportReport:
+        """The reconciliation's pass: the window listed afresh."""
+        return await import_mailbox(
+            self.user, store=self.world.store, calendar=self.gateway, bookings=self.bookings, full=True
         )
 
     def graph_requests(self) -> int:

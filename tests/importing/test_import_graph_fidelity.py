@@ -71,3 +71,58 @@ async def test_a_daily_series_over_the_default_window_is_read_in_bulk_not_one_re
     live.control.reset_counters()
     again = await live.sync()
     assert (again.created, again.updated, live.graph_requests()) == (0, 0, 1)  # nothing changed: one delta page
+
+
+async def test_an_event_moved_out_of_the_window_is_neither_imported_again_nor_deleted(
+    sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any]
+) -> None:
+    """@removed means "deleted" or "no longer in the window", and may name events that were never in it
+    (learn.microsoft.com/graph/api/event-delta): a re-read that finds the event outside is not an edit to import."""
+    live = LiveImport.build(sim, sim_gateway, sample_graph["users"][9]["id"],
+                            OnOutlookDeletion="Delete booking regardless of origin")  # fmt: skip
+    moved = live.control.create_event(live.mailbox, meeting("Workshop", 9, days=5))
+    await live.sync()
+    (booking,) = live.imported()
+    live.control.update_event(live.mailbox, moved["id"], {"start": graph_time(today_at(9, 300)),
+                                                          "end": graph_time(today_at(11, 300))})  # fmt: skip
+    live.control.create_event(live.mailbox, meeting("Next year", 9, days=400))  # never in the window
+
+    report = await live.sync()
+
+    assert (report.created, report.updated, report.deleted) == (0, 0, 0)
+    assert report.skipped["outside the import window"] == 1
+    (still,) = live.imported()
+    assert (still.id, still.startdate, still.notes) == (booking.id, booking.startdate, "Workshop")
+
+
+@pytest.mark.parametrize("signal", [True, False], ids=["delta-signals", "no-delta-signal"])
+async def test_a_cancelled_occurrence_is_deleted_even_when_delta_never_says_so(
+    sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any], signal: bool
+) -> None:
+    """Deleting one occurrence may give no delta signal at all (microsoft-graph-docs PR #4501): the reconciliation
+    lists the window afresh, reads the imported occurrence that is missing, and finds it gone."""
+    live = LiveImport.build(sim, sim_gateway, sample_graph["users"][10]["id"],
+                            OnOutlookDeletion="Delete bookings created from Outlook")  # fmt: skip
+    live.control.set_options(occurrence_delete_signal=signal)
+    series = live.control.create_series(
+        live.mailbox, meeting("Daily check-in", 9, days=2),
+        {"pattern": {"type": "daily", "interval": 1},
+         "range": {"type": "numbered", "startDate": today_at(9, 2).date().isoformat(), "numberOfOccurrences": 5}},
+    )  # fmt: skip
+    assert (await live.sync()).created == 5
+    third = today_at(9, 4)
+    (cancelled,) = [b for b in live.imported() if b.startdate == third.date()]
+    occurrence_id = next(
+        e.id for e in (await live.gateway.delta(live.mailbox, today_at(0, -1), today_at(0, 30), None)).events
+        if e.series_master_id == series["id"] and e.start == third
+    )  # fmt: skip
+    live.control.delete_event(live.mailbox, occurrence_id)
+
+    notified = await live.sync()  # the pass a notification starts: the delta link
+    assert notified.deleted == (1 if signal else 0)
+
+    reconciled = await live.sync_full()
+    assert notified.deleted + reconciled.deleted == 1
+    assert sorted(b.startdate for b in live.imported()) == [today_at(9, d).date() for d in (2, 3, 5, 6)]
+    assert cancelled.id not in {b.id for b in live.imported()}
+    assert (await live.sync_full()).deleted == 0  # nothing else is missing

@@ -8,6 +8,9 @@
 - A dead delta link (410, syncStateNotFound, resyncRequired) starts a fresh chain over the window. A fresh chain
   lists what is there and nothing as removed, so it can only create or update: it never deletes (failure class 11).
 - The window moves with the days: a chain older than today's window is replaced by a fresh one (same rule).
+- The reconciliation (`full`) lists the window afresh instead of following the link: delta may never signal a
+  change (deleting one occurrence of a series can leave no trace in it), but an imported event missing from a
+  fresh listing is read, and one that is gone is a deletion.
 """
 
 from __future__ import annotations
@@ -51,8 +54,11 @@ async def import_mailbox(
     bookings: BookingPort,
     now: dt.datetime | None = None,
     holder: str | None = None,
+    full: bool = False,
 ) -> ImportReport:
-    """Bring one user's Outlook changes into OpenAir. Raises ImportIncomplete when a retry may finish the job."""
+    """Bring one user's Outlook changes into OpenAir. Raises ImportIncomplete when a retry may finish the job.
+
+    `full`: the first pass lists the whole window (a fresh chain) rather than the changes since the stored link."""
     now = now or dt.datetime.now(dt.UTC)
     holder = holder or uuid.uuid4().hex
     report = ImportReport(user_id)
@@ -72,7 +78,8 @@ async def import_mailbox(
             report.passes += 1
             start, end = import_window(now, settings)
             same_window = cursor.window_start == start and cursor.window_end == end
-            link = cursor.delta_link if same_window and cursor.delta_link else None
+            relist = full and report.passes == 1
+            link = cursor.delta_link if same_window and cursor.delta_link and not relist else None
             try:
                 result = await calendar.delta(mapping.mailbox_id, start, end, link)
             except DeltaExpired:
