@@ -86,6 +86,7 @@ def _render(type_name: str, record: dict[str, Any], ctx: Context) -> Element:
         date_names=date_fields(type_name),
         custom=store.custom[type_name],
         zone=store.zone,
+        offset_shown=ctx.options.instant_offsets,
     )
 
 
@@ -187,7 +188,9 @@ def _whoami(command: Element, ctx: Context) -> Element:
 
 def _time(command: Element, ctx: Context) -> Element:
     reply = Element("Time", {"status": "0"})
-    date_xml(reply, dt.datetime.now(dt.UTC), zone=ctx.store.zone)
+    # Oracle: "the current system timestamp from the SuiteProjects Pro servers" — here, like created/updated, the
+    # company zone's wall clock.
+    date_xml(reply, dt.datetime.now(dt.UTC), zone=ctx.store.zone, offset_shown=ctx.options.instant_offsets)
     return reply
 
 

@@ -7,7 +7,8 @@ POST   /_sim/reset                       seed data back; counters, faults, rate 
 POST   /_sim/faults                      {"kind": malformed|http|slow|rate_limit|auth, "count", "status", "seconds"}
 DELETE /_sim/faults                      drop queued faults
 PATCH  /_sim/config                      {"rate_per_minute", "rate_per_day", "latency_ms", "filter_boundary",
-                                          "empty_read_status", "invalid_characters"}
+                                          "empty_read_status", "invalid_characters",
+                                          "instant_offsets"}
 GET    /_sim/records/{type}[/{id}]       records (created/updated as company-zone stamps)
 POST   /_sim/records/{type}              create from {field: value}
 PATCH  /_sim/records/{type}/{id}         change fields
@@ -82,6 +83,8 @@ def _configure(service: Service, body: dict[str, Any]) -> dict[str, Any]:
         if body["filter_boundary"] not in ("exclusive", "inclusive"):
             raise ValueError("filter_boundary must be exclusive or inclusive")
         service.options.filter_boundary = body["filter_boundary"]
+    if "instant_offsets" in body:
+        service.options.instant_offsets = bool(body["instant_offsets"])
     if "invalid_characters" in body:
         if body["invalid_characters"] not in ("raw", "reference"):
             raise ValueError("invalid_characters must be raw or reference")
@@ -97,6 +100,7 @@ def _configure(service: Service, body: dict[str, Any]) -> dict[str, Any]:
         "filter_boundary": service.options.filter_boundary,
         "empty_read_status": service.options.empty_read_status,
         "invalid_characters": service.options.invalid_characters,
+        "instant_offsets": service.options.instant_offsets,
     }
 
 

@@ -29,6 +29,8 @@ class Options:
     # How a control character in a record's text (not allowed in XML 1.0) goes out: "raw" or as a character
     # "reference" like `&#11;`. Either makes the response not well-formed; which one OpenAir sends is unconfirmed.
     invalid_characters: str = "raw"
+    # created/updated (and Time) carry an empty `<timezone/>` in OpenAir's own responses; True shows the offset.
+    instant_offsets: bool = False
 
 
 def read(

@@ -59,8 +59,12 @@ def stamp_to_local(value: Any) -> dt.date | dt.datetime | None:
     return dt.datetime.fromisoformat(text)
 
 
-def date_xml(parent: Element, value: dt.date | dt.datetime | None, *, zone: ZoneInfo | None = None) -> None:
-    """Append `<Date>`; aware values are shown in `zone` with a `<timezone>` offset like `-0500`."""
+def date_xml(
+    parent: Element, value: dt.date | dt.datetime | None, *, zone: ZoneInfo | None = None, offset_shown: bool = False
+) -> None:
+    """Append `<Date>`; aware values are shown as wall-clock time in `zone` with a `<timezone>` that is empty, as
+    in OpenAir's own responses (openair-xml-php `tests/data/whoami-00.xml`), or with `offset_shown` an offset
+    like `-0500`."""
     date = SubElement(parent, "Date")
     texts = dict.fromkeys(PARTS, "")
     offset = ""
@@ -75,7 +79,7 @@ def date_xml(parent: Element, value: dt.date | dt.datetime | None, *, zone: Zone
     for name in PARTS:
         SubElement(date, name).text = texts[name]
     if offset:
-        SubElement(date, "timezone").text = offset
+        SubElement(date, "timezone").text = offset if offset_shown else ""
 
 
 def read_date(element: Element, zone: ZoneInfo) -> dt.date | dt.datetime | None:
@@ -141,6 +145,7 @@ def record_xml(
     date_names: frozenset[str],
     custom: set[str],
     zone: ZoneInfo,
+    offset_shown: bool = False,
 ) -> Element:
     """One record element with the given fields; custom ones carry the `__c` suffix."""
     element = Element(type_name)
@@ -149,7 +154,7 @@ def record_xml(
         tag = f"{name}__c" if name in custom else name
         child = SubElement(element, tag)
         if name in INSTANTS:
-            date_xml(child, value, zone=zone)
+            date_xml(child, value, zone=zone, offset_shown=offset_shown)
         elif name in date_names and name not in custom:
             date_xml(child, stamp_to_local(value))
         elif isinstance(value, Mapping):

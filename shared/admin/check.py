@@ -249,6 +249,21 @@ async def run_checks(
         user = await services.openair_client().whoami()
         return CheckResult("OpenAir API", Outcome.OK, f"signed in as {user.name or '?'} (OpenAir user {user.id})")
 
+    async def openair_zone() -> CheckResult:
+        from shared.openair.clock import utc_offset_text, zone_mismatch
+
+        client = services.openair_client()
+        now = dt.datetime.now(dt.UTC)
+        problem = zone_mismatch(client.zone, await client.server_time(), now)
+        if problem:
+            return CheckResult("OpenAir time zone", Outcome.FAILED, problem)
+        offset = utc_offset_text(now.astimezone(client.zone).utcoffset() or dt.timedelta())
+        return CheckResult(
+            "OpenAir time zone",
+            Outcome.OK,
+            f"OPENAIR_COMPANY_TIMEZONE {client.zone.key} ({offset} now) agrees with OpenAir's clock",
+        )
+
     mailbox: list[str] = []
 
     async def graph_users() -> CheckResult:
@@ -361,7 +376,8 @@ async def run_checks(
         await attempt("Time zones", time_zones)
     await attempt("Queue storage", queues)
     await attempt("Key Vault", key_vault)
-    await attempt("OpenAir API", openair)
+    if (await attempt("OpenAir API", openair)).outcome is Outcome.OK:
+        await attempt("OpenAir time zone", openair_zone)
     await attempt("Graph credential expiry", expiry)
     users = await attempt("Graph: list users", graph_users)
     if users.outcome is Outcome.OK:

@@ -17,7 +17,7 @@ from xml.etree.ElementTree import Element
 
 import httpx
 
-from shared.openair.dates import company_zone, date_element
+from shared.openair.dates import company_zone, date_element, read_date
 from shared.openair.errors import OpenAirError, OpenAirProtocolError, OpenAirResponseTooLarge, error_for
 from shared.openair.fields import CUSTOM_SUFFIX, FieldReader
 from shared.openair.models import (
@@ -76,6 +76,7 @@ class OpenAirClient:
         )
         # Records read with characters XML 1.0 does not allow (replaced by U+FFFD so the read went on), in order.
         self.repaired_records: list[str] = []
+        self.server_now: dt.datetime | None = None  # OpenAir's clock at the last `read_many(clock=True)`
         self.read_users = TypedRead(self, User)
         self.read_bookings = TypedRead(self, Booking)
         self.read_booking_types = TypedRead(self, BookingType)
@@ -111,14 +112,21 @@ class OpenAirClient:
         (rows,) = await self.read_many([spec])
         return rows
 
-    async def read_many(self, specs: Sequence[ReadSpec]) -> list[list[Raw]]:
-        """Several Reads in one HTTP request per round; later rounds carry only the Reads whose page was full."""
+    async def read_many(self, specs: Sequence[ReadSpec], *, clock: bool = False) -> list[list[Raw]]:
+        """Several Reads in one HTTP request per round; later rounds carry only the Reads whose page was full.
+
+        With `clock`, the first request also asks OpenAir the time (`Time`), kept in `server_now`."""
         results: list[list[Raw]] = [[] for _ in specs]
         offsets = [0] * len(specs)
         pending = list(range(len(specs)))
         while pending:
             commands = [specs[i].command(offsets[i], self.zone) for i in pending]
+            if clock:
+                commands.append(Command(Element("Time"), "Time"))
             replies = await self._send_reads(commands)
+            if clock:
+                self.server_now = _server_time(replies.pop())
+                clock = False
             still: list[int] = []
             for i, reply in zip(pending, replies, strict=True):
                 self._note_repairs(reply)
@@ -165,6 +173,12 @@ class OpenAirClient:
     ) -> Batch:
         """Several record types (plus their deletions when `deleted`) in one request per page round."""
         return await read_types(self, models, since=since, deleted=deleted, user_id=user_id)
+
+    async def server_time(self) -> dt.datetime:
+        """OpenAir's clock (`Time`): wall-clock time in the zone it stamps in (aware when it gives an offset)."""
+        (reply,) = await self._transport.send([Command(Element("Time"), "Time")])
+        self.server_now = _server_time(reply)
+        return self.server_now
 
     async def whoami(self) -> User:
         """The API user itself (admin checks: credentials, key and namespace all work)."""
@@ -253,6 +267,16 @@ def _read_rows(reply: Reply, spec: ReadSpec) -> list[Raw]:
         return []
     _raise_for(reply, spec.label)
     return records(reply.element, spec.type, spec.label)
+
+
+def _server_time(reply: Reply) -> dt.datetime:
+    """OpenAir's clock from a `Time` reply: wall-clock time (aware when an offset is given)."""
+    _raise_for(reply, "Time")
+    date = reply.element.find("Date")
+    value = read_date(date) if date is not None else None
+    if not isinstance(value, dt.datetime):
+        raise OpenAirProtocolError(0, "Time", "reply holds no date and time")
+    return value
 
 
 def _raise_for(reply: Reply, label: str) -> None:

@@ -22,6 +22,7 @@ from shared.openair.changes import (
     updated_cursor,
 )
 from shared.openair.client import OpenAirClient
+from shared.openair.clock import zone_mismatch
 from shared.openair.models import (
     Booking,
     BookingType,
@@ -58,10 +59,11 @@ class OpenAirSource:
         self.client = client
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
-    async def _read(self, specs: Sequence[ReadSpec]) -> list[list[Raw]]:
+    async def _read(self, specs: Sequence[ReadSpec], *, clock: bool = False) -> list[list[Raw]]:
         out: list[list[Raw]] = []
         for start in range(0, len(specs), COMMANDS_PER_REQUEST):
-            out.extend(await self.client.read_many(specs[start : start + COMMANDS_PER_REQUEST]))
+            out.extend(await self.client.read_many(specs[start : start + COMMANDS_PER_REQUEST], clock=clock))
+            clock = False
         return out
 
     def _parse(self, model: type[R], rows: Iterable[Raw]) -> list[R]:
@@ -95,7 +97,8 @@ class OpenAirSource:
             if mark is not None:
                 add("dependent", ReadSpec(type=name, since=mark, return_fields=fields, enable_custom=False))
 
-        pages = await self._read(specs)
+        # OpenAir's clock travels with the reads (no extra request): a wrong OPENAIR_COMPANY_TIMEZONE shows at once.
+        pages = await self._read(specs, clock=True)
         changed: dict[str, dict[str, Record]] = {name: {} for name in EXPORTED_TYPES.values()}
         deletions: list[Deletion] = []
         moved_tasks: set[str] = set()
@@ -132,6 +135,8 @@ class OpenAirSource:
             forced.update(record_key(_KIND_OF[spec.type], record_id) for record_id in pulled)
 
         watermarks = {updated_cursor(name): started for name in [*EXPORTED_TYPES.values(), *dependents]}
+        server_now = self.client.server_now
+        zone_problem = zone_mismatch(self.client.zone, server_now, started) if server_now else None
         return ChangeSet(
             bookings=tuple(changed["Booking"].values()),  # type: ignore[arg-type]
             task_assignments=tuple(changed["Projecttaskassign"].values()),  # type: ignore[arg-type]
@@ -141,7 +146,7 @@ class OpenAirSource:
             watermarks=watermarks,
             deletion_watermarks={deleted_cursor(name): started for name in EXPORTED_TYPES.values()},
             requests_made=self.client.requests_made - before,
-            notices=tuple(self.client.repaired_records[repaired:]),
+            notices=(*([zone_problem] if zone_problem else []), *self.client.repaired_records[repaired:]),
             forced=frozenset(forced),
         )
 

@@ -77,8 +77,9 @@ def test_export_resync_status_and_csv_exit_codes(
     assert main(["--json", "resync", "--user", user, "--mode", "recreate", "--yes"], environ=live.env) == 0
     recreated = json.loads(capsys.readouterr().out)
     assert recreated["counts"]["events_deleted"] > 0
-    assert main(["--json", "status"], environ=live.env) == 0
+    code = main(["--json", "status"], environ=live.env)
     status = json.loads(capsys.readouterr().out)
+    assert code == 0, (status["alerts"], status["problems"], [u["last_error"] for u in status["users"]])
     assert status["healthy"] is True
     assert status["recent_runs"][0]["kind"] == "resync-recreate"  # its mailbox worker is in the same row
     assert status["recent_runs"][0]["mailboxes"] == 1

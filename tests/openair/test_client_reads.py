@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -11,7 +12,7 @@ from sandbox.openair import OpenAirSimulator, SimulatorControl
 from sandbox.openair.service import Answer
 from shared.openair import OpenAirClient, ReadSpec
 from shared.openair.models import Booking, BookingType, User
-from tests.openair.conftest import ClientFactory, company
+from tests.openair.conftest import COMPANY_ZONE, ClientFactory, company
 
 BIG = company(bookings=2500, users=5)
 
@@ -126,10 +127,14 @@ async def test_token_login(make_client: ClientFactory) -> None:
     assert me.nickname == "admin"
 
 
-async def test_company_zone_setting_is_respected(make_client: ClientFactory) -> None:
+async def test_company_zone_setting_is_respected(make_client: ClientFactory, control: SimulatorControl) -> None:
     utc_client = make_client(OPENAIR_COMPANY_TIMEZONE="UTC")
+    # OpenAir's stamps carry an empty <timezone/>: the setting decides, so a wrong one reads 09:00 New York as UTC.
     (user,) = await utc_client.read_users(user_id="100")
-    # The simulator says -0500 on the value itself, and an offset on the value wins over the setting.
+    assert user.updated == dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+    # An offset on the value, where one is sent, wins over the setting.
+    control.configure(instant_offsets=True)
+    (user,) = await utc_client.read_users(user_id="100")
     assert user.updated == dt.datetime(2026, 3, 1, 14, 0, tzinfo=dt.UTC)
 
 
@@ -179,3 +184,33 @@ async def test_a_control_character_in_one_notes_field_does_not_stop_the_tenants_
     assert f"Booking {bad['id']} (notes)" in notice
     assert "correct the text in OpenAir" in notice
     assert client.requests_made == 1  # repaired at once, not retried
+
+
+@pytest.mark.parametrize(
+    ("setting", "effect"),
+    [("UTC", "missed for good"), ("America/Los_Angeles", "updated in the future"), ("America/New_York", None)],
+)
+async def test_a_wrong_company_zone_is_reported_by_the_read_that_suffers_from_it(
+    make_client: ClientFactory, control: SimulatorControl, setting: str, effect: str | None
+) -> None:
+    """created/updated carry an empty <timezone/>: OPENAIR_COMPANY_TIMEZONE decides how they read. OpenAir's own
+    clock (Time, in the same request as the reads) shows a wrong setting."""
+    from shared.openair.clock import utc_offset_text
+    from shared.openair.source import OpenAirSource
+
+    client = make_client(OPENAIR_COMPANY_TIMEZONE=setting)
+    source = OpenAirSource(client)
+    first = await source.read_changes({})
+    control.modify("Booking", "10003", {"notes": "moved"})
+    # Less a minute, as the planner's overlap does: stamps have whole seconds, our clock does not.
+    second = await source.read_changes({k: v - dt.timedelta(minutes=1) for k, v in first.watermarks.items()})
+    assert client.requests_made == 2  # the clock rides along with the reads
+    zone_notices = [n for n in (*first.notices, *second.notices) if "OPENAIR_COMPANY_TIMEZONE" in n]
+    if effect is None:
+        assert zone_notices == []
+        assert [b.id for b in second.bookings] == ["10003"]
+        return
+    assert zone_notices
+    assert all(f"OPENAIR_COMPANY_TIMEZONE is {setting}" in n and effect in n for n in zone_notices)
+    new_york = dt.datetime.now(ZoneInfo(COMPANY_ZONE)).utcoffset()
+    assert f"reads {utc_offset_text(new_york or dt.timedelta())}" in zone_notices[0]
