@@ -16,10 +16,12 @@ setup: $(STAMP) $(NODE_STAMP)
 # requirements.txt is the deployed lock (hashes, generated from requirements.in by `make lock`): its pins, as
 # constraints (pip takes no extras or hashes there), make the tested environment the deployed one, version for
 # version (tests/test_lock.py checks it).
-$(STAMP): requirements.in requirements.txt requirements-dev.txt
+$(STAMP): requirements.in requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	sed -E -e '/^[[:space:]]*--hash/d' -e 's/\[[^]]*\]//' -e 's/[[:space:]]*\\$$//' requirements.txt > $(VENV)/constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -c $(VENV)/constraints.txt -r requirements-dev.txt
+	# The command line as `openair-sync` (editable: the checkout's code), usable from any directory.
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e .
 	touch $@
 
 # Re-resolve requirements.in (needs the package index) and rewrite the hash-pinned requirements.txt.

@@ -1,6 +1,9 @@
 """Azurite (Table + Queue) on free loopback ports, in memory, stopped by PID.
 
 Azurite is installed into the project by npm (package.json pins azurite@3.35.0, the last release for Node 20).
+`python -m sandbox.azurite [--data-dir DIR] [--table-port N] [--queue-port N]` runs it until Ctrl+C (or SIGTERM)
+and prints the `AzureWebJobsStorage` connection string first; `python -m sandbox.stack` runs it with the rest of
+the local world.
 """
 
 from __future__ import annotations
@@ -82,3 +85,32 @@ def azurite(
         yield Azurite(table_port, queue_port, proc.pid)
     finally:
         stop(proc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    from sandbox.processes import serve_until_signalled
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox.azurite",
+        description="Run Azurite's table and queue services on loopback until Ctrl+C or SIGTERM. The first line "
+        "printed is the connection string to use as AzureWebJobsStorage.",
+    )
+    parser.add_argument("--data-dir", type=Path, help="keep the data in this folder (default: in memory, lost on stop)")
+    parser.add_argument("--table-port", type=int, help="table service port (default: a free one)")
+    parser.add_argument("--queue-port", type=int, help="queue service port (default: a free one)")
+    args = parser.parse_args(argv)
+    if args.data_dir is not None:
+        args.data_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        storage = stack.enter_context(azurite(location=args.data_dir, table_port=args.table_port,
+                                              queue_port=args.queue_port))  # fmt: skip
+        serve_until_signalled(storage.connection_string, lambda: None)
+    print("stopped", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -29,9 +29,11 @@ class UsageError(Exception):
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m shared", description="Administer the OpenAir ↔ Microsoft 365 sync.")
+    prog = "openair-sync" if Path(sys.argv[0]).name == "openair-sync" else "python -m shared"
+    top = argparse.ArgumentParser(prog=prog, description="Administer the OpenAir ↔ Microsoft 365 sync.")
     top.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-    top.add_argument("--settings", type=Path, help="local.settings.json to read (default: ./local.settings.json)")
+    top.add_argument("--settings", type=Path, help="local.settings.json to read (default: the one in the current "
+                     "directory, else the checkout's)")  # fmt: skip
     top.add_argument("--verbose", action="store_true", help="log progress (JSON lines on stderr)")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -102,7 +104,9 @@ def parser() -> argparse.ArgumentParser:
 def load_environment(path: Path | None, environ: Mapping[str, str]) -> dict[str, str]:
     """local.settings.json `Values`, then the environment on top (it wins, as with Core Tools)."""
     values: dict[str, str] = {}
-    file = path or Path("local.settings.json")
+    # From any directory: the current directory's file, else the one beside the code (the checkout's root).
+    here, checkout = Path("local.settings.json"), Path(__file__).resolve().parents[2] / "local.settings.json"
+    file = path or (here if here.exists() else checkout)
     if file.exists():
         try:
             document = json.loads(file.read_text(encoding="utf-8-sig"))
