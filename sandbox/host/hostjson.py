@@ -1,5 +1,7 @@
 """The parts of host.json this host honours, with the real host's defaults.
 
+- `functionTimeout` (default 30 minutes, the Flex Consumption default; `-1` means unbounded): an invocation still
+  running then fails with FunctionTimeout, as the real host fails it
 - `extensions.http.routePrefix` (default `api`; empty string means no prefix)
 - `extensions.queues`: `batchSize` (16, at most 32), `newBatchThreshold` (batchSize / 2),
   `maxPollingInterval` (1 minute, at least 100 ms), `visibilityTimeout` (0: a failed message reappears at
@@ -22,6 +24,8 @@ from typing import Any
 _OVERRIDE_PREFIX = "azurefunctionsjobhost__"
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.(\d{1,7}))?$")
 MIN_POLLING_INTERVAL = 0.1
+# Flex Consumption's default functionTimeout (learn.microsoft.com/azure/azure-functions/functions-scale#timeout).
+DEFAULT_FUNCTION_TIMEOUT = 30 * 60.0
 
 
 class HostJsonError(ValueError):
@@ -42,6 +46,7 @@ class QueuesOptions:
 class HostConfig:
     route_prefix: str = "api"
     queues: QueuesOptions = field(default_factory=QueuesOptions)
+    function_timeout: float | None = DEFAULT_FUNCTION_TIMEOUT  # seconds; None: unbounded
 
     @classmethod
     def load(cls, source: Path | Mapping[str, Any] | None, settings: Mapping[str, str]) -> HostConfig:
@@ -77,7 +82,15 @@ class HostConfig:
             max_dequeue_count=_integer(queues, "maxdequeuecount", 5, low=1, high=10_000),
             message_encoding=encoding,
         )
-        return cls(route_prefix=str(http.get("routeprefix", "api")).strip("/"), queues=options)
+        raw_timeout = tree.get("functiontimeout")
+        if raw_timeout is None:
+            timeout: float | None = DEFAULT_FUNCTION_TIMEOUT
+        elif str(raw_timeout).strip() == "-1":
+            timeout = None
+        else:
+            timeout = _duration(tree, "functiontimeout", DEFAULT_FUNCTION_TIMEOUT, "host.json")
+        prefix = str(http.get("routeprefix", "api")).strip("/")
+        return cls(route_prefix=prefix, queues=options, function_timeout=timeout)
 
 
 def parse_timespan(text: str) -> float:

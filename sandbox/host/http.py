@@ -10,6 +10,7 @@ host does. Request logs carry method, path, status and duration: never the query
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import threading
 import time
@@ -27,6 +28,11 @@ from sandbox.host.logs import fields, logger
 from sandbox.host.routes import RouteTable
 
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
+# "Regardless of the function app timeout setting, 230 seconds is the maximum amount of time that an HTTP triggered
+# function can take to respond" (the load balancer's idle timeout; learn.microsoft.com/azure/azure-functions/
+# functions-scale#timeout). The caller then gets an error while the invocation runs on to functionTimeout. Which
+# status the caller sees is not documented: `cut_status` chooses (502 by default, 504 possible).
+HTTP_RESPONSE_LIMIT = 230.0
 _ADMIN_FUNCTIONS = "/admin/functions/"
 
 AdminInvoke = Callable[[str, str], int]  # (function name, input) -> HTTP status
@@ -48,8 +54,12 @@ class HttpFrontEnd:
         host: str = "127.0.0.1",
         port: int = 0,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        response_limit: float = HTTP_RESPONSE_LIMIT,
+        cut_status: int = 502,
     ) -> None:
         self.invoker = invoker
+        self.response_limit = response_limit
+        self.cut_status = cut_status
         self.keys = keys
         self.route_prefix = route_prefix.strip("/")
         self.admin_invoke = admin_invoke
@@ -159,9 +169,12 @@ class _FunctionRequestHandler(BaseHTTPRequestHandler):
             body=body,
         )
         try:
-            outcome = front.invoker.submit(spec, request).result()
+            outcome = front.invoker.submit(spec, request).result(timeout=front.response_limit)
         except HostStoppingError:
             return self._reply(503, b"Host is stopping", close=True)
+        except concurrent.futures.TimeoutError:
+            # The front end stops waiting; the invocation goes on (until functionTimeout) with nobody to answer.
+            return self._reply(front.cut_status, b"The function did not answer in time", close=True)
         if not outcome.invocation.succeeded:
             message = f"Internal Server Error (invocation {outcome.invocation.id})".encode()
             return self._reply(500, message)

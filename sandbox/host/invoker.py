@@ -98,9 +98,21 @@ class HostStoppingError(RuntimeError):
     """A new invocation was asked for after the host began to stop."""
 
 
+class FunctionTimeoutError(TimeoutError):
+    """The invocation ran past host.json functionTimeout; the host failed it (its thread, if any, is abandoned)."""
+
+
 class Invoker:
-    def __init__(self, log: InvocationLog, outputs: OutputSink, *, max_workers: int | None = None) -> None:
+    def __init__(
+        self,
+        log: InvocationLog,
+        outputs: OutputSink,
+        *,
+        max_workers: int | None = None,
+        function_timeout: float | None = None,
+    ) -> None:
         self.log = log
+        self.function_timeout = function_timeout
         self._outputs = outputs
         self._max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
         self._loop = asyncio.new_event_loop()
@@ -140,7 +152,11 @@ class Invoker:
         value: Any = None
         error: str | None = None
         try:
-            value = await self._call(spec, trigger_value, invocation_id)
+            try:
+                value = await asyncio.wait_for(self._call(spec, trigger_value, invocation_id), self.function_timeout)
+            except TimeoutError:
+                limit = self.function_timeout
+                raise FunctionTimeoutError(f"{spec.name} exceeded functionTimeout ({limit} s)") from None
         except Exception as exc:
             error = type(exc).__name__
             logger.error(

@@ -16,7 +16,7 @@ from typing import Any
 import azure.functions as func
 
 from sandbox.host.hostjson import HostConfig
-from sandbox.host.http import DEFAULT_MAX_BODY_BYTES, HttpFrontEnd
+from sandbox.host.http import DEFAULT_MAX_BODY_BYTES, HTTP_RESPONSE_LIMIT, HttpFrontEnd
 from sandbox.host.invoker import HostStoppingError, Invocation, InvocationLog, Invoker
 from sandbox.host.keys import HostKeys
 from sandbox.host.loader import AppIndex, FunctionSpec, index_app, load_app
@@ -45,6 +45,8 @@ class LocalHost:
         queues: bool = True,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         drain_timeout: float = 30.0,
+        http_response_limit: float = HTTP_RESPONSE_LIMIT,
+        http_cut_status: int = 502,
     ) -> None:
         self.settings = AppSettings(settings) if settings is not None else AppSettings.load(Path("local.settings.json"))
         self.config = HostConfig.load(host_json, self.settings)
@@ -56,7 +58,12 @@ class LocalHost:
         self._accounts = QueueAccounts(self.settings)
         self._outputs = QueueOutputs(self._accounts, self.config.queues)
         threads = self.settings.get("PYTHON_THREADPOOL_THREAD_COUNT", "")
-        self._invoker = Invoker(self.invocations, self._outputs, max_workers=int(threads) if threads else None)
+        self._invoker = Invoker(
+            self.invocations,
+            self._outputs,
+            max_workers=int(threads) if threads else None,
+            function_timeout=self.config.function_timeout,
+        )
         self._http = HttpFrontEnd(
             self.index.of_type("httpTrigger"),
             self._invoker,
@@ -66,6 +73,8 @@ class LocalHost:
             host=host,
             port=port,
             max_body_bytes=max_body_bytes,
+            response_limit=http_response_limit,
+            cut_status=http_cut_status,
         )
         self._timers = {
             spec.name.lower(): TimerRunner(spec, self._invoker, scheduled=timers)

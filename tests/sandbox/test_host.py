@@ -385,3 +385,30 @@ def test_keys_from_settings_or_generated_per_run() -> None:
     made = HostKeys.from_settings({})
     assert len({made.function, made.host, made.master}) == 3
     assert len(made.generated) == 3
+
+
+# --- time limits: functionTimeout and the front end's 230 s -------------------------------------------------
+
+
+def test_an_http_answer_later_than_the_front_ends_limit_is_cut_and_the_invocation_runs_on(
+    settings: dict[str, str],
+) -> None:
+    with LocalHost(sample_app.app, settings, host_json=FAST_QUEUES, timers=False, http_response_limit=0.3) as host:
+        cut = httpx.get(f"{host.base_url}/api/slow", params={"seconds": "1.5"}, timeout=30)
+        assert cut.status_code == 502
+        assert host.invocations.wait_until(lambda log: log.count("slow", succeeded=True) == 1, timeout=30)
+
+
+def test_function_timeout_from_host_json_fails_the_invocation(settings: dict[str, str]) -> None:
+    with LocalHost(sample_app.app, settings, host_json={"functionTimeout": "00:00:00.300"}, timers=False) as host:
+        answer = httpx.get(f"{host.base_url}/api/slow", params={"seconds": "1.5"}, timeout=30)
+        assert answer.status_code == 500
+        (record,) = host.invocations.all("slow")
+        assert (record.succeeded, record.error) == (False, "FunctionTimeoutError")
+
+
+def test_function_timeout_defaults_to_flex_consumptions_30_minutes_and_minus_one_is_unbounded() -> None:
+    assert HostConfig.load(None, {}).function_timeout == 1800.0
+    assert HostConfig.load({"functionTimeout": "-1"}, {}).function_timeout is None
+    assert HostConfig.load({"functionTimeout": "00:10:00"}, {}).function_timeout == 600.0
+    assert HostConfig.load(Path("host.json"), {}).function_timeout == 600.0  # the app's own host.json
