@@ -132,6 +132,22 @@ class ImportMachine(RuleBasedStateMachine):
         self.w.world.openair.edit("Booking", found[0], notes=text)
         self.exported_notes[found[0]] = text
 
+    @rule(data=st.data(), hours=st.integers(-2, 2).filter(bool), export_first=st.booleans())
+    def concurrent_edits_then_a_pass(self, data: st.DataObject, hours: int, export_first: bool) -> None:
+        """Both sides edit the same exported booking before either direction runs; then one of them runs first."""
+        if "mbx-u1" in self.w.calendar.unavailable:
+            return
+        if not any(e.openair_key for e in self.w.calendar.events("mbx-u1")):
+            self.openair_books(12, 9)
+            self.export_runs()
+            self._pass()
+        self.outlook_moves_exported(data, hours)
+        self.openair_edits_exported_notes(data, "Edited on both sides")
+        if export_first:
+            self.export_runs()
+        else:
+            self._pass()
+
     @rule()
     def mailbox_goes_away(self) -> None:
         self.w.calendar.take_away("mbx-u1")
