@@ -78,7 +78,8 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
     data = build(ANCHOR, users=12)
-    openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"])
+    # Graph takes only https webhook URLs; this host speaks plain http on loopback, as the import tests allow.
+    openair, graph = OpenAirSimulator(data["openair"]), GraphSimulator(data["graph"], allow_http_loopback_webhooks=True)
     try:
         with azurite() as storage, pytest.MonkeyPatch.context() as patch:
             env = product_settings(
