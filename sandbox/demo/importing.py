@@ -36,9 +36,8 @@ def _when(day: dt.date, hour: int) -> dict[str, str]:
 
 def step_switch_on_import(ctx: DemoContext) -> None:
     say("\n6. Import switched on for two users; the subscription timer subscribes to their mailboxes")
-    # Graph posts to the function host's public URL, with the function key in the query string.
+    # Graph posts to the function host's public URL, with WEBHOOK_FUNCTION_KEY (the graph-webhook key) as ?code=.
     os.environ["WEBHOOK_BASE_URL"] = ctx.host.base_url
-    os.environ["WEBHOOK_FUNCTION_KEY"] = ctx.host.keys.function
     users = sorted(ctx.mapped)[:2]
     types = {t["name"]: t["id"] for t in ctx.openair.records("BookingType")}
     project = next(p["id"] for p in ctx.openair.records("Project"))

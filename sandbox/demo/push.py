@@ -16,7 +16,8 @@ TIMEOUT_SECONDS = 30.0
 
 def step_push(ctx: DemoContext) -> None:
     say("\n5. Push: a booking saved in OpenAir, announced by the form script, exported at once (no timer run)")
-    state = ctx.openair.form_script(f"{ctx.host.base_url}/api/openair/changed", PUSH_SECRET, ctx.host.keys.function)
+    url, key = f"{ctx.host.base_url}/api/openair/changed", ctx.env["OPENAIR_PUSH_KEY"]
+    state = ctx.openair.form_script(url, PUSH_SECRET, key)
     user_id = sorted(ctx.mapped)[0]
     mailbox = ctx.mapped[user_id].mailbox_id
     template = next(b for b in ctx.openair.records("Booking") if b.get("userid") == user_id)

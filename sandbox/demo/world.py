@@ -28,6 +28,7 @@ def offline_world(*, incumbent: bool = False) -> Iterator[dict[str, str]]:
     `incumbent`: the mailboxes hold the Exchange Integration Manager's events, as at a customer's cutover.
     """
     python = sys.executable
+    webhook_key, push_key = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     # The demo's webhook is plain http on loopback, which Graph itself would refuse: the simulator allows it by flag.
     graph_args = ["--allow-http-loopback-webhooks", *(["--incumbent"] if incumbent else [])]
     with (
@@ -46,6 +47,11 @@ def offline_world(*, incumbent: bool = False) -> Iterator[dict[str, str]]:
             GRAPH_TENANT_ID="demo-tenant",
             GRAPH_CLIENT_ID="demo-client",
             OPENAIR_PUSH_SECRET=PUSH_SECRET,
+            # The two keys outsiders hold, as `azd provision` creates them: host keys the app admits only on
+            # their own routes (shared/access.py); the admin steps use the function key, which they refuse.
+            **{"FUNCTIONS_HOST_KEY__graph-webhook": webhook_key, "FUNCTIONS_HOST_KEY__openair-push": push_key},
+            WEBHOOK_FUNCTION_KEY=webhook_key,
+            OPENAIR_PUSH_KEY=push_key,
         )
 
 

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+import function_app
+from sandbox.host.loader import functions_of
 from shared.cli.main import main
 from shared.notifications.jobs import endpoints
 from shared.runtime import services
@@ -22,9 +24,21 @@ from tests.admin.live import Live, live_world
 GRAPH_KEY = "graph-key-3c9e1a7b5d2f4e60"
 PUSH_KEY = "push-key-8b1d4f6a2c9e7031"
 ADMIN_KEY = "hostkey-a8c3e1f0d2b94c57"  # FUNCTIONS_HOST_KEY in tests/admin/live.py: the host `default` key
-MANAGE = [("GET", "status"), ("GET", "runs"), ("GET", "check"), ("GET", "openapi.json"), ("GET", "status-page"),
-          ("POST", "mappings/refresh"), ("POST", "mappings/import-csv"), ("POST", "resync"),
-          ("POST", "sync/export"), ("POST", "subscriptions/renew")]  # fmt: skip
+
+
+def _manage_routes() -> list[tuple[str, str]]:
+    """Every admin route the app declares (a new one is covered the day it lands), with one of its methods."""
+    routes = []
+    for function in functions_of(function_app.app):
+        trigger = function.get_trigger()
+        route = str(getattr(trigger, "route", "") or "")
+        if trigger is not None and trigger.get_binding_name() == "httpTrigger" and route.startswith("manage/"):
+            methods = sorted(str(getattr(m, "value", m)) for m in getattr(trigger, "methods", None) or ["GET"])
+            routes.append((methods[0], route.removeprefix("manage/")))
+    return sorted(routes)
+
+
+MANAGE = _manage_routes()
 APP_KEYS = {"WEBHOOK_FUNCTION_KEY": GRAPH_KEY, "OPENAIR_PUSH_KEY": PUSH_KEY, "OPENAIR_PUSH_SECRET": "push-secret"}
 PER_FUNCTION = {
     "FUNCTIONS_KEY__graph_notifications__graph": GRAPH_KEY,
