@@ -264,6 +264,30 @@ async def run_checks(
             f"OPENAIR_COMPANY_TIMEZONE {client.zone.key} ({offset} now) agrees with OpenAir's clock",
         )
 
+    async def show_as_ids() -> CheckResult:
+        name = "Booking types (BookingTypeShowAs)"
+        _, problems = services.store().load_show_as()
+        keys = {row.row_key for row in services.store().backend.query("BookingTypeShowAs")}
+        if not keys:
+            return CheckResult(name, Outcome.SKIPPED, "no BookingTypeShowAs rows; Show As comes from OpenAir")
+        types = await services.openair().read_booking_types()
+        by_name = {(t.name or "").strip().lower(): t.id for t in types}
+        ids = {t.id for t in types}
+        said = []
+        for key in sorted(keys):
+            if key.strip().isdigit():
+                if key.strip() not in ids:
+                    said.append(f"row '{key}': OpenAir has no booking type {key.strip()}")
+            elif key.strip().lower() in by_name:
+                said.append(f"row '{key}' is keyed by name: booking type '{key.strip()}' has id "
+                            f"{by_name[key.strip().lower()]}; use that as the RowKey")  # fmt: skip
+            else:
+                said.append(f"row '{key}': no booking type has this id or name")
+        if said:
+            return CheckResult(name, Outcome.WARNING, "; ".join(said))
+        rejected = f"; {len(problems)} row(s) rejected (see `status`)" if problems else ""
+        return CheckResult(name, Outcome.OK, f"{len(keys)} row(s), every RowKey is an OpenAir booking type{rejected}")
+
     mailbox: list[str] = []
 
     async def graph_users() -> CheckResult:
@@ -378,6 +402,7 @@ async def run_checks(
     await attempt("Key Vault", key_vault)
     if (await attempt("OpenAir API", openair)).outcome is Outcome.OK:
         await attempt("OpenAir time zone", openair_zone)
+        await attempt("Booking types (BookingTypeShowAs)", show_as_ids)
     await attempt("Graph credential expiry", expiry)
     users = await attempt("Graph: list users", graph_users)
     if users.outcome is Outcome.OK:

@@ -154,6 +154,11 @@ class OpenAirSource:
         """Every active OpenAir user (for mapping refreshes), with email and time zone."""
         return [user for user in await self.client.read_users() if user.active]
 
+    async def read_booking_types(self) -> list[BookingType]:
+        """Every booking type (a small table): `check` names the id of a BookingTypeShowAs row keyed by name."""
+        (rows,) = await self._read([ReadSpec(type="BookingType")])
+        return self._parse(BookingType, rows)
+
     async def read_user_records(
         self, user_ids: Collection[str], kinds: Collection[RecordKind], since: dt.datetime | None
     ) -> ChangeSet:

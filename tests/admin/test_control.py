@@ -188,3 +188,22 @@ def test_decommission_removes_every_event_the_product_wrote_and_nothing_else(
     assert status["paused"]["reason"].startswith("decommissioned")
     trail = httpx.get(f"{live.url}/audit", headers=live.key, timeout=60).json()["entries"]
     assert (trail[0]["action"], trail[0]["counts"]["events_removed"]) == ("decommission", ours)
+
+
+def test_check_names_the_id_of_a_show_as_row_keyed_by_name(live: Live, capsys: pytest.CaptureFixture[str]) -> None:
+    from shared.store.backend import Row
+
+    booking_type = live.openair.records("BookingType")[0]
+    live.store.backend.upsert("BookingTypeShowAs", Row("BookingType", booking_type["name"],
+                                                       {"ShowAs": "Set event time as busy"}))  # fmt: skip
+    try:
+        checks = httpx.get(f"{live.url}/check", headers=live.key, timeout=60).json()["checks"]
+        (found,) = [c for c in checks if c["name"] == "Booking types (BookingTypeShowAs)"]
+        assert found["outcome"] == "warning"
+        assert f"booking type '{booking_type['name']}' has id {booking_type['id']}" in found["message"]
+        status = httpx.get(f"{live.url}/status", headers=live.key, timeout=60).json()
+        assert any("not a booking type id" in r for r in status["rejected_rows"])
+        assert status["state"] in ("warnings", "paused", "failing")
+        assert status["healthy"] is False
+    finally:
+        live.store.backend.delete("BookingTypeShowAs", "BookingType", booking_type["name"])
