@@ -2,7 +2,9 @@
 
 A listener per queue trigger receives up to `batchSize` messages, invokes the function for each
 concurrently, and fetches again once no more than `newBatchThreshold` are still in progress. While a
-message is processed it stays invisible (10 minutes, as the extension leases it). Then:
+message is processed it stays invisible: the extension leases it for 10 minutes and renews the lease every half
+of that while the function runs (so a run longer than 10 minutes, allowed up to functionTimeout, is not handed
+to a second worker). Then:
 - success: the message is deleted;
 - failure: it becomes visible again after `visibilityTimeout`, unless its dequeue count has reached
   `maxDequeueCount`, in which case it is copied to `<queue>-poison` and deleted;
@@ -33,7 +35,7 @@ from azure.functions.queue import QueueMessage as TriggerMessage
 from azure.storage.queue import QueueClient, QueueMessage, QueueServiceClient
 
 from sandbox.host.hostjson import MIN_POLLING_INTERVAL, QueuesOptions
-from sandbox.host.invoker import Invoker
+from sandbox.host.invoker import Invoker, Outcome
 from sandbox.host.loader import FunctionSpec, QueueOutputSpec, QueueSpec
 from sandbox.host.logs import fields, logger
 
@@ -234,7 +236,7 @@ class QueueListener:
             except ValueError as exc:
                 self._to_poison(message, str(exc))
                 return
-            outcome = self._invoker.submit(self.function, _trigger_message(message, body)).result()
+            outcome = self._run_holding_lease(message, body)
             if outcome.invocation.succeeded:
                 self._queue.delete_message(message.id, message.pop_receipt)
             elif count >= self._options.max_dequeue_count:
@@ -256,6 +258,17 @@ class QueueListener:
             with self._held_changed:
                 self._held -= 1
                 self._held_changed.notify_all()
+
+    def _run_holding_lease(self, message: QueueMessage, body: bytes) -> Outcome:
+        """Invoke the function, renewing the message's invisibility every half lease until the invocation ends."""
+        future = self._invoker.submit(self.function, _trigger_message(message, body))
+        while True:
+            lease = LEASE_SECONDS  # read each time: tests shorten it
+            try:
+                return future.result(timeout=lease / 2)
+            except concurrent.futures.TimeoutError:
+                renewed = self._queue.update_message(message.id, message.pop_receipt, visibility_timeout=lease)
+                message.pop_receipt = renewed.pop_receipt  # the old receipt no longer deletes the message
 
     def _to_poison(self, message: QueueMessage, reason: str) -> None:
         poison = self._accounts.queue(self._poison_spec)

@@ -7,6 +7,7 @@ a blueprint queue trigger that fails for a marked message and writes its result 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -19,6 +20,7 @@ app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves __init__ unannotated
 
 POISON_MARK = "poison-me"
+SLOW_MARK = "slow:"  # `slow:2.5` takes 2.5 s
 
 
 class Record:
@@ -110,6 +112,8 @@ async def work(msg: func.QueueMessage) -> str:
     RECORD.add("work", (body, msg.dequeue_count, msg.id is not None, msg.insertion_time is not None))
     if body == POISON_MARK:
         raise ValueError("this message is marked to fail")
+    if body.startswith(SLOW_MARK):
+        await asyncio.sleep(float(body.removeprefix(SLOW_MARK)))
     return f"done:{body}"
 
 

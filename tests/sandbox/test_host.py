@@ -22,7 +22,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.queue import QueueClient, TextBase64DecodePolicy, TextBase64EncodePolicy
 
 from sandbox.azurite import Azurite
-from sandbox.host import LocalHost
+from sandbox.host import LocalHost, queues
 from sandbox.host.hostjson import HostConfig, HostJsonError, parse_timespan
 from sandbox.host.keys import HostKeys
 from sandbox.host.loader import index_app
@@ -30,7 +30,7 @@ from sandbox.host.ncrontab import NcrontabError, Schedule
 from sandbox.host.routes import RouteTable
 from sandbox.host.settings import AppSettings
 from tests.sandbox import sample_app
-from tests.sandbox.sample_app import POISON_MARK, RECORD
+from tests.sandbox.sample_app import POISON_MARK, RECORD, SLOW_MARK
 
 KEYS = {"FUNCTIONS_FUNCTION_KEY": "fn-key", "FUNCTIONS_HOST_KEY": "host-key", "FUNCTIONS_MASTER_KEY": "master-key"}
 FAST_QUEUES = {"extensions": {"queues": {"maxPollingInterval": "00:00:00.200", "visibilityTimeout": "00:00:00"}}}
@@ -412,3 +412,17 @@ def test_function_timeout_defaults_to_flex_consumptions_30_minutes_and_minus_one
     assert HostConfig.load({"functionTimeout": "-1"}, {}).function_timeout is None
     assert HostConfig.load({"functionTimeout": "00:10:00"}, {}).function_timeout == 600.0
     assert HostConfig.load(Path("host.json"), {}).function_timeout == 600.0  # the app's own host.json
+
+
+def test_a_message_processed_longer_than_its_lease_keeps_it_and_runs_once(
+    settings: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The extension renews the lease while the function runs: no second worker gets the message meanwhile."""
+    monkeypatch.setattr(queues, "LEASE_SECONDS", 2)  # 10 minutes on Azure; renewed every half lease
+    RECORD.reset()
+    with LocalHost(sample_app.app, settings, host_json=FAST_QUEUES, timers=False) as host:
+        queue(settings, settings["WORK_QUEUE"]).send_message(f"{SLOW_MARK}4.5")
+        host.drain_queues(timeout=60)
+    runs = [event for event in RECORD.get("work") if event[0] == f"{SLOW_MARK}4.5"]
+    assert [dequeue_count for _, dequeue_count, _, _ in runs] == [1]
+    assert contents(queue(settings, settings["DONE_QUEUE"])) == [f"done:{SLOW_MARK}4.5"]
