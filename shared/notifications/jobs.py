@@ -123,7 +123,11 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
         graph_before, openair_before = calendar.requests_made, bookings.requests_made
         # The reconciliation lists the window afresh: it catches what delta never signalled, not only missed news.
         report = await import_mailbox(work.user_id, store=store, calendar=calendar, bookings=bookings, now=started,
-                                      full=work.reason == "reconcile")  # fmt: skip
+                                      full=work.reason == "reconcile", notified=work.received_at)  # fmt: skip
+        if report.covered:
+            # A pass that began after this notification arrived has read it: no pass, no run row.
+            log.info("import pass covered by an earlier one", extra={"user": work.user_id, "reason": work.reason})
+            return {"covered": 1}
     except Exception as exc:
         if isinstance(exc, BadImportMessage) or dequeue_count >= services.sync_settings.max_dequeue_count:
             store.record_run(RunRecord(run_id=f"poison-{started:%H%M%S}", kind="import-mailbox", started=started,

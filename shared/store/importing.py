@@ -94,6 +94,13 @@ class ImportedEvent:
 
 
 @dataclass(frozen=True)
+class Covered:
+    """A pass that began reading after the change was notified has been (or is being) run: nothing to do."""
+
+    by_pass_started: dt.datetime
+
+
+@dataclass(frozen=True)
 class DeltaCursor:
     """A mailbox's delta chain and its lease, as read (with the ETag every change is conditional on)."""
 
@@ -104,6 +111,10 @@ class DeltaCursor:
     lease_until: dt.datetime | None = None
     holder: str = ""
     pending: bool = False
+    # When the holder's pass began reading, and when the last pass that stored its delta link began: a change
+    # notified before either is in that pass (coalescing, see `ImportStore.acquire`).
+    pass_started: dt.datetime | None = None
+    covered: dt.datetime | None = None
     etag: str | None = None
 
     def to_row(self) -> Row:
@@ -117,6 +128,8 @@ class DeltaCursor:
                 "LeaseUntil": self.lease_until,
                 "Holder": self.holder,
                 "Pending": self.pending,
+                "PassStarted": self.pass_started,
+                "Covered": self.covered,
             },
             self.etag,
         )
@@ -132,6 +145,8 @@ class DeltaCursor:
             lease_until=c.get("LeaseUntil"),
             holder=str(c.get("Holder") or ""),
             pending=bool(c.get("Pending", False)),
+            pass_started=c.get("PassStarted"),
+            covered=c.get("Covered"),
             etag=row.etag,
         )
 
@@ -176,15 +191,28 @@ class ImportStore:
     def delta_cursors(self) -> dict[str, DeltaCursor]:
         return {r.row_key: DeltaCursor.from_row(r) for r in self.backend.query(CURSORS, DELTA_SCOPE)}
 
-    def acquire(self, user_id: str, holder: str, now: dt.datetime, lease: dt.timedelta) -> DeltaCursor | None:
-        """Take the mailbox's lease; None when another worker holds it (it is then told to run again)."""
+    def acquire(
+        self, user_id: str, holder: str, now: dt.datetime, lease: dt.timedelta, *,
+        notified: dt.datetime | None = None, started: dt.datetime | None = None,
+    ) -> DeltaCursor | Covered | None:  # fmt: skip
+        """Take the mailbox's lease; None when another worker holds it (it is then told to run again).
+
+        `notified`: when the change that asks for this pass was notified. A pass that began reading after that
+        (`started`, the wall clock) sees the change: if the last stored pass or the holder's running one did,
+        this one is `Covered` and nothing is written. A running pass that fails is retried by its own message,
+        one that holds its delta link back is run again by the next notification or the reconciliation.
+        """
         for _ in range(20):
             cursor = self.delta_cursor(user_id)
+            if notified is not None and cursor.covered is not None and cursor.covered >= notified:
+                return Covered(cursor.covered)
             held = cursor.holder and cursor.holder != holder and cursor.lease_until and cursor.lease_until > now
+            if held and notified is not None and cursor.pass_started is not None and cursor.pass_started >= notified:
+                return Covered(cursor.pass_started)
             wanted = (
                 replace(cursor, pending=True)
                 if held
-                else replace(cursor, holder=holder, lease_until=now + lease, pending=False)
+                else replace(cursor, holder=holder, lease_until=now + lease, pending=False, pass_started=started)
             )
             try:
                 etag = self._write_cursor(wanted)
@@ -193,14 +221,17 @@ class ImportStore:
             return None if held else replace(wanted, etag=etag)
         raise EtagMismatch(f"Cursors row {DELTA_SCOPE}/{user_id}: lease contended 20 times in a row")
 
-    def release(self, cursor: DeltaCursor, *, delta_link: str | None) -> DeltaCursor | None:
+    def release(
+        self, cursor: DeltaCursor, *, delta_link: str | None, next_start: dt.datetime | None = None
+    ) -> DeltaCursor | None:
         """Store the pass's delta link (None: keep the old one) and give the lease back.
 
         Returns None when released, or the renewed cursor (still ours) when another worker asked for a pass
-        meanwhile: the caller runs again from that cursor.
+        meanwhile: the caller runs again from that cursor (its pass starting at `next_start`).
         """
         link = cursor.delta_link if delta_link is None else delta_link
-        released = replace(cursor, delta_link=link, holder="", lease_until=None, pending=False)
+        covered = cursor.pass_started if delta_link is not None and cursor.pass_started else cursor.covered
+        released = replace(cursor, delta_link=link, holder="", lease_until=None, pending=False, covered=covered)
         try:
             self._write_cursor(released)
             return None
@@ -210,7 +241,7 @@ class ImportStore:
         if current.holder != cursor.holder:
             return None  # our lease expired and someone else took over; their pass covers the work
         again = replace(current, delta_link=link, window_start=cursor.window_start, window_end=cursor.window_end,
-                        pending=False)  # fmt: skip
+                        pending=False, covered=covered, pass_started=next_start)  # fmt: skip
         etag = self._write_cursor(again)
         return replace(again, etag=etag)
 

@@ -12,7 +12,7 @@ from shared.graph.errors import GraphThrottled
 from shared.graph.memory_delta import throttle_once
 from shared.openair.bookings import BookingWritten, MemoryBookings
 from shared.openair.models import Booking
-from shared.store.importing import ImportStore
+from shared.store.importing import Covered, DeltaCursor, ImportStore
 from shared.sync.importing.engine import LEASE
 from tests.importing.world import NOW, ImportWorld, at
 
@@ -139,7 +139,7 @@ async def test_a_busy_mailbox_asks_its_holder_for_one_more_pass() -> None:
     w = ImportWorld.build()
     imports = ImportStore(w.world.tables)
     held = imports.acquire("u1", "other-worker", NOW, LEASE)
-    assert held is not None
+    assert isinstance(held, DeltaCursor)
     report = await w.sync()
     assert report.busy
     assert w.calendar.requests == 0
@@ -193,3 +193,30 @@ async def test_outlook_edits_to_task_assignment_and_time_off_events_are_not_impo
     assert report.skipped["OpenAir-owned mirror"] == 2
     assert w.imported() == []
     assert w.bookings.requests_made == 0
+
+
+async def test_a_burst_of_notifications_for_one_mailbox_costs_one_pass() -> None:
+    """A pass that began reading after a notification arrived covers it: the burst's later messages run nothing."""
+    w = ImportWorld.build()
+    w.create(subject="Workshop")
+    clock = iter(NOW + dt.timedelta(seconds=s) for s in range(100))
+    arrived = [NOW - dt.timedelta(milliseconds=ms) for ms in (30, 20, 10)]  # three notifications, then the passes
+    reports = [await w.sync(notified=t, clock=lambda: next(clock)) for t in arrived]
+    assert [(r.passes, r.covered) for r in reports] == [(1, False), (0, True), (0, True)]
+    assert len(w.imported()) == 1
+    # A change notified after that pass began gets its own pass.
+    w.create(subject="Review")
+    late = await w.sync(notified=NOW + dt.timedelta(seconds=50), clock=lambda: next(clock))
+    assert (late.passes, late.created) == (1, 1)
+
+
+async def test_a_notification_arriving_during_a_running_pass_that_began_after_it_needs_nothing_more() -> None:
+    w = ImportWorld.build()
+    imports = ImportStore(w.world.tables)
+    running = imports.acquire("u1", "other-worker", NOW, LEASE, started=NOW + dt.timedelta(seconds=5))
+    assert isinstance(running, DeltaCursor)
+    covered = imports.acquire("u1", "me", NOW, LEASE, notified=NOW + dt.timedelta(seconds=1))
+    assert isinstance(covered, Covered)
+    busy = imports.acquire("u1", "me", NOW, LEASE, notified=NOW + dt.timedelta(seconds=9))
+    assert busy is None  # notified after the running pass began: the holder is asked for one more
+    assert imports.release(running, delta_link="link-1", next_start=NOW + dt.timedelta(seconds=20)) is not None

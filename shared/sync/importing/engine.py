@@ -19,10 +19,11 @@ import dataclasses
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable
 
 from shared.graph.errors import DeltaExpired, MailboxUnavailable
 from shared.store.admin import IntegrationSettings
-from shared.store.importing import DeltaCursor, ImportStore
+from shared.store.importing import Covered, DeltaCursor, ImportStore
 from shared.store.store import SyncStore
 from shared.sync.importing.events import EventImporter, ImportReport
 from shared.sync.importing.ports import BookingPort, MailboxReader
@@ -33,6 +34,12 @@ from shared.sync.planner import user_zone
 log = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(minutes=5)
+
+
+def _wall_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
 MAX_PASSES = 5  # passes one invocation runs for requests that arrived during its own passes
 
 
@@ -55,10 +62,15 @@ async def import_mailbox(
     now: dt.datetime | None = None,
     holder: str | None = None,
     full: bool = False,
+    notified: dt.datetime | None = None,
+    clock: Callable[[], dt.datetime] = _wall_clock,
 ) -> ImportReport:
     """Bring one user's Outlook changes into OpenAir. Raises ImportIncomplete when a retry may finish the job.
 
-    `full`: the first pass lists the whole window (a fresh chain) rather than the changes since the stored link."""
+    `full`: the first pass lists the whole window (a fresh chain) rather than the changes since the stored link.
+    `notified`: when Graph's notification for this pass arrived. A burst of notifications for one mailbox needs one
+    pass, not one each: a pass that began reading after the notification (`clock`, the wall clock) covers it.
+    """
     now = now or dt.datetime.now(dt.UTC)
     holder = holder or uuid.uuid4().hex
     report = ImportReport(user_id)
@@ -68,7 +80,11 @@ async def import_mailbox(
         report.skipped["import is off for this user"] += 1
         return report
     imports = ImportStore(store.backend)
-    cursor: DeltaCursor | None = imports.acquire(user_id, holder, now, LEASE)
+    taken = imports.acquire(user_id, holder, now, LEASE, notified=notified, started=clock())
+    if isinstance(taken, Covered):
+        report.covered = True
+        return report
+    cursor: DeltaCursor | None = taken
     if cursor is None:
         report.busy = True
         return report
@@ -94,7 +110,7 @@ async def import_mailbox(
             await importer.apply(list(result.events), list(result.removed_ids), full_listing_since=fresh)
             keep = importer.hold
             cursor = dataclasses.replace(cursor, window_start=start, window_end=end) if not keep else cursor
-            cursor = imports.release(cursor, delta_link=None if keep else result.delta_link)
+            cursor = imports.release(cursor, delta_link=None if keep else result.delta_link, next_start=clock())
             if cursor is not None and report.passes >= MAX_PASSES:
                 # Still asked for more under a flood: the flood's next message runs it, not this invocation.
                 imports.drop_lease(user_id, holder)

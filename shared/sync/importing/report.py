@@ -19,6 +19,7 @@ class ImportReport:
     passes: int = 0
     restarted: int = 0  # delta chains restarted after 410/syncStateNotFound
     busy: bool = False  # another worker held the mailbox's lease; it was asked to run again
+    covered: bool = False  # a pass that began after the change was notified already read it: nothing was run
     deletions_blocked: int = 0  # removals held back by MaxImportDeletionsPerPass
     skipped: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
