@@ -135,6 +135,16 @@ class RateLimiter:
             seen.append(now)
             return True
 
+    def remaining_today(self, account: Account) -> int | None:
+        """Requests left in the account's 24-hour window (None: no daily limit set)."""
+        day = account.rate_per_day if account.rate_per_day is not None else self.per_day
+        if not day:
+            return None
+        now = self.clock()
+        with self._lock:
+            used = sum(1 for t in self._seen.get(account.key, ()) if t > now - 86_400)
+        return max(day - used, 0)
+
     def reset(self) -> None:
         with self._lock:
             self._seen.clear()

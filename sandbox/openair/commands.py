@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import Element, SubElement
 
-from sandbox.openair.auth import Account
-from sandbox.openair.read import Options, read
+from sandbox.openair.auth import Account, RateLimiter
+from sandbox.openair.read import Options, parse_limit, read
 from sandbox.openair.schema import FIELDS, NO_ADD, date_fields
 from sandbox.openair.store import Store, StoreError
 from sandbox.openair.tokens import FilterSetCache
@@ -27,6 +27,7 @@ class Context:
     options: Options
     token: str | None = None  # logged in with this access token (its filter-set cache applies to reads)
     tokens: FilterSetCache | None = None
+    limiter: RateLimiter | None = None
 
 
 def execute(command: Element, ctx: Context) -> Element:
@@ -65,6 +66,11 @@ def _objects(command: Element, type_name: str, ctx: Context) -> list[dict[str, A
     ]
     if len(objects) > 1000:
         raise StoreError(605, "more than 1000 objects in one command")
+    if command.get("enable_custom") != "1":  # Oracle: inline custom fields are written only with enable_custom="1"
+        custom = sorted({name for fields in objects for name in fields
+                         if name.endswith("__c") or name in ctx.store.custom[type_name]})  # fmt: skip
+        if custom:
+            raise StoreError(602, f'custom field(s) {", ".join(custom)} need enable_custom="1" on {command.tag}')
     for fields in objects:
         ctx.store.check_fields(type_name, fields)
     return objects
@@ -194,7 +200,22 @@ def _time(command: Element, ctx: Context) -> Element:
     return reply
 
 
+def _rate_limit(command: Element, ctx: Context) -> Element:
+    """`Read type="RateLimit"` (Oracle article_76114759800): requests left in the 24-hour window; `all` only."""
+    if command.get("method") != "all":
+        raise StoreError(603, "RateLimit supports the all read method only")
+    offset, _count = parse_limit(command.get("limit"))
+    if offset > 0:  # one object: a second page is empty
+        return failed("Read", 601, "no results")
+    remaining = ctx.limiter.remaining_today(ctx.account) if ctx.limiter is not None else None
+    reply = Element("Read", {"status": "0"})
+    SubElement(SubElement(reply, "RateLimit"), "remain_24h_error").text = "" if remaining is None else str(remaining)
+    return reply
+
+
 def _read(command: Element, ctx: Context) -> Element:
+    if command.get("type") == "RateLimit":
+        return _rate_limit(command, ctx)
     visible = None
     if ctx.token is not None and ctx.tokens is not None:
         if command.get("clear_filter_cache") == "1":

@@ -34,6 +34,7 @@ class FormScriptHook:
         self.failed = 0
         self.last_status = 0
         self.last_error = ""
+        self.timeout_seconds = TIMEOUT_SECONDS
 
     def configure(self, url: str, secret: str = "", function_key: str = "") -> None:
         """Point the script at `url` ('' switches it off)."""
@@ -76,12 +77,15 @@ class FormScriptHook:
         request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310 - configured
         status, error = 0, ""
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:  # noqa: S310
+            with urllib.request.urlopen(request, timeout=self.timeout_seconds) as response:  # noqa: S310
                 status = response.status
         except urllib.error.HTTPError as exc:
             status, error = exc.code, exc.read().decode(errors="replace")[:300]
         except (OSError, ValueError) as exc:  # refused, timed out, bad URL: the script logs it, the save goes on
             error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
+                # Oracle (NSOA.https.post): after 45 s the call returns code "500" with a Client-Warning header.
+                status, error = 500, f"Client-Warning: no answer within {self.timeout_seconds:g} s"
         with self._lock:
             self.last_status, self.last_error = status, error
             if 200 <= status < 300:

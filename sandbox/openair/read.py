@@ -46,7 +46,7 @@ def read(
     method = command.get("method", "")
     if method not in METHODS:
         raise StoreError(603, f"invalid method {method!r}")
-    offset, count = _limit(command.get("limit"))
+    offset, count = parse_limit(command.get("limit"))
     known = standard_fields(type_name) | store.custom[type_name]
     query = _query(command, type_name, store, known) if method != "all" else {}
     tests = _filters(command, type_name, store, known, options)
@@ -73,7 +73,7 @@ def read(
     return reply
 
 
-def _limit(value: str | None) -> tuple[int, int]:
+def parse_limit(value: str | None) -> tuple[int, int]:
     if not value:
         raise StoreError(605, "limit attribute missing")
     parts = value.split(",")

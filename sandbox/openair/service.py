@@ -133,7 +133,7 @@ class Service:
             if message:
                 SubElement(auth, "errors").text = message
             return root
-        ctx = Context(self.store, result.account, self.options, result.token, self.tokens)
+        ctx = Context(self.store, result.account, self.options, result.token, self.tokens, self.limiter)
         for command in commands:
             root.append(execute(command, ctx))
         return root

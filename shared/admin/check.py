@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from shared.runtime import Services
 
 EXPIRY_WARNING_DAYS = 30
+LOW_DAILY_REQUESTS = 1000
 PROBE_SECONDS = 15.0
 # The import's webhook routes (Graph's validation handshake is answered on both); WEBHOOK_BASE_URL is their origin.
 NOTIFICATION_PATH = "/api/graph/notifications"
@@ -249,6 +250,16 @@ async def run_checks(
         user = await services.openair_client().whoami()
         return CheckResult("OpenAir API", Outcome.OK, f"signed in as {user.name or '?'} (OpenAir user {user.id})")
 
+    async def openair_limits() -> CheckResult:
+        left = await services.openair_client().requests_left_today()
+        if left is None:
+            return CheckResult("OpenAir API limits", Outcome.OK, "OpenAir reports no daily request limit")
+        text = f"{left} request(s) left in the current 24-hour window"
+        if left < LOW_DAILY_REQUESTS:  # a run every 2 minutes needs at least 720 a day
+            return CheckResult("OpenAir API limits", Outcome.WARNING, f"{text}; runs will get 556 (frequency limit) "
+                               "when none are left: raise the account's limits or sync less often")  # fmt: skip
+        return CheckResult("OpenAir API limits", Outcome.OK, text)
+
     async def openair_zone() -> CheckResult:
         from shared.openair.clock import utc_offset_text, zone_mismatch
 
@@ -403,6 +414,7 @@ async def run_checks(
     if (await attempt("OpenAir API", openair)).outcome is Outcome.OK:
         await attempt("OpenAir time zone", openair_zone)
         await attempt("Booking types (BookingTypeShowAs)", show_as_ids)
+        await attempt("OpenAir API limits", openair_limits)
     await attempt("Graph credential expiry", expiry)
     users = await attempt("Graph: list users", graph_users)
     if users.outcome is Outcome.OK:

@@ -180,6 +180,19 @@ class OpenAirClient:
         self.server_now = _server_time(reply)
         return self.server_now
 
+    async def requests_left_today(self) -> int | None:
+        """Requests left in the account's 24-hour window (`Read type="RateLimit"`, Oracle article_76114759800;
+        the read itself costs one). None when OpenAir reports no number."""
+        spec = ReadSpec(type="RateLimit", page_size=1, enable_custom=False)
+        (reply,) = await self._transport.send([spec.command(0, self.zone)])  # one object: no paging
+        rows = _read_rows(reply, spec)
+        text = str(rows[0].get("remain_24h_error") or "").strip() if rows else ""
+        if not text:
+            return None
+        if not text.isdigit():
+            raise OpenAirProtocolError(0, "Read RateLimit", f"remain_24h_error is {text!r}, not a number")
+        return int(text)
+
     async def whoami(self) -> User:
         """The API user itself (admin checks: credentials, key and namespace all work)."""
         (reply,) = await self._transport.send([Command(Element("Whoami"), "Whoami")])

@@ -82,7 +82,7 @@ def test_operations_answer_json(live: Live) -> None:
     check = httpx.get(f"{live.url}/check", headers=live.key, timeout=60).json()
     assert check["ok"] is True
     assert {c["name"] for c in check["checks"] if c["outcome"] == "ok"} >= {
-        "OpenAir API", "OpenAir time zone", "Table storage", "Queue storage", "Graph: list users",
+        "OpenAir API", "OpenAir time zone", "OpenAir API limits", "Table storage", "Queue storage", "Graph: list users",
         "Graph: mailbox calendar"}  # fmt: skip
 
     csv = httpx.post(f"{live.url}/mappings/import-csv", params={"replace_existing": "true", "dry_run": "true"},

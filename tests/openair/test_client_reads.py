@@ -214,3 +214,12 @@ async def test_a_wrong_company_zone_is_reported_by_the_read_that_suffers_from_it
     assert all(f"OPENAIR_COMPANY_TIMEZONE is {setting}" in n and effect in n for n in zone_notices)
     new_york = dt.datetime.now(ZoneInfo(COMPANY_ZONE)).utcoffset()
     assert f"reads {utc_offset_text(new_york or dt.timedelta())}" in zone_notices[0]
+
+
+async def test_requests_left_today_come_from_a_ratelimit_read(
+    make_client: ClientFactory, control: SimulatorControl
+) -> None:
+    client = make_client()
+    assert await client.requests_left_today() is None  # no daily limit configured
+    control.configure(rate_per_day=100)
+    assert await client.requests_left_today() == 98  # the reads count, this one included

@@ -303,3 +303,42 @@ def test_without_data_the_sample_company_is_served() -> None:
         assert len(root[1]) == 36
     finally:
         sample.stop()
+
+
+def test_rate_limit_reads_the_requests_left_in_the_24_hour_window(sim: OpenAirSimulator) -> None:
+    SimulatorControl(sim.url).configure(rate_per_day=50)
+    root = post(sim, envelope('<Read type="RateLimit" method="all" limit="1"/>'))
+    assert statuses(root) == [("Auth", "0"), ("Read", "0")]
+    assert root[1][0].tag == "RateLimit"
+    assert root[1][0].findtext("remain_24h_error") == "49"  # this request counts
+    wrong = post(sim, envelope('<Read type="RateLimit" method="equal to" limit="1"><RateLimit/></Read>'))
+    assert statuses(wrong)[1] == ("Read", "603")
+
+
+def test_custom_fields_are_written_only_with_enable_custom(sim: OpenAirSimulator) -> None:
+    add = '<Add type="BookingType"{}><BookingType><name>X</name><calendar_export_type__c>Do not export' \
+          "</calendar_export_type__c></BookingType></Add>"  # fmt: skip
+    refused = post(sim, envelope(add.format("")))
+    assert statuses(refused)[1] == ("Add", "602")
+    assert "enable_custom" in (refused[1].findtext("errors") or "")
+    assert statuses(post(sim, envelope(add.format(' enable_custom="1"'))))[1] == ("Add", "0")
+
+
+def test_a_form_script_post_that_gets_no_answer_returns_code_500_like_nsoa_https_post() -> None:
+    import socket
+
+    from sandbox.openair.form_script import FormScriptHook
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)  # connects, never answers
+    try:
+        hook = FormScriptHook()
+        hook.timeout_seconds = 0.3  # OpenAir waits 45 s
+        hook.configure(f"http://127.0.0.1:{silent.getsockname()[1]}/api/openair/changed", "secret")
+        hook.after_save("Booking", {"id": "7", "userid": "1"})
+    finally:
+        silent.close()
+    state = hook.state()
+    assert (state["last_status"], state["failed"], state["posted"]) == (500, 1, 0)
+    assert "Client-Warning" in state["last_error"]
