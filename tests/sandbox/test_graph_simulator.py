@@ -394,7 +394,8 @@ def test_mailbox_budget_answers_429_with_retry_after_in_each_format(
 def test_fifth_concurrent_request_to_a_mailbox_is_429_mailbox_concurrency(
     sim: GraphSimulator, control: GraphControl
 ) -> None:
-    control.set_options(latency_ms=400)
+    # Long enough that the six requests overlap even on a loaded machine.
+    control.set_options(latency_ms=2500)
 
     def call(user: str) -> httpx.Response:
         with httpx.Client(base_url=sim.url, headers={"Authorization": "Bearer t"}, trust_env=False) as client:
