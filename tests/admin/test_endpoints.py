@@ -13,7 +13,8 @@ from tests.admin.live import Live, live_world
 ROUTES = [
     ("GET", "status"), ("GET", "runs"), ("GET", "check"), ("POST", "mappings/refresh"),
     ("POST", "mappings/import-csv"), ("POST", "resync"), ("POST", "sync/export"), ("GET", "openapi.json"),
-    ("POST", "subscriptions/renew"),
+    ("POST", "subscriptions/renew"), ("POST", "pause"), ("POST", "resume"), ("GET", "audit"),
+    ("POST", "decommission"),
 ]  # fmt: skip
 
 
@@ -44,6 +45,10 @@ def test_every_route_needs_a_function_key(live: Live, method: str, route: str) -
         ("POST", "mappings/import-csv", {"add_new": "true"}, b"", 400, "the file is empty"),
         ("POST", "mappings/import-csv", {"add_new": "true"}, b"a@contoso.com,x\n" * 400_000, 413, "the limit is"),
         ("GET", "status", {"runs": "lots"}, b"", 400, "runs is 'lots'"),
+        ("GET", "status", {"user": "nobody"}, b"", 404, "OpenAir user nobody has no row in UserMappings"),
+        ("POST", "sync/export", {}, b'{"user": "nobody", "dry_run": true}', 404, "OpenAir user nobody has no row"),
+        ("GET", "runs", {"run": "no-such-run"}, b"", 404, "run no-such-run is not among"),
+        ("POST", "decommission", {}, b"{}", 400, '"confirm": true'),
         ("GET", "runs", {"limit": "0"}, b"", 400, "limit is '0'"),
         ("POST", "mappings/refresh", {}, b"[]", 400, "invalid JSON body"),
     ],
