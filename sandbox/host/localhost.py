@@ -23,7 +23,7 @@ from sandbox.host.loader import AppIndex, FunctionSpec, index_app, load_app
 from sandbox.host.logs import fields, logger
 from sandbox.host.queues import QueueAccounts, QueueListener, QueueOutputs, wait_until_drained
 from sandbox.host.settings import AppSettings
-from sandbox.host.timers import TimerRunner
+from sandbox.host.timers import ScheduleMonitor, TimerRunner
 
 
 class FunctionNotFoundError(LookupError):
@@ -47,6 +47,7 @@ class LocalHost:
         drain_timeout: float = 30.0,
         http_response_limit: float = HTTP_RESPONSE_LIMIT,
         http_cut_status: int = 502,
+        schedule_monitor: Path | None = None,
     ) -> None:
         self.settings = AppSettings(settings) if settings is not None else AppSettings.load(Path("local.settings.json"))
         self.config = HostConfig.load(host_json, self.settings)
@@ -76,8 +77,10 @@ class LocalHost:
             response_limit=http_response_limit,
             cut_status=http_cut_status,
         )
+        # Shared by the hosts of one app, like the storage account's schedule status and timer leases.
+        monitor = ScheduleMonitor(schedule_monitor) if schedule_monitor is not None else None
         self._timers = {
-            spec.name.lower(): TimerRunner(spec, self._invoker, scheduled=timers)
+            spec.name.lower(): TimerRunner(spec, self._invoker, scheduled=timers, monitor=monitor)
             for spec in self.index.of_type("timerTrigger")
         }
         self._queues_enabled = queues

@@ -4,12 +4,24 @@ One run at a time per timer, whatever started it: the real host holds a singleto
 schedules the next occurrence only after the current run ends, so ticks that fall inside a long run are
 skipped, not queued. A run that starts later than its scheduled time (it waited for the lock, or the
 machine slept) gets `past_due=True`.
+
+With a `ScheduleMonitor` (a folder the hosts of one app share, as Azure's hosts share the storage account's
+`azure-webjobs-hosts` container), the host behaves as the platform does across restarts and instances
+(https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer#scale-out and
+`useMonitor`): it remembers each timer's last and next occurrence; a host that starts after an occurrence was
+missed (the app was down) runs it once, at once, past due — one catch-up, however many were missed; and of the
+hosts that share the folder only one schedules the timer at all: its listener holds the timer's singleton lock
+(a file lock stands in for the blob lease) while it runs, and a standby host takes over when that one stops.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import os
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from azure.functions.timer import TimerRequest
 
@@ -20,8 +32,49 @@ from sandbox.host.logs import fields, logger
 PAST_DUE_TOLERANCE = timedelta(milliseconds=500)
 
 
+class ScheduleMonitor:
+    """Each timer's schedule status (Last, Next) and singleton lock, in a folder shared by the app's hosts."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def _status_file(self, name: str) -> Path:
+        return self.folder / f"{name.lower()}.status.json"
+
+    def status(self, name: str) -> dict[str, datetime] | None:
+        try:
+            raw = json.loads(self._status_file(name).read_text())
+            return {key: datetime.fromisoformat(raw[key]) for key in ("Last", "Next")}
+        except (OSError, ValueError, KeyError):
+            return None
+
+    def record(self, name: str, last: datetime, next_due: datetime) -> None:
+        target = self._status_file(name)
+        temporary = target.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"Last": last.isoformat(), "Next": next_due.isoformat()}))
+        temporary.replace(target)
+
+    def try_lock(self, name: str) -> int | None:
+        """The timer's singleton lock for this occurrence, or None when another host holds it."""
+        handle = os.open(self.folder / f"{name.lower()}.lock", os.O_CREAT | os.O_RDWR)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            return None
+        return handle
+
+    @staticmethod
+    def unlock(handle: int) -> None:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        os.close(handle)
+
+
 class TimerRunner:
-    def __init__(self, spec: FunctionSpec, invoker: Invoker, *, scheduled: bool) -> None:
+    def __init__(
+        self, spec: FunctionSpec, invoker: Invoker, *, scheduled: bool, monitor: ScheduleMonitor | None = None
+    ) -> None:
         assert spec.timer is not None
         self.spec = spec
         self._schedule = spec.timer.schedule
@@ -30,6 +83,9 @@ class TimerRunner:
         self._singleton = threading.Lock()
         self._stop = threading.Event()
         self._last: datetime | None = None
+        self._monitor = monitor
+        self._lease: int | None = None
+        self.standby = False  # another host holds this timer's singleton lock
         self._thread = threading.Thread(target=self._loop, name=f"timer-{spec.name}", daemon=True)
 
     def start(self) -> None:
@@ -46,8 +102,27 @@ class TimerRunner:
         return self._run(datetime.now(UTC))
 
     def _loop(self) -> None:
+        if self._monitor is not None:
+            while (lease := self._monitor.try_lock(self.spec.name)) is None:
+                self.standby = True
+                if self._stop.wait(1.0):
+                    return
+            self._lease, self.standby = lease, False
+        try:
+            self._schedule_loop()
+        finally:
+            if self._monitor is not None and self._lease is not None:
+                self._monitor.unlock(self._lease)
+                self._lease = None
+
+    def _schedule_loop(self) -> None:
+        status = self._monitor.status(self.spec.name) if self._monitor is not None else None
+        if status is not None:
+            self._last = status["Last"]
         if self.spec.timer is not None and self.spec.timer.run_on_startup:
             self._run(datetime.now(UTC))
+        elif status is not None and status["Next"] < datetime.now(UTC):
+            self._run(status["Next"])  # missed while the app was down: one catch-up run, past due
         while not self._stop.is_set():
             now = datetime.now(UTC)
             due = self._schedule.next_after(now)
@@ -72,4 +147,6 @@ class TimerRunner:
                 )
             outcome = self._invoker.submit(self.spec, request).result()
             self._last = started
+            if self._monitor is not None:
+                self._monitor.record(self.spec.name, started, self._schedule.next_after(datetime.now(UTC)))
             return outcome

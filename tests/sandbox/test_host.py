@@ -199,6 +199,46 @@ def test_timer_runs_never_overlap_and_a_late_run_is_past_due(settings: dict[str,
     assert True in RECORD.get("tick")
 
 
+def test_a_host_started_after_a_missed_occurrence_runs_it_once_past_due(
+    settings: dict[str, str], tmp_path: Path
+) -> None:
+    """Azure's schedule monitor: occurrences missed while the app was down give one catch-up run, at start-up."""
+    RECORD.reset()
+    yearly = "0 0 0 1 1 *"  # never due during the test
+    monitor = tmp_path / "schedule-status"
+    with LocalHost(sample_app.app, {**settings, "TICK_SCHEDULE": yearly}, queues=False, schedule_monitor=monitor):
+        pass  # nothing was missed: no status yet, no catch-up
+    assert RECORD.get("tick") == []
+    hours_ago = datetime.now(UTC) - timedelta(hours=3)  # three hourly occurrences missed, say
+    (monitor / "tick.status.json").write_text(json.dumps({"Last": (hours_ago - timedelta(hours=1)).isoformat(),
+                                                          "Next": hours_ago.isoformat()}))  # fmt: skip
+    with LocalHost(sample_app.app, {**settings, "TICK_SCHEDULE": yearly}, queues=False, schedule_monitor=monitor) as h:
+        assert h.invocations.wait_until(lambda log: log.count("tick") >= 1, timeout=5)
+    assert RECORD.get("tick") == [True]  # one run, past due
+    status = json.loads((monitor / "tick.status.json").read_text())
+    assert datetime.fromisoformat(status["Next"]).year == datetime.now(UTC).year + 1
+    with LocalHost(sample_app.app, {**settings, "TICK_SCHEDULE": yearly}, queues=False, schedule_monitor=monitor):
+        pass
+    assert RECORD.get("tick") == [True]  # caught up: nothing more
+
+
+def test_of_hosts_sharing_the_schedule_monitor_one_runs_the_timer_and_the_other_takes_over(
+    settings: dict[str, str], tmp_path: Path
+) -> None:
+    """Two instances of one app: the timer's singleton lock (a blob lease on Azure) lets one schedule it."""
+    RECORD.reset()
+    monitor = tmp_path / "schedule-status"
+    app_settings = {**settings, "TICK_SCHEDULE": EVERY_SECOND}
+    with LocalHost(sample_app.app, app_settings, queues=False, schedule_monitor=monitor) as one:
+        assert one.invocations.wait_until(lambda log: log.count("tick") >= 1, timeout=5)
+        with LocalHost(sample_app.app, app_settings, queues=False, schedule_monitor=monitor) as two:
+            assert one.invocations.wait_until(lambda log: log.count("tick") >= 3, timeout=8)
+            assert two.invocations.all("tick") == []
+            assert two._timers["tick"].standby
+            one.stop()  # the holder goes away: the standby host takes the timer over
+            assert two.invocations.wait_until(lambda log: log.count("tick") >= 1, timeout=8)
+
+
 # --- queues -------------------------------------------------------------------------------------------------
 
 
