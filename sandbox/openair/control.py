@@ -85,6 +85,16 @@ class SimulatorControl:
         result: dict[str, Any] = self._call("GET", "form-script")
         return result
 
+    def age_deletions(self, days: float, type_name: str | None = None, record_id: str | None = None) -> int:
+        """Make deleted records look deleted `days` earlier; older than 180 days, OpenAir has purged them and
+        `deleted="1"` reads no longer return them. Returns how many records moved."""
+        body: dict[str, Any] = {"days": days}
+        if type_name is not None:
+            body["type"] = type_name
+        if record_id is not None:
+            body["id"] = record_id
+        return int(self._call("POST", "deleted/age", body)["aged"])
+
     def delete(self, type_name: str, record_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._call("DELETE", f"records/{type_name}/{record_id}")
         return result

@@ -12,7 +12,9 @@ PATCH  /_sim/config                      {"rate_per_minute", "rate_per_day", "la
 GET    /_sim/records/{type}[/{id}]       records (created/updated as company-zone stamps)
 POST   /_sim/records/{type}              create from {field: value}
 PATCH  /_sim/records/{type}/{id}         change fields
-DELETE /_sim/records/{type}/{id}         delete (then visible to deleted="1" reads)
+DELETE /_sim/records/{type}/{id}         delete (then visible to deleted="1" reads, until purged after 180 days)
+POST   /_sim/deleted/age                 {"days", "type"?, "id"?}: deleted records as if deleted `days` earlier
+                                         (older than 180 days: purged, as OpenAir does); {"aged": n}
 GET    /_sim/form-script                 the "After save" form script hook: url, counters (form_script.py)
 PATCH  /_sim/form-script                 {"url", "secret", "function_key"}; url "" switches it off
 """
@@ -62,6 +64,13 @@ def _route(service: Service, method: str, parts: list[str], body: Any) -> Reply:
         if method in ("POST", "PATCH") and status in (200, 201):  # a save through the UI runs its form scripts
             service.form_script.after_save(parts[1], value)
         return status, value
+    if (method, head) == ("POST", "deleted") and parts[1:] == ["age"]:
+        config = body or {}
+        type_name = config.get("type")
+        if type_name is not None and type_name not in FIELDS:
+            return 404, {"error": f"unknown type {type_name}"}
+        record_id = None if config.get("id") is None else str(config["id"])
+        return 200, {"aged": service.store.age_deletions(float(config["days"]), type_name, record_id)}
     if head == "form-script" and method == "GET":
         return 200, service.form_script.state()
     if head == "form-script" and method == "PATCH":

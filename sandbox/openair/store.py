@@ -19,6 +19,11 @@ from sandbox.openair.schema import FIELDS, READ_ONLY, standard_fields
 Record = dict[str, Any]
 
 
+# Deleted records are purged 180 days after their deletion (Oracle online help, "Data Deletion",
+# section_1521018146): a `deleted="1"` read no longer returns them.
+PURGE_AFTER = dt.timedelta(days=180)
+
+
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -129,12 +134,37 @@ class Store:
             self.deleted[type_name][record_id] = record
             return record
 
+    def purge(self) -> None:
+        """Forget deleted records whose deletion (their last `updated`) is older than `PURGE_AFTER`."""
+        with self.lock:
+            horizon = self._clock().astimezone(dt.UTC) - PURGE_AFTER
+            for pool in self.deleted.values():
+                for record_id in [i for i, r in pool.items() if r["updated"] < horizon]:
+                    del pool[record_id]
+
+    def age_deletions(self, days: float, type_name: str | None = None, record_id: str | None = None) -> int:
+        """Move the deletion time of deleted records (of one type, or one record) `days` into the past, as if they
+        had been deleted that much earlier; returns how many moved. Past `PURGE_AFTER` they are purged."""
+        with self.lock:
+            moved = 0
+            for name, pool in self.deleted.items():
+                if type_name is not None and name != type_name:
+                    continue
+                for rid, record in pool.items():
+                    if record_id is None or rid == record_id:
+                        record["updated"] -= dt.timedelta(days=days)
+                        moved += 1
+            self.purge()
+            return moved
+
     def find(self, type_name: str, name: str, value: str) -> list[Record]:
         return [r for r in self.records[type_name].values() if str(r.get(name, "")) == value]
 
     def rows(self, type_name: str, *, deleted: bool, include_nondeleted: bool) -> Iterable[Record]:
         """Rows in id order (stable paging), current ones and/or deleted ones."""
         pools: list[dict[str, Record]] = []
+        if deleted:
+            self.purge()
         if not deleted or include_nondeleted:
             pools.append(self.records[type_name])
         if deleted:

@@ -32,6 +32,19 @@ EXPORTED_TYPES: dict[RecordKind, str] = {
 DEPENDENT_TYPES = ("Projecttask", "Schedulerequest_item", "BookingType", "User")
 
 
+# OpenAir purges deleted records 180 days after their deletion (Oracle, "Data Deletion", section_1521018146): a
+# `deleted="1"` read from a watermark older than that cannot return every deletion. A deletion watermark older
+# than the retention minus a margin (clock skew, the watermark overlap, a run that takes long) is not trusted:
+# the planner reconciles the links against a full read of the live records instead.
+DELETED_RETENTION = dt.timedelta(days=180)
+DELETED_RETENTION_MARGIN = dt.timedelta(days=7)
+
+
+def deletions_trusted(mark: dt.datetime, now: dt.datetime) -> bool:
+    """Whether a `deleted="1"` read newer than `mark` still returns every deletion since (none purged yet)."""
+    return now - mark < DELETED_RETENTION - DELETED_RETENTION_MARGIN
+
+
 def updated_cursor(type_name: str) -> str:
     return f"{type_name}.updated"
 
@@ -72,6 +85,9 @@ class ChangeSet:
     # What an administrator should know about the read itself (records OpenAir sent with characters XML 1.0 does
     # not allow, read with U+FFFD in their place).
     notices: tuple[str, ...] = ()
+    # Kinds whose deletion watermark is older than OpenAir keeps deleted records (`deletions_trusted`): their
+    # deleted-pass was not read, and the planner must reconcile their links against the live records.
+    reconcile: frozenset[RecordKind] = frozenset()
 
     def merged(self, other: ChangeSet) -> ChangeSet:
         def unique(items: tuple[object, ...]) -> tuple[object, ...]:
@@ -91,6 +107,7 @@ class ChangeSet:
             requests_made=self.requests_made + other.requests_made,
             forced=self.forced | other.forced,
             notices=self.notices + other.notices,
+            reconcile=self.reconcile | other.reconcile,
         )
 
     def __len__(self) -> int:

@@ -10,11 +10,13 @@ from typing import Any
 
 from shared.kinds import RecordKind, record_key
 from shared.openair.changes import (
+    DELETED_RETENTION,
     EXPORTED_TYPES,
     ChangeSet,
     Deletion,
     Reference,
     deleted_cursor,
+    deletions_trusted,
     updated_cursor,
 )
 from shared.openair.models import (
@@ -45,6 +47,7 @@ class MemoryOpenAir:
     clock: dt.datetime = field(default_factory=lambda: dt.datetime(2026, 11, 1, 8, tzinfo=dt.UTC))
     requests_made: int = 0
     fail_reads: int = 0  # the next N reads raise, as an outage would
+    fail_user_reads: int = 0  # the next N per-user reads (back-fill, reconcile) raise
 
     # ------------------------------------------------------------ edits, as in the OpenAir UI
     def tick(self) -> dt.datetime:
@@ -75,6 +78,13 @@ class MemoryOpenAir:
         if self.fail_reads:
             self.fail_reads -= 1
             raise OpenAirUnavailable("OpenAir did not answer")
+
+    def _purge(self) -> None:
+        """OpenAir purges deleted records 180 days after their deletion: `deleted="1"` no longer returns them."""
+        horizon = self.clock - DELETED_RETENTION
+        for gone in self.deleted.values():
+            for record_id in [i for i, (when, _user) in gone.items() if when < horizon]:
+                del gone[record_id]
 
     def _newer(self, type_name: str, since: dt.datetime | None) -> list[Any]:
         return [r for r in self.all(type_name) if since is None or (r.updated is not None and r.updated > since)]
@@ -112,12 +122,17 @@ class MemoryOpenAir:
         users = changed("User")
 
         deletions: list[Deletion] = []
+        reconcile: set[RecordKind] = set()
+        self._purge()
         for kind, type_name in EXPORTED_TYPES.items():
             cursor = deleted_cursor(type_name)
             mark = since.get(cursor)
             deletion_marks[cursor] = started
             if mark is None:
                 continue  # first run: nothing was exported yet, so nothing can need deleting
+            if not deletions_trusted(mark, started):
+                reconcile.add(kind)  # some deletions may be purged already: the planner reconciles instead
+                continue
             for record_id, (when, user) in self.deleted.get(type_name, {}).items():
                 if when > mark:
                     deletions.append(Deletion(kind, record_id, user, when))
@@ -131,12 +146,16 @@ class MemoryOpenAir:
             deletion_watermarks=deletion_marks,
             requests_made=1,
             forced=forced,
+            reconcile=frozenset(reconcile),
         )
 
     async def read_user_records(
         self, user_ids: Collection[str], kinds: Collection[RecordKind], since: dt.datetime | None
     ) -> ChangeSet:
         self._read()
+        if self.fail_user_reads:
+            self.fail_user_reads -= 1
+            raise OpenAirUnavailable("OpenAir did not answer")
         wanted = set(user_ids)
         found: dict[RecordKind, tuple[Any, ...]] = {}
         for kind in kinds:

@@ -19,6 +19,7 @@ from shared.openair.changes import (
     Deletion,
     Reference,
     deleted_cursor,
+    deletions_trusted,
     updated_cursor,
 )
 from shared.openair.client import OpenAirClient
@@ -80,10 +81,13 @@ class OpenAirSource:
             specs.append(spec)
             roles.append((role, spec.type))
 
-        for name in EXPORTED_TYPES.values():
+        reconcile: set[RecordKind] = set()
+        for kind, name in EXPORTED_TYPES.items():
             add("changed", ReadSpec(type=name, since=since.get(updated_cursor(name))))
             mark = since.get(deleted_cursor(name))
-            if mark is not None:  # first run: nothing exported yet, so no deletion can matter
+            if mark is not None and not deletions_trusted(mark, started):
+                reconcile.add(kind)  # deletions older than 180 days are purged: the planner reconciles instead
+            elif mark is not None:  # first run: nothing exported yet, so no deletion can matter
                 add("deleted", ReadSpec(type=name, since=mark, deleted=True, return_fields=("id", "userid", "updated")))
         # Dependents: only their ids matter here (the full records come with the reference read).
         dependents = {
@@ -148,6 +152,7 @@ class OpenAirSource:
             requests_made=self.client.requests_made - before,
             notices=(*([zone_problem] if zone_problem else []), *self.client.repaired_records[repaired:]),
             forced=frozenset(forced),
+            reconcile=frozenset(reconcile),
         )
 
     async def read_active_users(self) -> list[User]:

@@ -166,6 +166,8 @@ async def plan_export(
     for kind_set, user_ids in by_kinds.items():
         changes = changes.merged(await openair.read_user_records(user_ids, kind_set, export_after))
     plan.counts["users_backfilled"] = len(backfill)
+    if changes.reconcile and targets is None:
+        changes = await reconcile_deletions(plan, store, openair, mappings, changes)
     # Records re-read by the watermark overlap whose version is already in the mailbox need no rendering, and
     # so no reference read: an idle run within the overlap costs one OpenAir request, like any other idle run.
     candidates: list[Booking | Projecttaskassign | Schedulerequest] = [
@@ -282,6 +284,53 @@ async def plan_export(
     plan.users_with_work = sorted(u for u in pending if targets is None or u in targets)
     plan.mailbox_ids = {u: m.mailbox_id for u, m in mappings.users.items() if u in pending}
     return plan
+
+
+async def reconcile_deletions(
+    plan: ExportPlan, store: SyncStore, openair: OpenAirPort, mappings: Mappings, changes: ChangeSet
+) -> ChangeSet:
+    """Deletions OpenAir can no longer tell: it purges deleted records after 180 days, so for the kinds whose
+    deletion watermark is older (`changes.reconcile`) the live records of every mapped user are read in full and
+    each link whose record is not among them is a deletion (then under `OnRecordDeleted` and the deletion guard
+    like any other). A failed read raises before anything is decided: an unreadable OpenAir is never an empty one.
+    """
+    by_kinds: dict[frozenset[RecordKind], list[str]] = defaultdict(list)
+    for user_id, mapping in sorted(mappings.users.items()):
+        kinds = frozenset(set(mapping.export_kinds) & changes.reconcile)
+        if mapping.mailbox_id and kinds:
+            by_kinds[kinds].append(user_id)
+    live = {
+        *(record_key(RecordKind.BOOKING, r.id) for r in changes.bookings),
+        *(record_key(RecordKind.TASK_ASSIGNMENT, r.id) for r in changes.task_assignments),
+        *(record_key(RecordKind.SCHEDULE_REQUEST, r.id) for r in changes.schedule_requests),
+    }
+    read = ChangeSet()
+    for kinds, user_ids in by_kinds.items():
+        found = await openair.read_user_records(user_ids, kinds, None)  # every live record, whatever its age
+        live.update(record_key(RecordKind.BOOKING, r.id) for r in found.bookings)
+        live.update(record_key(RecordKind.TASK_ASSIGNMENT, r.id) for r in found.task_assignments)
+        live.update(record_key(RecordKind.SCHEDULE_REQUEST, r.id) for r in found.schedule_requests)
+        read = read.merged(dataclasses.replace(found, bookings=(), task_assignments=(), schedule_requests=(),
+                                               forced=frozenset()))  # fmt: skip
+    known = {record_key(d.kind, d.record_id) for d in changes.deletions}
+    states = load_states(store, [u for user_ids in by_kinds.values() for u in user_ids])
+    gone: list[Deletion] = []
+    for kinds, user_ids in by_kinds.items():
+        for user_id in user_ids:
+            for key, link in sorted(states[user_id][0].items()):
+                if link.origin is Origin.OPENAIR and link.kind in kinds and key not in live and key not in known:
+                    gone.append(Deletion(link.kind, key.partition(":")[2], user_id))
+                    known.add(key)
+    plan.bump("deletions_reconciled", len(gone))
+    log.warning("deletion watermark older than OpenAir keeps deleted records: links reconciled against a full read",
+                extra={"run_id": plan.run_id, "kinds": sorted(k.value for k in changes.reconcile),
+                       "deletions": len(gone)})  # fmt: skip
+    return dataclasses.replace(
+        changes,
+        deletions=changes.deletions + tuple(gone),
+        requests_made=changes.requests_made + read.requests_made,
+        notices=changes.notices + read.notices,
+    )
 
 
 REASSIGNED = "reassigned in OpenAir"

@@ -223,3 +223,45 @@ async def test_requests_left_today_come_from_a_ratelimit_read(
     assert await client.requests_left_today() is None  # no daily limit configured
     control.configure(rate_per_day=100)
     assert await client.requests_left_today() == 98  # the reads count, this one included
+
+
+async def test_a_deletion_watermark_older_than_openair_keeps_deletions_asks_for_a_reconcile(
+    client: OpenAirClient, sim: OpenAirSimulator, control: SimulatorControl
+) -> None:
+    """Deleted records are purged after 180 days (Oracle, "Data Deletion"): after a longer pause the source sends
+    no deleted="1" read it cannot trust and names the kinds to reconcile; the per-user read of every live record
+    (the reconcile's) no longer holds the deleted booking."""
+    from shared.kinds import RecordKind
+    from shared.openair.changes import EXPORTED_TYPES
+    from shared.openair.source import OpenAirSource
+
+    sent: list[bytes] = []
+    handle = sim.service.handle
+
+    def spy(body: bytes) -> Answer:
+        sent.append(body)
+        return handle(body)
+
+    sim.service.handle = spy  # type: ignore[method-assign]
+    source = OpenAirSource(client)
+    first = await source.read_changes({})
+    control.delete("Booking", "10000")
+    assert control.age_deletions(190) == 1
+    sent.clear()
+    paused = {k: v - dt.timedelta(days=200) for k, v in {**first.watermarks, **first.deletion_watermarks}.items()}
+    changes = await source.read_changes(paused)
+    assert changes.reconcile == frozenset(EXPORTED_TYPES)
+    assert changes.deletions == ()
+    assert not any(b'deleted="1"' in body for body in sent)
+    assert set(changes.deletion_watermarks) == {f"{name}.deleted" for name in EXPORTED_TYPES.values()}
+    live = await source.read_user_records(["100"], {RecordKind.BOOKING}, None)
+    ids = {b.id for b in live.bookings}
+    assert "10000" not in ids
+    assert "10003" in ids  # user 100's other bookings, however old
+
+    recent = {k: v - dt.timedelta(days=10) for k, v in {**first.watermarks, **first.deletion_watermarks}.items()}
+    sent.clear()
+    trusted = await source.read_changes(recent)
+    assert trusted.reconcile == frozenset()
+    assert any(b'deleted="1"' in body for body in sent)
+    assert trusted.deletions == ()  # purged: OpenAir no longer says it was deleted

@@ -342,3 +342,24 @@ def test_a_form_script_post_that_gets_no_answer_returns_code_500_like_nsoa_https
     state = hook.state()
     assert (state["last_status"], state["failed"], state["posted"]) == (500, 1, 0)
     assert "Client-Warning" in state["last_error"]
+
+
+def test_deleted_records_are_purged_180_days_after_their_deletion(sim: OpenAirSimulator) -> None:
+    """Oracle online help, "Data Deletion" (section_1521018146): deleted records are purged after 180 days, so a
+    `deleted="1"` read no longer returns them, whatever its date filter."""
+    control = SimulatorControl(sim.url)
+    control.delete("Booking", "10000")
+    control.delete("Booking", "10001")
+    read = '<Read type="Booking" method="all" limit="100" deleted="1"/>'
+    assert set(ids(post(sim, envelope(read)))) == {"10000", "10001"}
+    assert control.age_deletions(179, "Booking", "10000") == 1
+    assert set(ids(post(sim, envelope(read)))) == {"10000", "10001"}  # not yet
+    old = date_xml(dt.datetime(2020, 1, 1))
+    since = f'<Read type="Booking" method="all" limit="100" deleted="1" filter="newer-than">{old}</Read>'
+    assert control.age_deletions(2, "Booking", "10000") == 1
+    assert ids(post(sim, envelope(since))) == ["10001"]
+    both = '<Read type="Booking" method="all" limit="1000" deleted="1" include_nondeleted="1"/>'
+    assert "10000" not in ids(post(sim, envelope(both)))
+    assert control.age_deletions(200) == 1  # only one deleted record is left to age
+    assert statuses(post(sim, envelope(read)))[1] == ("Read", "601")
+    assert [r["id"] for r in control.records("Booking")][:1] == ["10002"]  # live records are never purged
