@@ -3,7 +3,8 @@
 Azurite + the OpenAir simulator + the Graph simulator (Exchange's 4-per-mailbox concurrency on, some latency)
 as subprocesses; the planner and the mailbox workers run in this process, the workers concurrently as the queue
 fan-out would run them. Reports, per phase: OpenAir requests, Graph HTTP requests (and per event written),
-wall time and peak Python memory (tracemalloc).
+wall time, and with `--trace-memory` peak Python memory (tracemalloc, which slows the traced code: use that run
+for memory, not for time).
 
 Phases: initial export of U users × R records; an incremental run after changing 1% of the records; an idle run.
 `--idle-scaling 10,100,1000` then shows that an idle run costs a constant number of OpenAir requests and no Graph
@@ -86,17 +87,23 @@ def write_data(folder: Path, openair: dict[str, Any], graph: dict[str, Any]) -> 
 
 
 async def measured(
-    name: str, work: Callable[[], Awaitable[dict[str, Any]]], sims: tuple[SimulatorControl, GraphControl]
+    name: str,
+    work: Callable[[], Awaitable[dict[str, Any]]],
+    sims: tuple[SimulatorControl, GraphControl],
+    trace_memory: bool = False,
 ) -> dict[str, Any]:
     openair, graph = sims
     graph.reset_counters()
     before = openair.stats()["requests"]
-    tracemalloc.start()
+    if trace_memory:
+        tracemalloc.start()
     started = time.perf_counter()
     extra = await work()
     seconds = time.perf_counter() - started
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = None
+    if trace_memory:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     counters = graph.counters()
     writes = sum(v for k, v in counters.get("batch_items", {}).items())
     result = {
@@ -105,7 +112,8 @@ async def measured(
         "openair_requests": openair.stats()["requests"] - before,
         "graph_requests": counters["http_total"],
         "graph_batch_items": writes,
-        "peak_python_mb": round(peak / 2**20, 1),
+        "traced": trace_memory,
+        "peak_python_mb": round(peak / 2**20, 1) if peak is not None else None,
         **extra,
     }
     if writes:
@@ -134,7 +142,7 @@ async def export_once(services: Services, concurrency: int) -> dict[str, Any]:
 
 
 async def scenario(
-    users: int, records: int, latency_ms: int, concurrency: int, change_fraction: float
+    users: int, records: int, latency_ms: int, concurrency: int, change_fraction: float, trace_memory: bool = False
 ) -> list[dict[str, Any]]:
     openair_data, graph_data = company(users, records)
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,14 +176,15 @@ async def scenario(
             store.ensure_tables()
             store.put_setting("MaxDeletionsPerRun", 100_000)
             await refresh_mappings(store, services.openair(), services.calendar())
-            results = [await measured("initial", lambda: export_once(services, concurrency), sims)]
+            results = [await measured("initial", lambda: export_once(services, concurrency), sims, trace_memory)]
             bookings = sims[0].records("Booking")
             changed = random.Random(2).sample(bookings, max(1, int(len(bookings) * change_fraction)))
             for booking in changed:
                 sims[0].modify("Booking", booking["id"], {"hours": "5.50"})
-            results.append(await measured("incremental", lambda: export_once(services, concurrency), sims))
+            again = await measured("incremental", lambda: export_once(services, concurrency), sims, trace_memory)
+            results.append(again)
             results[-1]["records_changed"] = len(changed)
-            results.append(await measured("idle", lambda: export_once(services, concurrency), sims))
+            results.append(await measured("idle", lambda: export_once(services, concurrency), sims, trace_memory))
             await services.aclose()
     for result in results:
         result.update(users=users, records_per_user=records, latency_ms=latency_ms)
@@ -190,15 +199,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32, help="mailbox workers at once (the queue fan-out)")
     parser.add_argument("--change-fraction", type=float, default=0.01)
     parser.add_argument("--idle-scaling", default="", help="e.g. 10,100,1000: idle cost per tenant size")
+    parser.add_argument("--trace-memory", action="store_true", help="a memory run (tracemalloc); not for timing")
     args = parser.parse_args()
     if args.idle_scaling:
         for users in (int(n) for n in args.idle_scaling.split(",")):
-            for result in asyncio.run(scenario(users, 2, args.latency_ms, args.concurrency, 0.01)):
+            for result in asyncio.run(scenario(users, 2, args.latency_ms, args.concurrency, 0.01, args.trace_memory)):
                 if result["phase"] == "idle":
                     print(json.dumps({"benchmark": "export-idle", **result}), flush=True)
         return
     for result in asyncio.run(
-        scenario(args.users, args.records, args.latency_ms, args.concurrency, args.change_fraction)
+        scenario(args.users, args.records, args.latency_ms, args.concurrency, args.change_fraction, args.trace_memory)
     ):
         print(json.dumps({"benchmark": "export", **result}), flush=True)
 

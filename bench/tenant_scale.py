@@ -9,9 +9,12 @@ or Azurite
 (`--tables azurite`: adds the single-threaded emulator's cost, which is not Azure's).
 
 Per phase (initial, incremental after changing `--change-fraction` or `--change-count` bookings, idle) it prints
-one JSON line: wall seconds, the floor the limits set and the ratio, requests, busy seconds per layer (OpenAir,
-Graph, table storage), CPU seconds per process, and tracemalloc peaks of the planner and of one mailbox worker
-measured separately (that worker runs alone first; the others then run concurrently, untraced). The idle run
+one JSON line: wall seconds, the floor the limits set and `measured_over_floor` (whole run, planner, fan-out),
+requests, busy seconds per layer (OpenAir, Graph, table storage), CPU seconds per process and the bench process's
+CPU per event written. Timing runs untraced. `--trace-memory` makes a separate memory run: tracemalloc peaks of
+the planner and of one mailbox worker (that worker runs alone first; the others then run concurrently,
+untraced); tracemalloc slows traced code several times, so that run's seconds and CPU are not timing figures
+(its lines say `"traced": true`). The idle run
 comes right after the incremental one, so within the watermark overlap it re-reads the records just changed (and
 writes nothing); `--overlap-minutes 0` measures an idle run with nothing to re-read.
 
@@ -89,10 +92,17 @@ def export_floor(writes_per_mailbox: list[int], openair_requests: int, limits: L
             "floor_s": round(planner + fan_out, 2)}  # fmt: skip
 
 
+def ratio(measured: float, floor: float) -> float | None:
+    return round(measured / floor, 2) if floor else None
+
+
 @contextlib.contextmanager
-def traced() -> Iterator[dict[str, float]]:
-    """tracemalloc peak (MB) of the block; {} filled on exit."""
+def traced(enabled: bool) -> Iterator[dict[str, float]]:
+    """tracemalloc peak (MB) of the block when `enabled`; {} filled on exit (left empty when not)."""
     out: dict[str, float] = {}
+    if not enabled:
+        yield out
+        return
     tracemalloc.start()
     try:
         yield out
@@ -103,8 +113,9 @@ def traced() -> Iterator[dict[str, float]]:
 
 class Bench:
     def __init__(self, services: Services, sims: tuple[SimulatorControl, GraphControl], limits: Limits,
-                 cpu: CpuMeter) -> None:  # fmt: skip
+                 cpu: CpuMeter, trace_memory: bool = False) -> None:  # fmt: skip
         self.services, self.sims, self.limits, self.cpu = services, sims, limits, cpu
+        self.trace_memory = trace_memory
         self.clocks = [LayerClock("openair"), LayerClock("graph"), LayerClock("tables")]
         store = services.store()
         self.store = SyncStore(Timed(store.backend, self.clocks[2]))
@@ -118,17 +129,18 @@ class Bench:
         for clock in self.clocks:
             clock.reset()
         self.cpu.start()
-        started = time.perf_counter()
-        with traced() as planner_memory:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        with traced(self.trace_memory) as planner_memory:
             plan = await plan_export(store=self.store, openair=self.openair)
         planner_s = time.perf_counter() - started
+        planner_cpu_s = time.process_time() - cpu_started
         oa_requests = openair.stats()["requests"] - oa_before
         users = list(plan.users_with_work)
         writes = [len(plan.entries.get(u, [])) for u in users]
         totals = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0, "failed": 0, "incomplete": 0}
         worker_memory: dict[str, float] = {}
         if users:
-            with traced() as worker_memory:
+            with traced(self.trace_memory) as worker_memory:
                 await self._one(users[0], totals)
         gate = asyncio.Semaphore(self.limits.workers)
 
@@ -140,12 +152,21 @@ class Bench:
         seconds = time.perf_counter() - started
         counters = graph.counters()
         floor = export_floor(writes, oa_requests, self.limits)
+        cpu = self.cpu.figures()
+        events = sum(writes)
         result: dict[str, Any] = {
             "phase": name,
+            "traced": self.trace_memory,
             "seconds": round(seconds, 2),
             "planner_s": round(planner_s, 2),
+            "fan_out_s": round(seconds - planner_s, 2),
             **floor,
-            "ratio_to_floor": round(seconds / floor["floor_s"], 2) if floor["floor_s"] else None,
+            "ratio_to_floor": ratio(seconds, floor["floor_s"]),
+            "measured_over_floor": {
+                "run": ratio(seconds, floor["floor_s"]),
+                "planner": ratio(planner_s, floor["planner_floor_s"]),
+                "fan_out": ratio(seconds - planner_s, floor["fan_out_floor_s"]),
+            },
             "mailboxes_with_work": len(users),
             "events_written": sum(writes),
             **totals,
@@ -155,8 +176,15 @@ class Bench:
             "graph_429": sum(n for status, n in counters.get("statuses", {}).items() if str(status) == "429"),
             "table_calls": self.clocks[2].calls,
             "layers_busy_s": layer_figures(self.clocks),
-            "cpu_s": self.cpu.figures(),
-            "planner_peak_mb": planner_memory["peak_mb"],
+            "cpu_s": cpu,
+            "planner_cpu_s": round(planner_cpu_s, 2),
+            "worker_cpu_s": round(cpu["bench_process"] - planner_cpu_s, 2),
+            # CPU of this process per event written: all of it, and the mailbox workers' part (planner excluded).
+            "cpu_ms_per_event": round(1000 * cpu["bench_process"] / events, 3) if events else None,
+            "worker_cpu_ms_per_event": round(1000 * (cpu["bench_process"] - planner_cpu_s) / events, 3)
+            if events
+            else None,
+            "planner_peak_mb": planner_memory.get("peak_mb"),
             "worker_peak_mb": worker_memory.get("peak_mb"),
             "worker_peak_records": writes[0] if writes else 0,
         }
@@ -206,7 +234,7 @@ async def scenario(args: argparse.Namespace, users: int) -> list[dict[str, Any]]
             if args.overlap_minutes is not None:
                 store.put_setting("WatermarkOverlapMinutes", args.overlap_minutes)
             await refresh_mappings(store, services.openair(), services.calendar())
-            bench = Bench(services, sims, limits, CpuMeter(groups))
+            bench = Bench(services, sims, limits, CpuMeter(groups), trace_memory=args.trace_memory)
             results = [await bench.phase("initial")]
             bookings = sims[0].records("Booking")
             count = args.change_count or max(1, int(len(bookings) * args.change_fraction))
@@ -248,6 +276,11 @@ def main() -> None:
         type=int,
         default=None,
         help="WatermarkOverlapMinutes (default: the product's 10); 0 makes the idle run re-read nothing",
+    )
+    parser.add_argument(
+        "--trace-memory",
+        action="store_true",
+        help="a memory run: tracemalloc peaks of the planner and one worker (slows them; not for timing)",
     )
     args = parser.parse_args()
     for users in (int(n) for n in args.users.split(",")):
