@@ -67,6 +67,7 @@ def main() -> None:
                 for u in users
             }  # fmt: skip
             graph.reset_counters()
+            openair_before = openair.stats()
 
             started: dict[str, float] = {}  # event key -> save start
             save_seconds: list[float] = []
@@ -103,6 +104,8 @@ def main() -> None:
                 for future in futures:
                     future.result()
             host.drain_queues(timeout=60)
+            openair_after = openair.stats()
+            openair_requests = openair_after["requests"] - openair_before["requests"]
             latencies = [seen[k] - begin for k, begin in started.items() if k in seen]
             duplicates = sum(
                 1 for user in users for k, n in _counts(graph.events(mapped[user].mailbox_id)).items()
@@ -130,6 +133,14 @@ def main() -> None:
                     statistics.median(i.duration for i in host.invocations.all("openair_changed")), 4
                 ),
                 "graph_requests": graph.counters()["http_total"],
+                # api.pl requests during the burst (the saves themselves go through the simulator's control API)
+                "openair_requests": openair_requests,
+                "openair_requests_per_save": round(openair_requests / args.saves, 2),
+                "openair_by_command": {
+                    k: v - openair_before["by_command"].get(k, 0)
+                    for k, v in openair_after["by_command"].items()
+                    if v != openair_before["by_command"].get(k, 0)
+                },
                 "poll_ms": args.poll_ms,
                 "cpus": os.cpu_count(),
             }

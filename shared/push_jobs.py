@@ -73,7 +73,9 @@ async def run_export_record(services: Services, body: bytes | str, *, dequeue_co
             # `resume` exports this record.
             log.info("pushed record not exported: the sync is paused", extra={"record": work.record_id})
             return RecordExportResult("paused", work.user_hint or "", 0, time.monotonic() - clock)
-        plan = await plan_record(work.kind, work.record_id, store=store, openair=OpenAirRecords(services.openair()))
+        # The user hint only chooses which reference reads ride in the record's request (one request per save).
+        records = OpenAirRecords(services.openair(), user_hint=work.user_hint)
+        plan = await plan_record(work.kind, work.record_id, store=store, openair=records)
         report = None
         if plan.has_work:
             report = await export_mailbox(plan.user_id, store=store, calendar=services.calendar(), now=started)

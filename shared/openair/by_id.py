@@ -1,16 +1,25 @@
 """One exported record by id, as it is in OpenAir now (the push path's read; the timer reads tenant-wide).
 
-One HTTP request for the record: a read of the live record and a `deleted="1"` read of the same id travel
-together, so the answer tells "changed" (the record), "deleted" (a `Deletion` with its user) and "no such record"
-(nothing) apart. The record-independent reference tables (booking types, time types: small, whole) ride in that
-same request, so `read_reference` then needs only the reads that depend on the record's own ids — projects,
-customers, tasks, request items — in one more request, and a third only when a task's project or a project's
-customer was not among those read already. The `Reference` is the one `OpenAirSource.read_reference` builds.
+One HTTP request per save, in the steady state. It carries:
+- a read of the live record and a `deleted="1"` read of the same id, so the answer tells "changed" (the record),
+  "deleted" (a `Deletion` with its user) and "no such record" (nothing) apart;
+- the record-independent reference reads: booking types and time types (small tables, whole), and a schedule
+  request's items (keyed by the request's own id);
+- reads by id of the projects, customers and tasks this user's previous pushed records referred to
+  (`UserReferences`, keyed by the push's user hint): people save again and again on the same few projects.
+
+These are OpenAir's rows as of this request, never remembered data: what is remembered is only which ids to ask
+for. When the record refers to something not asked for (a first save, another project), `read_reference` reads
+the rest in one more request (a third only when a task's project or a project's customer was not known yet).
+The `Reference` is exactly what `OpenAirSource.read_reference` builds for the same records.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
 from shared.kinds import RecordKind
 from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Deletion, Reference
@@ -35,20 +44,74 @@ _MODELS: dict[RecordKind, type[Record]] = {
     RecordKind.TASK_ASSIGNMENT: Projecttaskassign,
     RecordKind.SCHEDULE_REQUEST: Schedulerequest,
 }
+_REFERENCE_TYPES = ("Projecttask", "Project", "Customer")
 
 
-def _ids(values: Iterable[str | None]) -> list[str]:
-    return sorted({v for v in values if v})
+def _ids(values: Iterable[str | None]) -> set[str]:
+    return {v for v in values if v}
+
+
+class UserReferences:
+    """Per OpenAir user, the ids of the tasks, projects and customers their last pushed records referred to.
+
+    Only ids (which reads to put in the record's request), bounded: `per_type` ids per type and `max_users`
+    users, least recently pushed forgotten first. One per worker process (`USER_REFERENCES`)."""
+
+    def __init__(self, *, max_users: int = 10_000, per_type: int = 4) -> None:
+        self.max_users = max_users
+        self.per_type = per_type
+        self._users: OrderedDict[str, dict[str, tuple[str, ...]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str) -> dict[str, tuple[str, ...]]:
+        with self._lock:
+            known = self._users.get(user_id)
+            if known is None:
+                return {}
+            self._users.move_to_end(user_id)
+            return dict(known)
+
+    def remember(self, user_id: str, used: Mapping[str, Iterable[str]]) -> None:
+        if not user_id:
+            return
+        with self._lock:
+            known = self._users.get(user_id, {})
+            merged: dict[str, tuple[str, ...]] = {}
+            for type_name in _REFERENCE_TYPES:
+                newest = sorted(used.get(type_name, ()))
+                older = [i for i in known.get(type_name, ()) if i not in newest]
+                merged[type_name] = tuple([*newest, *older][: self.per_type])
+            self._users[user_id] = merged
+            self._users.move_to_end(user_id)
+            while len(self._users) > self.max_users:
+                self._users.popitem(last=False)
+
+
+USER_REFERENCES = UserReferences()
+
+
+@dataclass
+class _Prefetched:
+    """What the record's request already read for `read_reference`, and which ids it asked for."""
+
+    booking_types: dict[str, BookingType]
+    timetypes: dict[str, Timetype]
+    found: dict[str, dict[str, Record]] = field(default_factory=lambda: {t: {} for t in _REFERENCE_TYPES})
+    asked: dict[str, set[str]] = field(default_factory=lambda: {t: set() for t in _REFERENCE_TYPES})
+    items: dict[str, list[SchedulerequestItem]] = field(default_factory=dict)
+    items_asked: set[str] = field(default_factory=set)
 
 
 class OpenAirRecords:
-    """Reads single records by id through an `OpenAirSource`'s client; satisfies `sync.targeted.RecordPort`."""
+    """Reads single records by id through an `OpenAirSource`'s client; satisfies `sync.targeted.RecordPort`.
 
-    def __init__(self, source: OpenAirSource) -> None:
+    `user_hint` is the push's user (only used to choose which reference reads travel with the record)."""
+
+    def __init__(self, source: OpenAirSource, references: UserReferences | None = None, *, user_hint: str = "") -> None:
         self.source = source
-        # The small tables read with the record (`read_record`), used by the next `read_reference`.
-        self._booking_types: dict[str, BookingType] | None = None
-        self._timetypes: dict[str, Timetype] | None = None
+        self.references = USER_REFERENCES if references is None else references
+        self.user_hint = user_hint
+        self._prefetched: _Prefetched | None = None
 
     async def read_record(self, kind: RecordKind, record_id: str) -> ChangeSet:
         """The record (in `bookings`/`task_assignments`/`schedule_requests`), or its `Deletion`, or an empty set.
@@ -58,14 +121,25 @@ class OpenAirRecords:
         client = self.source.client
         before = client.requests_made
         type_name = EXPORTED_TYPES[kind]
-        live, gone, booking_types, timetypes = await client.read_many([
+        specs = [
             ReadSpec(type=type_name, query={"id": record_id}),
             ReadSpec(type=type_name, query={"id": record_id}, deleted=True, return_fields=("id", "userid", "updated")),
             ReadSpec(type="BookingType"),
             ReadSpec(type="Timetype", enable_custom=False),
-        ])  # fmt: skip
-        self._booking_types = {t.id: t for t in self.source._parse(BookingType, booking_types)}
-        self._timetypes = {t.id: t for t in self.source._parse(Timetype, timetypes)}
+        ]  # fmt: skip
+        if kind is RecordKind.SCHEDULE_REQUEST:
+            specs.append(
+                ReadSpec(type="Schedulerequest_item", query={"schedule_requestid": record_id}, enable_custom=False)
+            )
+        guesses = self.references.get(self.user_hint) if self.user_hint else {}
+        specs += [ReadSpec(type=t, query={"id": i}) for t in _REFERENCE_TYPES for i in guesses.get(t, ())]
+        live, gone, booking_types, timetypes, *rest = await self.source._read(specs)
+        prefetched = _Prefetched(
+            booking_types={t.id: t for t in self.source._parse(BookingType, booking_types)},
+            timetypes={t.id: t for t in self.source._parse(Timetype, timetypes)},
+        )
+        self._take(prefetched, specs[4:], rest)
+        self._prefetched = prefetched
         records = [_MODELS[kind].from_raw(row, client.zone) for row in live]
         deletions = () if records else tuple(
             Deletion(kind, d.id, d.userid or "", d.updated)
@@ -79,56 +153,62 @@ class OpenAirRecords:
             requests_made=client.requests_made - before,
         )
 
+    def _take(self, into: _Prefetched, specs: Iterable[ReadSpec], pages: Iterable[list[dict[str, object]]]) -> None:
+        models: dict[str, type[Record]] = {"Projecttask": Projecttask, "Project": Project, "Customer": Customer}
+        for spec, rows in zip(specs, pages, strict=True):
+            if spec.type == "Schedulerequest_item":
+                into.items_asked.add(str((spec.query or {})["schedule_requestid"]))
+                for item in self.source._parse(SchedulerequestItem, rows):
+                    into.items.setdefault(item.schedule_requestid or "", []).append(item)
+                continue
+            into.asked[spec.type].add(str((spec.query or {})["id"]))
+            into.found[spec.type].update({r.id: r for r in self.source._parse(models[spec.type], rows)})
+
     async def read_reference(self, changes: ChangeSet) -> Reference:
-        """What `changes` refer to: the reads that need the records' ids, all that can in one request."""
-        if self._booking_types is None or self._timetypes is None:
+        """What `changes` refer to: what the record's request already read, and the rest in as few requests as
+        the chain task → project → customer allows."""
+        known, self._prefetched = self._prefetched, None
+        if known is None:
             return await self.source.read_reference(changes)  # not read with a record: the tenant-wide way
-        booking_types, timetypes = self._booking_types, self._timetypes
-        self._booking_types = self._timetypes = None
-        source = self.source
-        tasks: dict[str, Projecttask] = {}
-        projects: dict[str, Project] = {}
-        customers: dict[str, Customer] = {}
-        items: dict[str, list[SchedulerequestItem]] = {}
-        task_ids = _ids([*(a.projecttaskid for a in changes.task_assignments),
-                         *(b.project_taskid for b in changes.bookings)])  # fmt: skip
-        project_ids = _ids(b.projectid for b in changes.bookings)
-        customer_ids = _ids(b.customerid for b in changes.bookings)
-        specs: list[ReadSpec] = [
-            *(ReadSpec(type="Projecttask", query={"id": t}) for t in task_ids),
-            *(
-                ReadSpec(type="Schedulerequest_item", query={"schedule_requestid": r.id}, enable_custom=False)
-                for r in changes.schedule_requests
-            ),
-        ]
-        asked_projects: set[str] = set()
-        asked_customers: set[str] = set()
-        # Rounds: what is known so far decides the next; a booking's project and customer come with its tasks.
+        tasks: dict[str, Projecttask] = known.found["Projecttask"]  # type: ignore[assignment]
+        projects: dict[str, Project] = known.found["Project"]  # type: ignore[assignment]
+        customers: dict[str, Customer] = known.found["Customer"]  # type: ignore[assignment]
+        need_tasks = _ids([*(a.projecttaskid for a in changes.task_assignments),
+                           *(b.project_taskid for b in changes.bookings)])  # fmt: skip
         while True:
-            specs += [ReadSpec(type="Project", query={"id": p}) for p in project_ids if p not in asked_projects]
-            specs += [ReadSpec(type="Customer", query={"id": c}) for c in customer_ids if c not in asked_customers]
-            asked_projects.update(project_ids)
-            asked_customers.update(customer_ids)
+            need_projects = _ids(b.projectid for b in changes.bookings) | _ids(
+                tasks[t].projectid for t in need_tasks if t in tasks
+            )
+            need_customers = _ids(b.customerid for b in changes.bookings) | _ids(
+                projects[p].customerid for p in need_projects if p in projects
+            )
+            missing = {"Projecttask": need_tasks, "Project": need_projects, "Customer": need_customers}
+            unasked = {t: sorted(want - known.asked[t]) for t, want in missing.items()}
+            specs = [
+                *(ReadSpec(type=t, query={"id": i}) for t, ids in unasked.items() for i in ids),
+                *(
+                    ReadSpec(type="Schedulerequest_item", query={"schedule_requestid": r.id}, enable_custom=False)
+                    for r in changes.schedule_requests
+                    if r.id not in known.items_asked
+                ),
+            ]  # fmt: skip
             if not specs:
                 break
-            for spec, rows in zip(specs, await source._read(specs), strict=True):
-                if spec.type == "Projecttask":
-                    tasks.update({t.id: t for t in source._parse(Projecttask, rows)})
-                elif spec.type == "Project":
-                    projects.update({p.id: p for p in source._parse(Project, rows)})
-                elif spec.type == "Customer":
-                    customers.update({c.id: c for c in source._parse(Customer, rows)})
-                else:
-                    for item in source._parse(SchedulerequestItem, rows):
-                        items.setdefault(item.schedule_requestid or "", []).append(item)
-            specs = []
-            project_ids = _ids(t.projectid for t in tasks.values())
-            customer_ids = _ids(p.customerid for p in projects.values())
+            self._take(known, specs, await self.source._read(specs))
+        records: list[Booking | Projecttaskassign | Schedulerequest] = [
+            *changes.bookings, *changes.task_assignments, *changes.schedule_requests
+        ]  # fmt: skip
+        users = {r.userid for r in records}
+        for user in users:
+            if user:
+                self.references.remember(
+                    user, {"Projecttask": need_tasks, "Project": need_projects, "Customer": need_customers}
+                )
         return Reference(
-            booking_types=booking_types,
-            projects=projects,
-            customers=customers,
-            tasks=tasks,
-            timetypes=timetypes,
-            request_items={k: tuple(v) for k, v in items.items()},
+            booking_types=known.booking_types,
+            projects={p: projects[p] for p in sorted(need_projects) if p in projects},
+            customers={c: customers[c] for c in sorted(need_customers) if c in customers},
+            tasks={t: tasks[t] for t in sorted(need_tasks) if t in tasks},
+            timetypes=known.timetypes,
+            request_items={k: tuple(v) for k, v in known.items.items()},
         )
