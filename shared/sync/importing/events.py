@@ -57,6 +57,21 @@ class MissingDefaults(Exception):
     """The user has no booking type or project for imported bookings: the administrator must set one."""
 
 
+@dataclass(frozen=True)
+class Merged:
+    """A three-way merge's outcome: what was written to the booking (empty when it already held the merge), and
+    the new base, the merged values with Outlook's own value where OpenAir won a conflict (`outlook_<field>`)."""
+
+    changes: dict[str, object]
+    base: Snapshot
+
+
+def merged_base(merged: Snapshot, outlook: Snapshot) -> Snapshot:
+    base = dict(merged)
+    base.update({f"outlook_{k}": v for k, v in outlook.items() if merged.get(k) != v})
+    return base
+
+
 @dataclass
 class EventImporter:
     """Applies one pass. `hold` turns true when something must be tried again: the delta link is then kept."""
@@ -280,8 +295,8 @@ class EventImporter:
         base = {k: str(v) for k, v in link.fields.items()}
         zone = base.get("time_zone") or self.zone
         outlook = self._snapshot(event, zone, notes="notes" in base)
-        changed = await self._merge_into_booking(link, base, outlook, zone)
-        if changed is None:
+        merged = await self._merge_into_booking(link, base, outlook, zone)
+        if merged is None:
             return
         identity = known.identity if known else event_identity(event)
         self.imports.put_imported(ImportedEvent(self.user_id, identity, event.id, link.key,
@@ -305,19 +320,26 @@ class EventImporter:
             self.report.skipped["no synced values to merge against"] += 1
             return
         outlook = self._snapshot(event, base["time_zone"], notes=False)
-        changed = await self._merge_into_booking(link, base, outlook, base["time_zone"])
+        merged = await self._merge_into_booking(link, base, outlook, base["time_zone"])
         # Remember the version handled (a replay is then an echo); the export's next write replaces all of it.
         handled = dataclasses.replace(link, change_key=event.change_key or "", etag=None)
+        if merged is not None:
+            # Until that write, the merged times are the base of the next merge: both sides now hold them (or
+            # Outlook its own, kept as outlook_<field>, where OpenAir won). Left at the values last exported, a
+            # second Outlook edit before the export ran would be merged against a base neither side still holds:
+            # a move back to the exported time equals that stale base, looks unchanged, and is lost.
+            kept = {k: v for k, v in link.fields.items() if k not in base and not k.startswith("outlook_")}
+            handled = dataclasses.replace(handled, fields={**kept, **merged.base})
         read = self._read_updated.get(link.key)
-        if changed and read is not None:
+        if merged is not None and merged.changes and read is not None:
             # The booking now holds the Outlook edit: an export planned from the version read before it is older
             # than what the event shows and must not be written over it (the merged booking is planned next).
             handled = dataclasses.replace(handled, source_updated=read + dt.timedelta(microseconds=1))
         self.store.put_links([handled])
+        self.links[link.key] = handled
+        self.by_event[handled.event_id] = handled
 
-    async def _merge_into_booking(
-        self, link: Link, base: Snapshot, outlook: Snapshot, zone: str
-    ) -> dict[str, object] | None:
+    async def _merge_into_booking(self, link: Link, base: Snapshot, outlook: Snapshot, zone: str) -> Merged | None:
         """Three-way merge into the booking with ModifyOnCondition; None when the booking no longer exists."""
         _, booking_id = parse_record_key(link.key)
         for _attempt in range(CONDITION_RETRIES):
@@ -340,7 +362,7 @@ class EventImporter:
                 self.report.unchanged += 1
                 if link.origin is Origin.OUTLOOK:
                     self._relink(link, result.values, outlook)
-                return {}
+                return Merged({}, merged_base(result.values, outlook))
             try:
                 await self.bookings.modify_booking(booking_id, changes, booking.updated or self.now)
             except OpenAirConditionFailed:
@@ -348,7 +370,7 @@ class EventImporter:
             self.report.updated += 1
             if link.origin is Origin.OUTLOOK:
                 self._relink(link, result.values, outlook)
-            return changes
+            return Merged(changes, merged_base(result.values, outlook))
         raise OpenAirConditionFailed(1200, f"ModifyOnCondition Booking {booking_id}")
 
     async def _hide_subject(self, link: Link) -> Link | None:
@@ -377,8 +399,7 @@ class EventImporter:
         raise OpenAirConditionFailed(1200, f"ModifyOnCondition Booking {booking_id}")
 
     def _relink(self, link: Link, merged: Snapshot, outlook: Snapshot) -> None:
-        fields: dict[str, str] = dict(merged)
-        fields.update({f"outlook_{k}": v for k, v in outlook.items() if merged.get(k) != v})
+        fields = merged_base(merged, outlook)
         updated = dataclasses.replace(link, fields=fields, synced_at=self.now, etag=None)
         self.store.put_links([updated])
         self.links[link.key] = updated
