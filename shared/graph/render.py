@@ -10,6 +10,30 @@ from typing import Any
 
 from shared.graph.models import OPENAIR_PROPERTY_ID, EventDraft
 
+EVENT_ODATA_TYPE = "#microsoft.graph.event"
+
+
+def event_json(draft: EventDraft, transaction_id: str | None = None) -> dict[str, Any]:
+    """The JSON body of a create or full update, as plain data: the same JSON, key for key and in the same
+    order, as `render_event`'s model serialized by the SDK, at a fraction of the CPU (no model objects, no
+    serialization writer). tests/graph/test_batch_json.py checks both agree."""
+    body: dict[str, Any] = {
+        "@odata.type": EVENT_ODATA_TYPE,
+        "categories": list(draft.categories),
+        "body": {"content": draft.body, "contentType": draft.body_type},
+        "end": {"dateTime": draft.end.isoformat(timespec="seconds"), "timeZone": draft.time_zone},
+        "isAllDay": draft.is_all_day,
+        "isReminderOn": draft.is_reminder_on,
+        "sensitivity": draft.sensitivity,
+        "showAs": draft.show_as,
+        "singleValueExtendedProperties": [{"id": OPENAIR_PROPERTY_ID, "value": draft.openair_key}],
+        "start": {"dateTime": draft.start.isoformat(timespec="seconds"), "timeZone": draft.time_zone},
+        "subject": draft.subject,
+    }
+    if transaction_id is not None:
+        body["transactionId"] = transaction_id
+    return body
+
 
 def render_event(draft: EventDraft, transaction_id: str | None = None) -> Any:
     """An msgraph `Event`; `transaction_id` only on create (Graph does not let it change later)."""
