@@ -53,7 +53,8 @@ class SimulatorControl:
         self._call("DELETE", "faults")
 
     def configure(self, **settings: Any) -> dict[str, Any]:
-        """rate_per_minute, rate_per_day, latency_ms, filter_boundary, empty_read_status, invalid_characters."""
+        """rate_per_minute, rate_per_day, latency_ms, filter_boundary, empty_read_status, invalid_characters,
+        instant_offsets, corrupt (a list of {type, id, field, date: {year, month, ...} or text}; [] clears)."""
         result: dict[str, Any] = self._call("PATCH", "config", settings)
         return result
 

@@ -102,6 +102,14 @@ def _configure(service: Service, body: dict[str, Any]) -> dict[str, Any]:
         if int(body["empty_read_status"]) not in (0, 601):
             raise ValueError("empty_read_status must be 0 or 601")
         service.options.empty_read_status = int(body["empty_read_status"])
+    if "corrupt" in body:  # a list of {type, id, field, date: {year, month, ...} | text}; [] clears
+        corrupt: dict[tuple[str, str, str], dict[str, str] | str] = {}
+        for item in body["corrupt"] or []:
+            value = item["date"] if "date" in item else str(item.get("text", ""))
+            if isinstance(value, dict):
+                value = {str(k): str(v) for k, v in value.items()}
+            corrupt[(str(item["type"]), str(item["id"]), str(item["field"]))] = value
+        service.options.corrupt = corrupt
     return {
         "rate_per_minute": service.limiter.per_minute,
         "rate_per_day": service.limiter.per_day,
@@ -110,6 +118,10 @@ def _configure(service: Service, body: dict[str, Any]) -> dict[str, Any]:
         "empty_read_status": service.options.empty_read_status,
         "invalid_characters": service.options.invalid_characters,
         "instant_offsets": service.options.instant_offsets,
+        "corrupt": [
+            {"type": t, "id": i, "field": f, **({"date": v} if isinstance(v, dict) else {"text": v})}
+            for (t, i, f), v in service.options.corrupt.items()
+        ],
     }
 
 

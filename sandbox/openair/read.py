@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import Element, SubElement
 
 from sandbox.openair.schema import FIELDS, INSTANTS, date_fields, standard_fields
 from sandbox.openair.store import Record, Store, StoreError
@@ -31,6 +31,10 @@ class Options:
     invalid_characters: str = "raw"
     # created/updated (and Time) carry an empty `<timezone/>` in OpenAir's own responses; True shows the offset.
     instant_offsets: bool = False
+    # Fields sent corrupt, as a defect or a bad import in OpenAir would leave them: (type, id, field) -> what goes
+    # out instead. A dict is sent as the parts of a `<Date>` (`{"year": "2026", "month": "13", "day": "40"}`), a
+    # string as the field's text. The stored record is untouched; every Read that returns the field shows it.
+    corrupt: dict[tuple[str, str, str], dict[str, str] | str] = field(default_factory=dict)
 
 
 def read(
@@ -69,8 +73,28 @@ def read(
         shown = {k: v for k, v in record.items() if (custom or k not in store.custom[type_name])}
         if returned is not None:
             shown = {k: v for k, v in shown.items() if k in returned}
-        reply.append(render(type_name, shown))
+        element = render(type_name, shown)
+        _corrupt(element, type_name, str(record.get("id", "")), options)
+        reply.append(element)
     return reply
+
+
+def _corrupt(element: Element, type_name: str, record_id: str, options: Options) -> None:
+    for (kind, target, name), value in options.corrupt.items():
+        if kind != type_name or target != record_id:
+            continue
+        for child in element:
+            if child.tag not in (name, f"{name}__c"):
+                continue
+            for inner in list(child):
+                child.remove(inner)
+            child.text = None
+            if isinstance(value, dict):
+                date = SubElement(child, "Date")
+                for part in ("year", "month", "day", "hour", "minute", "second"):
+                    SubElement(date, part).text = str(value.get(part, ""))
+            else:
+                child.text = value
 
 
 def parse_limit(value: str | None) -> tuple[int, int]:

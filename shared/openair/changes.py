@@ -22,6 +22,7 @@ from shared.openair.models import (
     Timetype,
     User,
 )
+from shared.openair.xml import Unreadable
 
 # The record types whose changes a run reads, and the types whose changes make those records look different.
 EXPORTED_TYPES: dict[RecordKind, str] = {
@@ -88,6 +89,9 @@ class ChangeSet:
     # Kinds whose deletion watermark is older than OpenAir keeps deleted records (`deletions_trusted`): their
     # deleted-pass was not read, and the planner must reconcile their links against the live records.
     reconcile: frozenset[RecordKind] = frozenset()
+    # Changed records of the exported types that could not be read (a field holding an impossible value): left
+    # out of the lists above, and named by the planner as skipped for their user (type, id, user, what is wrong).
+    unreadable: tuple[Unreadable, ...] = ()
 
     def merged(self, other: ChangeSet) -> ChangeSet:
         def unique(items: tuple[object, ...]) -> tuple[object, ...]:
@@ -108,6 +112,7 @@ class ChangeSet:
             forced=self.forced | other.forced,
             notices=self.notices + other.notices,
             reconcile=self.reconcile | other.reconcile,
+            unreadable=self.unreadable + other.unreadable,
         )
 
     def __len__(self) -> int:

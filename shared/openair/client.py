@@ -37,7 +37,16 @@ from shared.openair.models import (
 from shared.openair.reads import MAX_PAGE, ReadSpec
 from shared.openair.transport import MAX_RESPONSE_BYTES, Sleep, Transport, default_sleep
 from shared.openair.typed import Batch, TypedRead, read_types
-from shared.openair.xml import Command, Raw, Reply, object_element, record_from_element, records
+from shared.openair.xml import (
+    Command,
+    Raw,
+    Reply,
+    Unreadable,
+    object_element,
+    record_from_element,
+    records,
+    records_each,
+)
 from shared.secrets import SecretProvider
 from shared.settings import OpenAirSettings
 
@@ -76,6 +85,8 @@ class OpenAirClient:
         )
         # Records read with characters XML 1.0 does not allow (replaced by U+FFFD so the read went on), in order.
         self.repaired_records: list[str] = []
+        # Records `read_many(lenient=True)` left out because a value in them could not be read, in order.
+        self.unreadable_records: list[Unreadable] = []
         self.server_now: dt.datetime | None = None  # OpenAir's clock at the last `read_many(clock=True)`
         self.read_users = TypedRead(self, User)
         self.read_bookings = TypedRead(self, Booking)
@@ -112,10 +123,15 @@ class OpenAirClient:
         (rows,) = await self.read_many([spec])
         return rows
 
-    async def read_many(self, specs: Sequence[ReadSpec], *, clock: bool = False) -> list[list[Raw]]:
+    async def read_many(
+        self, specs: Sequence[ReadSpec], *, clock: bool = False, lenient: bool = False
+    ) -> list[list[Raw]]:
         """Several Reads in one HTTP request per round; later rounds carry only the Reads whose page was full.
 
-        With `clock`, the first request also asks OpenAir the time (`Time`), kept in `server_now`."""
+        With `clock`, the first request also asks OpenAir the time (`Time`), kept in `server_now`. With `lenient`,
+        a record holding a value that cannot be read (an impossible `<Date>`) is left out and named in
+        `unreadable_records` instead of failing the read; a response that is not XML, or whose envelope or status
+        is wrong, still fails it."""
         results: list[list[Raw]] = [[] for _ in specs]
         offsets = [0] * len(specs)
         pending = list(range(len(specs)))
@@ -130,9 +146,12 @@ class OpenAirClient:
             still: list[int] = []
             for i, reply in zip(pending, replies, strict=True):
                 self._note_repairs(reply)
-                rows = _read_rows(reply, specs[i])
+                rows, bad = _read_rows_each(reply, specs[i]) if lenient else (_read_rows(reply, specs[i]), [])
                 results[i].extend(rows)
-                if len(rows) >= specs[i].page_size:
+                for record in bad:
+                    log.warning("OpenAir record cannot be read; left out", extra={"record": str(record)})
+                self.unreadable_records.extend(bad)
+                if len(rows) + len(bad) >= specs[i].page_size:  # a full page, counting what could not be read
                     offsets[i] += specs[i].page_size
                     still.append(i)
             pending = still
@@ -280,6 +299,13 @@ def _read_rows(reply: Reply, spec: ReadSpec) -> list[Raw]:
         return []
     _raise_for(reply, spec.label)
     return records(reply.element, spec.type, spec.label)
+
+
+def _read_rows_each(reply: Reply, spec: ReadSpec) -> tuple[list[Raw], list[Unreadable]]:
+    if reply.status == 601:
+        return [], []
+    _raise_for(reply, spec.label)
+    return records_each(reply.element, spec.type, spec.label, deleted=spec.deleted)
 
 
 def _server_time(reply: Reply) -> dt.datetime:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +32,7 @@ from shared.openair.models import (
     Timetype,
     User,
 )
+from shared.openair.xml import Unreadable
 
 _TYPE_OF_KIND = {v: k for k, v in EXPORTED_TYPES.items()}
 
@@ -48,6 +49,8 @@ class MemoryOpenAir:
     requests_made: int = 0
     fail_reads: int = 0  # the next N reads raise, as an outage would
     fail_user_reads: int = 0  # the next N per-user reads (back-fill, reconcile) raise
+    # Records OpenAir would send with a value that cannot be read: (type, id) -> what is wrong. `edit` fixes one.
+    unreadable: dict[tuple[str, str], str] = field(default_factory=dict)
 
     # ------------------------------------------------------------ edits, as in the OpenAir UI
     def tick(self) -> dt.datetime:
@@ -62,7 +65,23 @@ class MemoryOpenAir:
 
     def edit(self, type_name: str, record_id: str, **changes: Any) -> Record:
         current = self.records[type_name][record_id]
+        self.unreadable.pop((type_name, record_id), None)  # an edit in OpenAir is what fixes a corrupt value
         return self.put(current.model_copy(update=changes))
+
+    def corrupt(self, type_name: str, record_id: str, problem: str) -> None:
+        """A change in OpenAir leaves a value the API sends but no reader can read (an impossible date)."""
+        self.put(self.records[type_name][record_id])
+        self.unreadable[(type_name, record_id)] = problem
+
+    def _readable(self, type_name: str, records: list[Any], bad: list[Unreadable]) -> list[Any]:
+        out = []
+        for record in records:
+            problem = self.unreadable.get((type_name, record.id))
+            if problem is None:
+                out.append(record)
+            else:
+                bad.append(Unreadable(type_name, record.id, getattr(record, "userid", "") or "", problem))
+        return out
 
     def delete(self, type_name: str, record_id: str) -> None:
         record = self.records.get(type_name, {}).pop(record_id, None)
@@ -71,6 +90,10 @@ class MemoryOpenAir:
 
     def all(self, type_name: str) -> list[Any]:
         return list(self.records.get(type_name, {}).values())
+
+    def _pulled(self, type_name: str, wanted: Callable[[Any], bool], bad: list[Unreadable]) -> dict[str, Any]:
+        """Records pulled in by a changed dependent, by id; unreadable ones go to `bad`."""
+        return {r.id: r for r in self._readable(type_name, [r for r in self.all(type_name) if wanted(r)], bad)}
 
     # ------------------------------------------------------------ the port
     def _read(self) -> None:
@@ -97,20 +120,22 @@ class MemoryOpenAir:
         marks: dict[str, dt.datetime] = {}
         deletion_marks: dict[str, dt.datetime] = {}
 
+        bad: list[Unreadable] = []
+
         def changed(type_name: str) -> list[Any]:
-            marks[updated_cursor(type_name)] = started
-            return self._newer(type_name, since.get(updated_cursor(type_name)))
+            marks[updated_cursor(type_name)] = started  # advanced past unreadable ones too (source.py says why)
+            return self._readable(type_name, self._newer(type_name, since.get(updated_cursor(type_name))), bad)
 
         bookings = {b.id: b for b in changed("Booking")}
         assignments = {a.id: a for a in changed("Projecttaskassign")}
         requests = {r.id: r for r in changed("Schedulerequest")}
         # Records whose rendering depends on a changed task, item or booking type are re-rendered.
         tasks = {t.id for t in changed("Projecttask")}
-        pulled_assignments = {a.id: a for a in self.all("Projecttaskassign") if a.projecttaskid in tasks}
+        pulled_assignments = self._pulled("Projecttaskassign", lambda a: a.projecttaskid in tasks, bad)
         items = {i.schedule_requestid for i in changed("Schedulerequest_item")}
-        pulled_requests = {r.id: r for r in self.all("Schedulerequest") if r.id in items}
+        pulled_requests = self._pulled("Schedulerequest", lambda r: r.id in items, bad)
         types = {t.id for t in changed("BookingType")}
-        pulled_bookings = {b.id: b for b in self.all("Booking") if b.booking_typeid in types}
+        pulled_bookings = self._pulled("Booking", lambda b: b.booking_typeid in types, bad)
         forced = frozenset(
             [record_key(RecordKind.TASK_ASSIGNMENT, i) for i in pulled_assignments]
             + [record_key(RecordKind.SCHEDULE_REQUEST, i) for i in pulled_requests]
@@ -147,6 +172,7 @@ class MemoryOpenAir:
             requests_made=1,
             forced=forced,
             reconcile=frozenset(reconcile),
+            unreadable=tuple({(u.type, u.id): u for u in bad}.values()),
         )
 
     async def read_user_records(
@@ -157,15 +183,18 @@ class MemoryOpenAir:
             self.fail_user_reads -= 1
             raise OpenAirUnavailable("OpenAir did not answer")
         wanted = set(user_ids)
+        bad: list[Unreadable] = []
         found: dict[RecordKind, tuple[Any, ...]] = {}
         for kind in kinds:
-            found[kind] = tuple(r for r in self._newer(EXPORTED_TYPES[kind], since) if r.userid in wanted)
+            newer = [r for r in self._newer(EXPORTED_TYPES[kind], since) if r.userid in wanted]
+            found[kind] = tuple(self._readable(EXPORTED_TYPES[kind], newer, bad))
         return ChangeSet(
             bookings=found.get(RecordKind.BOOKING, ()),
             task_assignments=found.get(RecordKind.TASK_ASSIGNMENT, ()),
             schedule_requests=found.get(RecordKind.SCHEDULE_REQUEST, ()),
             requests_made=1,
             forced=frozenset(record_key(kind, r.id) for kind, records in found.items() for r in records),
+            unreadable=tuple(bad),
         )
 
     async def read_reference(self, changes: ChangeSet) -> Reference:

@@ -24,6 +24,7 @@ from shared.openair.changes import (
 )
 from shared.openair.client import OpenAirClient
 from shared.openair.clock import zone_mismatch
+from shared.openair.errors import OpenAirError
 from shared.openair.models import (
     Booking,
     BookingType,
@@ -39,7 +40,7 @@ from shared.openair.models import (
     User,
 )
 from shared.openair.reads import ReadSpec
-from shared.openair.xml import Raw
+from shared.openair.xml import Raw, Unreadable
 
 R = TypeVar("R", bound=Record)
 
@@ -60,15 +61,32 @@ class OpenAirSource:
         self.client = client
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
 
-    async def _read(self, specs: Sequence[ReadSpec], *, clock: bool = False) -> list[list[Raw]]:
+    async def _read(
+        self, specs: Sequence[ReadSpec], *, clock: bool = False, bad: list[Unreadable] | None = None
+    ) -> list[list[Raw]]:
+        """Rows per spec. With `bad`, a record that cannot be read is left out and added there (record by record)."""
         out: list[list[Raw]] = []
+        before = len(self.client.unreadable_records)
         for start in range(0, len(specs), COMMANDS_PER_REQUEST):
-            out.extend(await self.client.read_many(specs[start : start + COMMANDS_PER_REQUEST], clock=clock))
+            chunk = specs[start : start + COMMANDS_PER_REQUEST]
+            out.extend(await self.client.read_many(chunk, clock=clock, lenient=bad is not None))
             clock = False
+        if bad is not None:
+            bad.extend(self.client.unreadable_records[before:])
         return out
 
     def _parse(self, model: type[R], rows: Iterable[Raw]) -> list[R]:
         return [model.from_raw(row, self.client.zone) for row in rows]
+
+    def _parse_each(self, model: type[R], rows: Iterable[Raw], bad: list[Unreadable]) -> list[R]:
+        """The rows as models, record by record: one whose values do not make a record is added to `bad`."""
+        out: list[R] = []
+        for row in rows:
+            try:
+                out.append(model.from_raw(row, self.client.zone))
+            except (OpenAirError, ValueError, OverflowError) as exc:
+                bad.append(Unreadable(model.TYPE, _plain(row, "id"), _plain(row, "userid"), _problem(exc)))
+        return out
 
     async def read_changes(self, since: Mapping[str, dt.datetime | None]) -> ChangeSet:
         before = self.client.requests_made
@@ -102,7 +120,10 @@ class OpenAirSource:
                 add("dependent", ReadSpec(type=name, since=mark, return_fields=fields, enable_custom=False))
 
         # OpenAir's clock travels with the reads (no extra request): a wrong OPENAIR_COMPANY_TIMEZONE shows at once.
-        pages = await self._read(specs, clock=True)
+        # Read record by record: one record holding a value that cannot be read is left out and named, not allowed
+        # to fail the read for the whole tenant (a body that is not XML, or a broken envelope, still fails it).
+        unreadable: list[Unreadable] = []
+        pages = await self._read(specs, clock=True, bad=unreadable)
         changed: dict[str, dict[str, Record]] = {name: {} for name in EXPORTED_TYPES.values()}
         deletions: list[Deletion] = []
         moved_tasks: set[str] = set()
@@ -111,9 +132,15 @@ class OpenAirSource:
         users: list[User] = []
         for (role, name), rows in zip(roles, pages, strict=True):
             if role == "changed":
-                changed[name].update({r.id: r for r in self._parse(_MODELS[name], rows)})
+                changed[name].update({r.id: r for r in self._parse_each(_MODELS[name], rows, unreadable)})
             elif role == "deleted":
-                for gone in (DeletedRecord.from_raw(name, row, self.client.zone) for row in rows):
+                for row in rows:
+                    try:
+                        gone = DeletedRecord.from_raw(name, row, self.client.zone)
+                    except (OpenAirError, ValueError, OverflowError) as exc:
+                        problem = _problem(exc)
+                        unreadable.append(Unreadable(name, _plain(row, "id"), _plain(row, "userid"), problem, True))
+                        continue
                     deletions.append(Deletion(_KIND_OF[name], gone.id, gone.userid or "", gone.updated))
             elif name == "Projecttask":
                 moved_tasks.update(str(row.get("id")) for row in rows)
@@ -124,7 +151,7 @@ class OpenAirSource:
             elif name == "BookingType":
                 retyped.update(str(row.get("id")) for row in rows)
             elif name == "User":
-                users.extend(self._parse(User, rows))
+                users.extend(self._parse_each(User, rows, unreadable))
 
         touched_requests -= set(changed["Schedulerequest"])
         follow: list[ReadSpec] = [
@@ -133,12 +160,17 @@ class OpenAirSource:
             *(ReadSpec(type="Booking", query={"booking_typeid": b}) for b in sorted(retyped)),
         ]
         forced: set[str] = set()
-        for spec, rows in zip(follow, await self._read(follow), strict=True):
-            pulled = {r.id: r for r in self._parse(_MODELS[spec.type], rows)}
+        for spec, rows in zip(follow, await self._read(follow, bad=unreadable), strict=True):
+            pulled = {r.id: r for r in self._parse_each(_MODELS[spec.type], rows, unreadable)}
             changed[spec.type].update(pulled)
             forced.update(record_key(_KIND_OF[spec.type], record_id) for record_id in pulled)
 
-        watermarks = {updated_cursor(name): started for name in [*EXPORTED_TYPES.values(), *dependents]}
+        skipped, held, notices = _sort_unreadable(unreadable, deletions)
+        watermarks = {
+            updated_cursor(name): started
+            for name in [*EXPORTED_TYPES.values(), *dependents]
+            if updated_cursor(name) not in held
+        }
         server_now = self.client.server_now
         zone_problem = zone_mismatch(self.client.zone, server_now, started) if server_now else None
         return ChangeSet(
@@ -148,11 +180,14 @@ class OpenAirSource:
             deletions=tuple(deletions),
             users=tuple(users),
             watermarks=watermarks,
-            deletion_watermarks={deleted_cursor(name): started for name in EXPORTED_TYPES.values()},
+            deletion_watermarks={
+                deleted_cursor(name): started for name in EXPORTED_TYPES.values() if deleted_cursor(name) not in held
+            },
             requests_made=self.client.requests_made - before,
-            notices=(*([zone_problem] if zone_problem else []), *self.client.repaired_records[repaired:]),
+            notices=(*([zone_problem] if zone_problem else []), *self.client.repaired_records[repaired:], *notices),
             forced=frozenset(forced),
             reconcile=frozenset(reconcile),
+            unreadable=tuple(skipped),
         )
 
     async def read_active_users(self) -> list[User]:
@@ -175,8 +210,9 @@ class OpenAirSource:
             for user in sorted(user_ids)
         ]
         found: dict[str, list[Any]] = {name: [] for name in EXPORTED_TYPES.values()}
-        for spec, rows in zip(specs, await self._read(specs), strict=True):
-            found[spec.type].extend(self._parse(_MODELS[spec.type], rows))
+        unreadable: list[Unreadable] = []
+        for spec, rows in zip(specs, await self._read(specs, bad=unreadable), strict=True):
+            found[spec.type].extend(self._parse_each(_MODELS[spec.type], rows, unreadable))
         return ChangeSet(
             bookings=tuple(found["Booking"]),
             task_assignments=tuple(found["Projecttaskassign"]),
@@ -184,6 +220,7 @@ class OpenAirSource:
             requests_made=self.client.requests_made - before,
             notices=tuple(self.client.repaired_records[repaired:]),
             forced=frozenset(record_key(_KIND_OF[name], r.id) for name, records in found.items() for r in records),
+            unreadable=tuple(unreadable),  # only exported types are read here, none deleted
         )
 
     async def read_reference(self, changes: ChangeSet) -> Reference:
@@ -230,3 +267,46 @@ class OpenAirSource:
             timetypes=timetypes,
             request_items={k: tuple(v) for k, v in items.items()},
         )
+
+
+def _plain(row: Raw, name: str) -> str:
+    value = row.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _problem(exc: Exception) -> str:
+    if isinstance(exc, OpenAirError):
+        return exc.openair_message
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+def _sort_unreadable(
+    unreadable: Sequence[Unreadable], deletions: list[Deletion]
+) -> tuple[list[Unreadable], set[str], list[str]]:
+    """What becomes of each record a tenant-wide read could not read: (records the planner names as skipped for
+    their user, cursors that must not advance this run, notices for the run's alerts).
+
+    Watermarks. A changed record of an exported type is skipped and its watermark advances anyway: the only fix
+    is an edit in OpenAir, which moves the record's `updated` past the watermark, so the next run reads the fixed
+    record (and the skip stays named in the user's `SkippedRecords` until then). Holding the watermark back
+    instead would re-read, and fail to read, the same record on every run and stall every other change of that
+    type behind it. A deleted record never changes again, so nothing would bring it back once the watermark
+    passed it: when its id (and user) can still be read its deletion is carried out without the unreadable
+    `updated`; when not, that deleted-pass watermark stays where it was (the pass is re-read, and the record
+    named, until it can be read). A dependent type's record (task, request item, booking type, user) is only
+    read for its id and time zone: one that cannot be read holds back that type's watermark the same way, so
+    the records it would pull in are not lost.
+    """
+    skipped: list[Unreadable] = []
+    held: set[str] = set()
+    notices: list[str] = []
+    for record in unreadable:
+        if record.type in _KIND_OF and not record.deleted:
+            skipped.append(record)
+        elif record.type in _KIND_OF and record.id:
+            deletions.append(Deletion(_KIND_OF[record.type], record.id, record.user_id))
+            notices.append(f"{record}; it is removed from the calendar all the same")
+        else:
+            held.add(deleted_cursor(record.type) if record.deleted else updated_cursor(record.type))
+            notices.append(f"{record}; its changes are read again on every run until it can be read")
+    return skipped, held, notices

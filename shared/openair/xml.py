@@ -200,6 +200,51 @@ def records(element: Element, type_name: str, label: str) -> list[Raw]:
     return [record_from_element(child, label) for child in element if child.tag == type_name]
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """One record of a read that could not be read (a field OpenAir sent that is not a value of its kind: an
+    impossible `<Date>`, a number that is not one). It is left out of what the read returns and named instead:
+    type, id and user when they can be read, and which field is wrong and how. `deleted` when it came from a
+    deleted-records read."""
+
+    type: str
+    id: str
+    user_id: str
+    problem: str
+    deleted: bool = False
+
+    def __str__(self) -> str:
+        gone = "deleted " if self.deleted else ""
+        return f"OpenAir {gone}{self.type} {self.id or '?'} (user {self.user_id or '?'}) cannot be read: {self.problem}"
+
+
+def records_each(
+    element: Element, type_name: str, label: str, *, deleted: bool = False
+) -> tuple[list[Raw], list[Unreadable]]:
+    """The `<type_name>` children read one by one: a record that cannot be read is named in the second list and
+    the rest are read. The envelope was parsed already; only values inside a record are forgiven here."""
+    rows: list[Raw] = []
+    bad: list[Unreadable] = []
+    for child in element:
+        if child.tag != type_name:
+            continue
+        try:
+            rows.append(record_from_element(child, label))
+        except OpenAirProtocolError as exc:
+            bad.append(
+                Unreadable(type_name, _plain(child, "id"), _plain(child, "userid"), exc.openair_message, deleted)
+            )
+    return rows, bad
+
+
+def _plain(record: Element, name: str) -> str:
+    """A plain-text field of a record element, or "" when it is absent or not plain text."""
+    field = record.find(name)
+    if field is None or len(field):
+        return ""
+    return (field.text or "").strip()
+
+
 def _merge(out: Raw, key: str, value: Any) -> None:
     if key not in out:
         out[key] = value

@@ -26,6 +26,7 @@ from shared.graph.models import EventDraft
 from shared.kinds import RecordKind, record_key
 from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Deletion, Reference, updated_cursor
 from shared.openair.models import Booking, Projecttaskassign, Schedulerequest
+from shared.openair.xml import Unreadable
 from shared.store.admin import IntegrationSettings, Mappings, RowProblem, UserMapping, WhenRemoved
 from shared.store.state import Desire, Link, LinkState, Origin, OutboxEntry, UserState
 from shared.store.store import SyncStore
@@ -229,6 +230,16 @@ async def plan_export(
         put(user_id, OutboxEntry(user_id, key, Desire.WRITE, "changed in OpenAir", rendered.model_dump_json(),
                                  plan.run_id, source_updated=record.updated))  # fmt: skip
 
+    for bad in changes.unreadable:
+        # A record OpenAir sent with a value that cannot be read (the client left it out): named for its user like
+        # one that cannot be rendered; its event, if any, is left as it is until the record is fixed in OpenAir.
+        kind = _KIND_OF_TYPE[bad.type]
+        owner = bad.user_id
+        if owner and (owner not in contexts or kind not in mappings.users[owner].export_kinds):
+            plan.bump("unreadable_not_exported")
+            continue
+        plan.skip_record(kind, bad.id or "?", owner, f"cannot be read from OpenAir: {bad.problem}")
+
     if settings.on_record_deleted is WhenRemoved.REMOVE_EVENT:
         for deletion in changes.deletions:
             if deletion.user_id and (targets is None or deletion.user_id in targets):
@@ -260,10 +271,10 @@ async def plan_export(
 
     for user_entries in plan.entries.values():
         store.put_outbox(user_entries)
-    if records or changes.deletions:
+    if records or changes.deletions or changes.unreadable:
         remember_skipped(store, plan, {record_key(kind, r.id) for kind, r in records} | {
             record_key(d.kind, d.record_id) for d in changes.deletions
-        })  # fmt: skip
+        } | {_unreadable_key(u) for u in changes.unreadable})  # fmt: skip
     for user_id, zone_name in zone_updates.items():
         store.write_mapping_status(user_id, OpenAirTimeZone=zone_name)
     watermarks = dict(changes.watermarks)
@@ -304,9 +315,15 @@ async def reconcile_deletions(
         *(record_key(RecordKind.TASK_ASSIGNMENT, r.id) for r in changes.task_assignments),
         *(record_key(RecordKind.SCHEDULE_REQUEST, r.id) for r in changes.schedule_requests),
     }
+    # A live record OpenAir sent with a value that cannot be read is still live: never a deletion. One whose id
+    # cannot be read could be any link of its kind, so that kind deletes nothing by reconciliation this run.
+    live.update(_unreadable_key(u) for u in changes.unreadable if u.id)
+    blind = {_KIND_OF_TYPE[u.type] for u in changes.unreadable if not u.id}
     read = ChangeSet()
     for kinds, user_ids in by_kinds.items():
         found = await openair.read_user_records(user_ids, kinds, None)  # every live record, whatever its age
+        live.update(_unreadable_key(u) for u in found.unreadable if u.id)
+        blind.update(_KIND_OF_TYPE[u.type] for u in found.unreadable if not u.id)
         live.update(record_key(RecordKind.BOOKING, r.id) for r in found.bookings)
         live.update(record_key(RecordKind.TASK_ASSIGNMENT, r.id) for r in found.task_assignments)
         live.update(record_key(RecordKind.SCHEDULE_REQUEST, r.id) for r in found.schedule_requests)
@@ -318,6 +335,8 @@ async def reconcile_deletions(
     for kinds, user_ids in by_kinds.items():
         for user_id in user_ids:
             for key, link in sorted(states[user_id][0].items()):
+                if link.kind in blind:
+                    continue
                 if link.origin is Origin.OPENAIR and link.kind in kinds and key not in live and key not in known:
                     gone.append(Deletion(link.kind, key.partition(":")[2], user_id))
                     known.add(key)
@@ -330,7 +349,15 @@ async def reconcile_deletions(
         deletions=changes.deletions + tuple(gone),
         requests_made=changes.requests_made + read.requests_made,
         notices=changes.notices + read.notices,
+        unreadable=changes.unreadable + read.unreadable,  # named as skipped for their users, like any other
     )
+
+
+_KIND_OF_TYPE = {name: kind for kind, name in EXPORTED_TYPES.items()}
+
+
+def _unreadable_key(record: Unreadable) -> str:
+    return record_key(_KIND_OF_TYPE[record.type], record.id or "?")
 
 
 REASSIGNED = "reassigned in OpenAir"
