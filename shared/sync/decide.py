@@ -69,6 +69,10 @@ def decide(entry: OutboxEntry, link: Link | None, mailbox_id: str) -> Step:
     if not mailbox_id:
         return Step(entry, Action.NOTHING, link, draft)
     if link is not None and link.mailbox_id and link.mailbox_id != mailbox_id:
+        if link.state is LinkState.CREATING or not link.event_id:
+            # A create in the previous mailbox whose answer was lost: find that copy first, so it is retired too
+            # (the recovery decides again, with the event id, and lands in the branch below).
+            return Step(entry, Action.RECOVER, link, draft, mailbox_id)
         # The user's mailbox changed: create here; the copy there is retired (removed once this one exists, and
         # remembered until its removal succeeds, whatever happens in between).
         previous = ((link.mailbox_id, link.event_id),) if link.event_id else ()

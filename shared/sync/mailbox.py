@@ -391,6 +391,9 @@ async def _recover(
     if spent:
         # Made once and deleted since: Graph keeps the id used for good, so only a new one can create it again.
         return _recreate(step, link.user_id, mailbox_id)
+    if mailbox_id and link.mailbox_id != mailbox_id:
+        # Never created in the previous mailbox, which is no longer the user's: create in theirs, under its own id.
+        return _recreate(dataclasses.replace(step, mailbox_id=mailbox_id), link.user_id, mailbox_id)
     # Never created: create now, under the same transaction id.
     return Step(step.entry, Action.CREATE, link, step.draft, mailbox_id or link.mailbox_id)
 
