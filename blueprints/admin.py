@@ -11,10 +11,10 @@ import json
 
 import azure.functions as func
 
-from blueprints.outputs import QueueMessages
+from blueprints.outputs import QueueMessage, QueueMessages
 from shared.access import Caller, admits, presented_key
 from shared.errors import ConfigurationError
-from shared.jobs import EXPORT_QUEUE
+from shared.jobs import EXPORT_QUEUE, OPERATIONS_QUEUE
 from shared.logging_setup import configure_logging, log_context
 from shared.notifications.webhook import IMPORT_QUEUE  # the import's queue (a light module)
 from shared.runtime import services
@@ -39,7 +39,9 @@ def _refused(req: func.HttpRequest) -> func.HttpResponse | None:
     return func.HttpResponse(json.dumps({"error": error}), status_code=status, mimetype=JSON)
 
 
-async def _answer(name: str, req: func.HttpRequest, out: QueueMessages | None = None) -> func.HttpResponse:
+async def _answer(
+    name: str, req: func.HttpRequest, out: QueueMessages | None = None, ops: QueueMessage | None = None
+) -> func.HttpResponse:
     from shared.admin import endpoints
     from shared.admin.audit import http_actor
 
@@ -47,12 +49,15 @@ async def _answer(name: str, req: func.HttpRequest, out: QueueMessages | None = 
     if refused is not None:
         return refused
     handler = getattr(endpoints, name)
-    request = endpoints.Request(dict(req.params), req.get_body() or b"", http_actor(dict(req.headers)))
+    query = {**dict(req.params), **dict(req.route_params or {})}
+    request = endpoints.Request(query, req.get_body() or b"", http_actor(dict(req.headers)))
     with log_context(function=f"manage_{name}"):
         answer = await endpoints.handle(handler, services(), request)
     if out is not None:
         out.set(answer.messages)
-    return func.HttpResponse(answer.json(), status_code=answer.status, mimetype=JSON)
+    if ops is not None and answer.operation:
+        ops.set(answer.operation)
+    return func.HttpResponse(answer.json(), status_code=answer.status, headers=answer.headers, mimetype=JSON)
 
 
 @bp.function_name("manage_status")
@@ -75,8 +80,9 @@ async def manage_check(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.function_name("manage_mappings_refresh")
 @bp.route(route="manage/mappings/refresh", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-async def manage_mappings_refresh(req: func.HttpRequest) -> func.HttpResponse:
-    return await _answer("refresh", req)
+@bp.queue_output(arg_name="ops", queue_name=OPERATIONS_QUEUE, connection="AzureWebJobsStorage")
+async def manage_mappings_refresh(req: func.HttpRequest, ops: QueueMessage) -> func.HttpResponse:
+    return await _answer("refresh", req, ops=ops)
 
 
 @bp.function_name("manage_mappings_import_csv")
@@ -88,15 +94,34 @@ async def manage_mappings_import_csv(req: func.HttpRequest) -> func.HttpResponse
 @bp.function_name("manage_resync")
 @bp.route(route="manage/resync", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
-async def manage_resync(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
-    return await _answer("resync", req, work)
+@bp.queue_output(arg_name="ops", queue_name=OPERATIONS_QUEUE, connection="AzureWebJobsStorage")
+async def manage_resync(req: func.HttpRequest, work: QueueMessages, ops: QueueMessage) -> func.HttpResponse:
+    return await _answer("resync", req, work, ops)
 
 
 @bp.function_name("manage_sync_export")
 @bp.route(route="manage/sync/export", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
-async def manage_sync_export(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
-    return await _answer("export", req, work)
+@bp.queue_output(arg_name="ops", queue_name=OPERATIONS_QUEUE, connection="AzureWebJobsStorage")
+async def manage_sync_export(req: func.HttpRequest, work: QueueMessages, ops: QueueMessage) -> func.HttpResponse:
+    return await _answer("export", req, work, ops)
+
+
+@bp.function_name("manage_operations_get")
+@bp.route(route="manage/operations/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def manage_operations_get(req: func.HttpRequest) -> func.HttpResponse:
+    return await _answer("operation", req)
+
+
+@bp.function_name("manage_operation")
+@bp.queue_trigger(arg_name="msg", queue_name=OPERATIONS_QUEUE, connection="AzureWebJobsStorage")
+@bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
+async def manage_operation(msg: func.QueueMessage, work: QueueMessages) -> None:
+    """Run a queued admin operation (202 from its route) and record its result in Runs; see background.py."""
+    from shared.admin.background import run_operation
+
+    with log_context(function="manage_operation"):
+        work.set(await run_operation(services(), msg.get_body()))
 
 
 @bp.function_name("manage_cutover")

@@ -32,6 +32,8 @@ var queueNames = [
   'export-record-poison'
   'import-mailbox'
   'import-mailbox-poison'
+  'manage-operations'
+  'manage-operations-poison'
 ]
 
 module account 'br/public:avm/res/storage/storage-account:0.27.1' = {

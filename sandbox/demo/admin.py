@@ -10,11 +10,25 @@ import json
 import os
 import subprocess
 import sys
+import time
+from typing import Any
 
 import httpx
 
 from sandbox.demo.export import say
 from sandbox.demo.world import DemoContext
+
+
+def follow_operation(ctx: DemoContext, location: str, timeout: float = 300.0) -> dict[str, Any]:
+    """Poll a queued admin operation (202 + Location) until it has finished; its last answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = httpx.get(ctx.host.base_url + location, headers={"x-functions-key": ctx.host.keys.function},
+                           timeout=30)  # fmt: skip
+        found: dict[str, Any] = answer.json()
+        if found.get("state") not in ("queued", "running") or time.monotonic() > deadline:
+            return found
+        time.sleep(1)
 
 
 def step_map_users(ctx: DemoContext) -> None:
@@ -26,16 +40,19 @@ def step_map_users(ctx: DemoContext) -> None:
         timeout=120,
     )
     body = answer.json()
-    ctx.check(answer.status_code == 200, f"mappings refresh answered {answer.status_code}: {body}")
-    if answer.status_code != 200:
+    ctx.check(answer.status_code == 202, f"mappings refresh answered {answer.status_code}: {body}")
+    if answer.status_code != 202:
         return
+    body = follow_operation(ctx, answer.headers["location"])  # the refresh runs on the operations queue
+    ctx.check(body.get("state") == "succeeded", f"mappings refresh ended {body}")
+    if body.get("state") != "succeeded":
+        return
+    body = body["result"]
     unauthorized = httpx.post(f"{ctx.host.base_url}/api/manage/mappings/refresh", json={}, timeout=30)
     ctx.check(unauthorized.status_code == 401, "the admin endpoint answered without a function key")
-    new = body.get("new", [])
-    say(f"  mapped {len(new)} users ({sum('(Alias)' in n for n in new)} by mailbox alias); "
-        f"{len(body.get('unmatched', []))} unmatched, {len(body.get('conflicts', []))} conflicts")  # fmt: skip
-    for line in body.get("unmatched", []):
-        say(f"    unmatched: {line}")
+    counts = body["counts"]
+    say(f"  mapped {counts.get('new', 0)} users; {counts.get('unmatched', 0)} unmatched, "
+        f"{counts.get('conflicts', 0)} conflicts (a dry run lists them)")  # fmt: skip
     say(f"  without the function key: {unauthorized.status_code}")
     ctx.result["mapping"] = body["counts"]
     ctx.mapped = ctx.store.load_mappings().users

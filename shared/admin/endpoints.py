@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.admin import audit, operations
+from shared.admin import audit, background, operations
 from shared.admin.csv_import import CsvImportError, CsvTooLarge
 from shared.admin.cutover import CutoverAction
 from shared.admin.resync import ResyncMode, UnknownUser
@@ -29,6 +29,8 @@ class Answer:
     status: int
     body: dict[str, Any]
     messages: list[str] = field(default_factory=list)  # export work for the queue output binding
+    headers: dict[str, str] = field(default_factory=dict)
+    operation: str = ""  # an operation for the manage-operations queue (shared/admin/background.py)
 
     def json(self) -> str:
         return json.dumps(self.body, default=str, indent=1)
@@ -45,6 +47,7 @@ class Request:
     query: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     actor: str = audit.FUNCTION_KEY
+    in_queue: bool = False  # run by the operations queue: run it now, do not queue it again
 
 
 class _Body(BaseModel):
@@ -114,7 +117,7 @@ def _body(model: type[_Body], raw: bytes) -> Any:
 async def status(services: Services, request: Request) -> Answer:
     query = request.query
     limit = query.get("runs", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 500:
         raise BadRequest(f"query parameter runs is '{limit}'; use a number from 1 to 500")
     report = operations.status(services, user_id=query.get("user") or None, runs=int(limit))  # unknown user: 404
     return Answer(200, {"healthy": report.healthy, "state": report.state, **report.as_json()})
@@ -122,7 +125,7 @@ async def status(services: Services, request: Request) -> Answer:
 
 async def runs(services: Services, request: Request) -> Answer:
     limit = request.query.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 500:
         raise BadRequest(f"query parameter limit is '{limit}'; use a number from 1 to 500")
     from shared.admin.status import UnknownRun, runs_of
 
@@ -142,6 +145,8 @@ async def check(services: Services, request: Request) -> Answer:
 
 async def refresh(services: Services, request: Request) -> Answer:
     body = _body(RefreshRequest, request.body)
+    if not body.dry_run and not request.in_queue:  # reads every OpenAir user and Graph mailbox: on the queue
+        return background.accept(services.store(), "refresh", request)
     report = await operations.refresh(services, dry_run=body.dry_run, actor=request.actor)
     return Answer(200, {"dry_run": body.dry_run, "counts": report.counts(), **asdict(report)})
 
@@ -164,6 +169,9 @@ async def resync(services: Services, request: Request) -> Answer:
         who = f"user {asked.user}'s" if asked.user else "every mapped user's"
         raise BadRequest(f"recreate deletes {who} events written by the product and writes them again; add "
                          '"confirm": true to go ahead, or "dry_run": true to see how many')  # fmt: skip
+    if asked.all and not asked.dry_run and not request.in_queue:  # every user: on the queue
+        operations.refuse_while_paused(services.store(), f"a resync ({asked.mode.value})")
+        return background.accept(services.store(), "resync", request)
     report = await operations.resync(services, user=asked.user, mode=asked.mode, dry_run=asked.dry_run,
                                       actor=request.actor)  # fmt: skip
     body = {"run_id": report.run_id, "mode": report.mode.value, "dry_run": report.dry_run, "users": report.users,
@@ -174,6 +182,9 @@ async def resync(services: Services, request: Request) -> Answer:
 
 async def export(services: Services, request: Request) -> Answer:
     asked = _body(ExportRequest, request.body)
+    if asked.user is None and not asked.dry_run and not request.in_queue:  # the whole tenant: on the queue
+        operations.refuse_while_paused(services.store(), "an export")
+        return background.accept(services.store(), "export", request)
     outcome = await operations.export(services, user=asked.user, dry_run=asked.dry_run, actor=request.actor)
     body = {"run_id": outcome.run_id, "dry_run": asked.dry_run, "status": outcome.status, "counts": outcome.counts,
             "writes": outcome.preview, "mailboxes_queued": len(outcome.messages), "alerts": outcome.alerts,
@@ -229,9 +240,17 @@ async def decommission(services: Services, request: Request) -> Answer:
     return Answer(200, body)
 
 
+async def operation(services: Services, request: Request) -> Answer:
+    """A queued operation (refresh, export of the tenant, resync of everyone): its state, then its result."""
+    found = background.operation_state(services.store(), request.query.get("id", ""))
+    if found is None:
+        return Answer(404, {"error": f"no operation {request.query.get('id', '')} among the recent runs"})
+    return Answer(200, found)
+
+
 async def audit_trail(services: Services, request: Request) -> Answer:
     limit = request.query.get("limit", "50")
-    if not limit.isdigit() or not 1 <= int(limit) <= 500:
+    if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 500:
         raise BadRequest(f"query parameter limit is '{limit}'; use a number from 1 to 500")
     return Answer(200, {"entries": [e.as_json() for e in audit.recent(services.store(), int(limit))]})
 

@@ -39,10 +39,15 @@ class RouteDoc:
     text_body: str = ""  # media type of a raw (non-JSON) body
     answers: dict[str, str] = field(default_factory=dict)
     media: str = "application/json"  # of the answers
+    path: tuple[Param, ...] = ()  # the route's {parameters}
 
 
 _USER = Param("user", "string", "OpenAir user id: only this user")
 _BAD = {"400": "Bad input; `error` says what to change"}
+_QUEUED = (
+    "202: queued (Azure cuts an HTTP answer after 230 s); the answer carries `operation_id` and `Location`: "
+    "GET it (manage/operations/{id}) for the state and the result, also in `runs`"
+)
 _DEPENDENCY = {"502": "OpenAir, Graph or storage failed; `error` names it", "503": "App settings are wrong"}
 
 ROUTES: tuple[RouteDoc, ...] = (
@@ -68,8 +73,11 @@ ROUTES: tuple[RouteDoc, ...] = (
              answers={"200": "One result per check", **_BAD}),
     RouteDoc("POST", "manage/mappings/refresh", "Refresh mappings (the incumbent's File > Update)",
              "Maps active OpenAir users to mailboxes by email and aliases; never overwrites a Manual row nor maps "
-             "one mailbox to two users. Reports new, changed, unmatched and conflicting users.",
-             body=RefreshRequest, answers={"200": "What changed", **_BAD, **_DEPENDENCY}),
+             "one mailbox to two users. Reports new, changed, unmatched and conflicting users. The real refresh "
+             "reads every OpenAir user and mailbox, so it is queued: 202 with an operation to follow (kind "
+             "admin-mappings-refresh). A dry run answers at once with the full report.",
+             body=RefreshRequest, answers={"200": "Dry run: what would change", "202": _QUEUED, **_BAD,
+                                           **_DEPENDENCY}),
     RouteDoc("POST", "manage/mappings/import-csv", "Import a mailbox list (CSV: email,exchange server[,OpenAir user])",
              "Good lines are applied, bad lines reported by line number, in line order. Choose add_new and/or "
              "replace_existing. The optional third column names the OpenAir user (id or OpenAir email) when the "
@@ -85,14 +93,25 @@ ROUTES: tuple[RouteDoc, ...] = (
              "recreate: delete the product's own events in the window and write them again (needs confirm). "
              "Name a user, or set all for everyone; `skipped` names users everyone's resync left out and why. "
              "`writes` lists the creates, updates and deletes per mailbox (a dry run: what the real run will do). "
-             "The writes are queued. Refused with 409 while the sync is paused (dry runs excepted).",
-             body=ResyncRequest, answers={"200": "Dry run", "202": "Planned and queued", **_BAD,
-                                          "404": "Unknown or unmapped user", **_DEPENDENCY}),
+             "The writes are queued. Refused with 409 while the sync is paused (dry runs excepted). One user: "
+             "planned now, 202 with the plan. all (not a dry run): the planning itself is queued, 202 with an "
+             "operation to follow (kind admin-resync).",
+             body=ResyncRequest, answers={"200": "Dry run", "202": "One user: planned and queued. all: " + _QUEUED,
+                                          **_BAD, "404": "Unknown or unmapped user", "409": "Paused",
+                                          **_DEPENDENCY}),
     RouteDoc("POST", "manage/sync/export", "Run an export now (or preview it with dry_run)",
              "Without user: the regular incremental run. With user: all of that user's records, writing only what "
-             "differs. dry_run reports what would be created, updated and deleted, changing nothing.",
-             body=ExportRequest, answers={"200": "Dry run", "202": "Planned and queued", **_BAD,
-                                          "404": "Unknown or unmapped user", **_DEPENDENCY}),
+             "differs. dry_run reports what would be created, updated and deleted, changing nothing. Without user "
+             "(not a dry run) the run is queued: 202 with an operation to follow (kind admin-sync-export).",
+             body=ExportRequest, answers={"200": "Dry run", "202": "One user: planned and queued. Everyone: " + _QUEUED,
+                                          **_BAD, "404": "Unknown or unmapped user", "409": "Paused",
+                                          **_DEPENDENCY}),
+    RouteDoc("GET", "manage/operations/{id}", "A queued operation: its state, then its result",
+             "For the operation id a 202 answered (refresh, export of everyone, resync of all). `state`: queued, "
+             "running, succeeded or failed; once finished, `result` holds its counts, errors and alerts. The "
+             "same row is in `runs` (run id = operation id). A failed operation is not retried: run it again.",
+             path=(Param("id", "string", "The operation id (operation_id of the 202 answer)"),),
+             answers={"200": "The operation", "404": "No such operation among the recent runs"}),
     RouteDoc("POST", "manage/cutover", "Cut users over from the Exchange Integration Manager",
              "adopt: read each user's calendar once over their records' dates, recognise the incumbent's events "
              "(subject and body formats) and match each to the record it shows; matched events are adopted (our "
@@ -134,8 +153,8 @@ ROUTES: tuple[RouteDoc, ...] = (
 )  # fmt: skip
 
 
-def _parameter(param: Param) -> dict[str, Any]:
-    return {"name": param.name, "in": "query", "required": False, "description": param.description,
+def _parameter(param: Param, where: str = "query") -> dict[str, Any]:
+    return {"name": param.name, "in": where, "required": where == "path", "description": param.description,
             "schema": {"type": param.kind}}  # fmt: skip
 
 
@@ -148,10 +167,15 @@ def build_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for doc in ROUTES:
         operation: dict[str, Any] = {
-            "operationId": doc.route.removeprefix("manage/").replace("/", "_").replace("-", "_").replace(".", "_"),
+            "operationId": doc.route.removeprefix("manage/")
+            .replace("/", "_")
+            .replace("-", "_")
+            .replace(".", "_")
+            .replace("{", "")
+            .replace("}", ""),
             "summary": doc.summary,
             "description": doc.description,
-            "parameters": [_parameter(p) for p in doc.query],
+            "parameters": [*(_parameter(p, "path") for p in doc.path), *(_parameter(p) for p in doc.query)],
             "responses": {
                 **{code: _answer(text, doc.media) for code, text in doc.answers.items()},
                 "401": {"description": "No or wrong function key"},

@@ -1,0 +1,116 @@
+"""Admin operations that can outlast an HTTP answer run on a queue: 202 Accepted now, the result later.
+
+Azure's front end cuts an HTTP response after 230 seconds whatever the function timeout
+(learn.microsoft.com/azure/azure-functions/functions-scale#timeout). A mapping refresh, an export of the whole
+tenant and a resync of every user read every mapped user from OpenAir and Graph, so over HTTP they answer
+202 with an operation id and a `Location` (`GET /api/manage/operations/{id}`), and the queue function
+`manage_operation` runs them. The operation is one row of the Runs table, written at each step with the same
+key: `queued` (by the HTTP call), `running`, then `ok`/`partial` (succeeded) or `failed`, with its counts and
+errors; so `runs` and `status` show it like any run. A failed operation is not retried: it is recorded with its
+error, and the administrator runs it again once the cause is fixed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from shared.jobs import OPERATIONS_QUEUE as OPERATIONS_QUEUE
+from shared.store.state import RunRecord
+from shared.store.store import SyncStore
+
+if TYPE_CHECKING:
+    from shared.admin.endpoints import Answer, Request
+    from shared.runtime import Services
+
+log = logging.getLogger(__name__)
+
+ROUTE = "/api/manage/operations/"
+# The endpoint handler an operation runs, and the Runs kind it is recorded under.
+KINDS = {"refresh": "admin-mappings-refresh", "export": "admin-sync-export", "resync": "admin-resync"}
+STATES = {"queued": "queued", "running": "running", "failed": "failed"}  # any other run status: succeeded
+
+
+class OperationMessage(BaseModel):
+    """One queue message: run this handler with this body on behalf of this actor (keys and the body only)."""
+
+    operation_id: str
+    handler: str
+    body: str = ""
+    actor: str = ""
+    queued: dt.datetime
+
+
+def _record(message: OperationMessage, status: str, counts: dict[str, int] | None = None,
+            errors: tuple[str, ...] = (), alerts: tuple[str, ...] = ()) -> RunRecord:  # fmt: skip
+    # `started` stays the time it was queued: every step rewrites the same Runs row.
+    return RunRecord(run_id=message.operation_id, kind=KINDS[message.handler], started=message.queued,
+                     finished=dt.datetime.now(dt.UTC), status=status, counts=counts or {}, errors=errors,
+                     alerts=alerts)  # fmt: skip
+
+
+def accept(store: SyncStore, handler: str, request: Request) -> Answer:
+    """Record the operation as queued and answer 202 with where to follow it; the message goes on the queue."""
+    from shared.admin.endpoints import Answer
+
+    message = OperationMessage(operation_id=f"op-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{secrets.token_hex(4)}",
+                               handler=handler, body=request.body.decode("utf-8", "replace"), actor=request.actor,
+                               queued=dt.datetime.now(dt.UTC))  # fmt: skip
+    store.ensure_tables()
+    store.record_run(_record(message, "queued"))
+    location = ROUTE + message.operation_id
+    body = {"operation_id": message.operation_id, "kind": KINDS[handler], "state": "queued", "status_url": location}
+    return Answer(202, body, headers={"Location": location}, operation=message.model_dump_json())
+
+
+async def run_operation(services: Services, raw: bytes | str) -> list[str]:
+    """Run one queued operation to its end and record it; returns the export work it planned (for the queue)."""
+    from shared.admin import endpoints
+
+    try:
+        message = OperationMessage.model_validate_json(raw)
+    except ValidationError as exc:
+        log.error("not an admin operation message", extra={"problem": str(exc.errors(include_url=False)[:1])})
+        return []  # nothing to record it under; a retry could never succeed
+    if message.handler not in KINDS:
+        log.error("unknown admin operation", extra={"operation": message.operation_id})
+        return []
+    store = services.store()
+    store.record_run(_record(message, "running"))
+    request = endpoints.Request({}, message.body.encode(), message.actor, in_queue=True)
+    try:
+        answer = await endpoints.handle(getattr(endpoints, message.handler), services, request)
+    except Exception as exc:  # a bug: recorded as the operation's failure rather than retried five times
+        log.exception("admin operation failed", extra={"operation": message.operation_id})
+        store.record_run(_record(message, "failed", errors=(f"{type(exc).__name__}: {exc}",)))
+        return []
+    body = answer.body
+    if answer.status >= 400:
+        store.record_run(_record(message, "failed", errors=(str(body.get("error", answer.status)),)))
+        return []
+    counts = {k: int(v) for k, v in dict(body.get("counts") or {}).items() if isinstance(v, int)}
+    if "mailboxes_queued" in body:
+        counts["mailboxes_queued"] = int(body["mailboxes_queued"])
+    elif answer.messages:
+        counts["mailboxes_queued"] = len(answer.messages)
+    errors = tuple(str(e) for e in [*(body.get("errors") or []), *(body.get("problems") or [])])
+    alerts = tuple(str(a) for a in body.get("alerts") or [])
+    store.record_run(_record(message, "partial" if errors else "ok", counts, errors, alerts))
+    return answer.messages
+
+
+def operation_state(store: SyncStore, operation_id: str, *, scan: int = 5000) -> dict[str, Any] | None:
+    """What `GET manage/operations/{id}` answers: the state and, once finished, the result."""
+    for run in store.recent_runs(scan):
+        if run.run_id == operation_id and run.kind in KINDS.values():
+            finished = run.status not in ("queued", "running")
+            return {"operation_id": run.run_id, "kind": run.kind, "state": STATES.get(run.status, "succeeded"),
+                    "status": run.status, "queued": run.started.isoformat(),
+                    "finished": run.finished.isoformat() if finished else None,
+                    "result": {"counts": dict(run.counts), "errors": list(run.errors), "alerts": list(run.alerts)}
+                    if finished else None}  # fmt: skip
+    return None
