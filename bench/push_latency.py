@@ -56,7 +56,7 @@ def main() -> None:
             graph = GraphControl(env["GRAPH_BASE_URL"])
             host.fire_timer("export_timer")
             host.drain_queues(timeout=300)
-            openair.form_script(f"{host.base_url}/api/openair/changed", PUSH_SECRET, host.keys.function)
+            openair.form_script(f"{host.base_url}/api/openair/changed", PUSH_SECRET, env["OPENAIR_PUSH_KEY"])
             users = sorted(mapped)[: args.users]
             # Templates among bookings that are events now (not of a "Do not export" type, which no save would
             # bring to Outlook).
@@ -123,15 +123,15 @@ def main() -> None:
                 "save_to_event_max_s": round(max(latencies), 3) if latencies else None,
                 "save_p50_ms": round(statistics.median(save_seconds) * 1000),
                 "save_p95_ms": round(percentile(save_seconds, 0.95) * 1000),
-                "form_script": {k: v for k, v in openair.form_script_state().items() if k in ("posted", "failed")},
+                "form_script": {
+                    k: v
+                    for k, v in openair.form_script_state().items()
+                    if k in ("posted", "failed", "last_status", "last_error")
+                },
                 "export_record_invocations": host.invocations.count("export_record"),
                 "export_record_failures": host.invocations.count("export_record", succeeded=False),
-                "export_record_p50_s": round(
-                    statistics.median(i.duration for i in host.invocations.all("export_record")), 3
-                ),
-                "endpoint_p50_s": round(
-                    statistics.median(i.duration for i in host.invocations.all("openair_changed")), 4
-                ),
+                "export_record_p50_s": _median([i.duration for i in host.invocations.all("export_record")], 3),
+                "endpoint_p50_s": _median([i.duration for i in host.invocations.all("openair_changed")], 4),
                 "graph_requests": graph.counters()["http_total"],
                 # api.pl requests during the burst (the saves themselves go through the simulator's control API)
                 "openair_requests": openair_requests,
@@ -154,6 +154,10 @@ async def _map(services: Services) -> None:
         await refresh_mappings(store, services.openair(), services.calendar())
     finally:
         await services.aclose()
+
+
+def _median(values: list[float], digits: int) -> float | None:
+    return round(statistics.median(values), digits) if values else None
 
 
 def _counts(events: list[dict[str, Any]]) -> dict[str, int]:
