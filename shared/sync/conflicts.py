@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from shared.graph.models import GraphEvent
 from shared.kinds import RecordKind, parse_record_key
+from shared.store.admin import IntegrationSettings
 from shared.store.state import Link, Origin
 from shared.store.store import SyncStore
 from shared.sync.ports import CalendarPort
@@ -112,11 +113,11 @@ def summary(conflicts: Sequence[Conflict]) -> str:
 
 
 async def report_conflicts(
-    user_id: str, mailbox_id: str, *, store: SyncStore, calendar: CalendarPort, now: dt.datetime
-) -> int | None:
+    user_id: str, mailbox_id: str, settings: IntegrationSettings, *, store: SyncStore, calendar: CalendarPort,
+    now: dt.datetime,
+) -> int | None:  # fmt: skip
     """With ConflictReport on: find the user's conflicts, write them to their mapping row (`Conflicts`), and return
     how many (None when the report is off). A failed read leaves the last report in place."""
-    settings, _ = await io(store.load_settings)
     if not settings.conflict_report:
         return None
     bookings = upcoming_bookings(await io(store.links, user_id), now)

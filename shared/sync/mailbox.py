@@ -23,7 +23,7 @@ from shared.graph.errors import GraphError, MailboxUnavailable
 from shared.graph.models import DeleteEvent, EventDraft, WriteResult
 from shared.kinds import RecordKind, openair_event_key, parse_record_key
 from shared.store import admin
-from shared.store.admin import UserMapping
+from shared.store.admin import IntegrationSettings, UserMapping
 from shared.store.lease import mailbox_lease
 from shared.store.state import Desire, Link, LinkState, OutboxEntry
 from shared.store.store import SyncStore
@@ -92,6 +92,21 @@ class MailboxReport:
         return counts
 
 
+@dataclass
+class _RunSettings:
+    """IntegrationSettings read at most once per worker run, and only when a step needs them."""
+
+    store: SyncStore
+    _value: IntegrationSettings | None = None
+
+    async def get(self) -> IntegrationSettings:
+        if self._value is not None:
+            return self._value
+        loaded, _ = await io(self.store.load_settings)
+        self._value = loaded
+        return loaded
+
+
 def load_mapping(store: SyncStore, user_id: str) -> UserMapping | None:
     """The user's mapping row if it parses and has a resolved mailbox (one row read, not the whole table;
     the planner has already refused mailboxes mapped twice)."""
@@ -150,12 +165,12 @@ async def _export_mailbox(
         await _recover(step, calendar, mailbox_id, report) if step.action is Action.RECOVER else step for step in steps
     ]
     steps = [_superseded(step) for step in steps]
-    if mapping is not None and mapping.import_events and any(_mergeable(s) for s in steps):
-        settings, _ = await io(store.load_settings)
-        if settings.import_enabled:
-            steps = [await _unseen_outlook_edit(step, calendar, report) if _mergeable(step) else step for step in steps]
+    settings = _RunSettings(store)
+    importing = mapping is not None and mapping.import_events and any(_mergeable(s) for s in steps)
+    if importing and (await settings.get()).import_enabled:
+        steps = [await _unseen_outlook_edit(step, calendar, report) if _mergeable(step) else step for step in steps]
 
-    await _ensure_categories(store, calendar, steps, report)
+    await _ensure_categories(settings, calendar, steps, report)
 
     await io(store.put_links, _intents(steps))
     second: list[Step] = []  # what the answers of the first round call for
@@ -195,7 +210,8 @@ async def _export_mailbox(
 
     unavailable = report.mailbox_unavailable
     if not unavailable and any(entry.key.startswith(f"{RecordKind.SCHEDULE_REQUEST.value}:") for entry in entries):
-        note = await time_off.after_export(user_id, mapping, store=store, calendar=calendar, now=now)
+        note = await time_off.after_export(user_id, mapping, store=store, calendar=calendar, now=now,
+                                           settings=await settings.get())  # fmt: skip
         if note:
             report.errors.append(note)
     if (
@@ -204,7 +220,8 @@ async def _export_mailbox(
         and any(entry.key.startswith(f"{RecordKind.BOOKING.value}:") for entry in entries)
     ):
         try:
-            report.conflicts = await conflicts.report_conflicts(user_id, mailbox_id, store=store, calendar=calendar,
+            report.conflicts = await conflicts.report_conflicts(user_id, mailbox_id, await settings.get(),
+                                                                store=store, calendar=calendar,
                                                                 now=now)  # fmt: skip
         except GraphError as exc:
             report.errors.append(f"conflict report: the calendar could not be read ({exc})")
@@ -224,7 +241,7 @@ async def _export_mailbox(
 
 
 async def _ensure_categories(
-    store: SyncStore, calendar: CalendarPort, steps: list[Step], report: MailboxReport
+    settings: _RunSettings, calendar: CalendarPort, steps: list[Step], report: MailboxReport
 ) -> None:
     """The administrator's export category is in each mailbox's master list before events carry it: Outlook colours
     a category only when the list has it."""
@@ -232,10 +249,10 @@ async def _ensure_categories(
               for name in s.draft.categories if s.mailbox_id}  # fmt: skip
     if not wanted:
         return
-    settings, _ = await io(store.load_settings)
+    color = (await settings.get()).export_category_color
     for mailbox_id, name in sorted(wanted):
         try:
-            await calendar.ensure_category(mailbox_id, name, settings.export_category_color)
+            await calendar.ensure_category(mailbox_id, name, color)
         except MailboxUnavailable:
             return  # the writes that follow find the mailbox gone and mark the user
         except GraphError as exc:

@@ -125,12 +125,12 @@ async def update_automatic_replies(
 
 
 async def after_export(
-    user_id: str, mapping: UserMapping | None, *, store: SyncStore, calendar: CalendarPort, now: dt.datetime
-) -> str | None:
+    user_id: str, mapping: UserMapping | None, *, store: SyncStore, calendar: CalendarPort, now: dt.datetime,
+    settings: IntegrationSettings,
+) -> str | None:  # fmt: skip
     """The worker's hook: after a run that touched the user's time off, or when their replies have ended."""
     if mapping is None or not mapping.mailbox_id:
         return None
-    settings, _ = await io(store.load_settings)
     if not settings.auto_replies_for_time_off:
         return None
     return await update_automatic_replies(user_id, mapping.mailbox_id, mapping.name or user_id, store=store,
@@ -144,6 +144,7 @@ async def when_due(user_id: str, *, store: SyncStore, calendar: CalendarPort, no
     from shared.sync.mailbox import load_mapping
 
     mapping = await io(load_mapping, store, user_id)
-    note = await after_export(user_id, mapping, store=store, calendar=calendar, now=now)
+    settings, _ = await io(store.load_settings)
+    note = await after_export(user_id, mapping, store=store, calendar=calendar, now=now, settings=settings)
     if note:
         await io(store.write_mapping_status, user_id, LastError=note, LastErrorAt=now)
