@@ -10,7 +10,7 @@ import functools
 import re
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tzlocal.windows_tz import tz_win, win_tz
+from tzlocal.windows_tz import win_tz
 
 _OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2}):?(\d{2})?$")
 
@@ -56,8 +56,3 @@ def zone(name: str) -> ZoneInfo:
     if resolved is None:
         raise ValueError(f"unknown time zone {name!r}")
     return ZoneInfo(resolved)
-
-
-def windows_name(iana: str) -> str | None:
-    """The Windows name for an IANA zone, for Graph calls that insist on one."""
-    return tz_win.get(iana)

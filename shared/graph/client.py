@@ -161,14 +161,3 @@ def build_client(
     adapter = GraphRequestAdapter(auth, http)
     adapter.base_url = settings.base_url
     return GraphClient(GraphServiceClient(request_adapter=adapter), http, traffic, credential)
-
-
-_process_client: GraphClient | None = None
-
-
-def process_client(settings: GraphSettings, secrets: SecretProvider) -> GraphClient:
-    """The process's one client, built on first use and reused by every invocation after it."""
-    global _process_client
-    if _process_client is None or _process_client.closed:
-        _process_client = build_client(settings, secrets)
-    return _process_client

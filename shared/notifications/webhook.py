@@ -56,10 +56,6 @@ class SubscriptionRef:
 Lookup = Callable[[str], SubscriptionRef | None]
 
 
-class LookupFailed(Exception):
-    """The Subscriptions table could not be read: answer 503 so Graph retries."""
-
-
 @dataclass
 class WebhookAnswer:
     status: int

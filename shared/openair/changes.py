@@ -30,7 +30,6 @@ EXPORTED_TYPES: dict[RecordKind, str] = {
     RecordKind.TASK_ASSIGNMENT: "Projecttaskassign",
     RecordKind.SCHEDULE_REQUEST: "Schedulerequest",
 }
-DEPENDENT_TYPES = ("Projecttask", "Schedulerequest_item", "BookingType", "User")
 
 
 # OpenAir purges deleted records 180 days after their deletion (Oracle, "Data Deletion", section_1521018146): a

@@ -35,12 +35,6 @@ def parse_offset(text: str) -> dt.timezone | None:
     return dt.timezone(sign * dt.timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
 
 
-def format_offset(offset: dt.timedelta | None) -> str:
-    total = int((offset or dt.timedelta()).total_seconds()) // 60
-    sign = "-" if total < 0 else "+"
-    return f"{sign}{abs(total) // 60:02d}{abs(total) % 60:02d}"
-
-
 def read_date(element: Element) -> DateValue:
     """A `<Date>` element as None (empty), a date (no time parts) or a datetime (aware if it has a timezone).
 

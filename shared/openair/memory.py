@@ -34,8 +34,6 @@ from shared.openair.models import (
 )
 from shared.openair.xml import Unreadable
 
-_TYPE_OF_KIND = {v: k for k, v in EXPORTED_TYPES.items()}
-
 
 class OpenAirUnavailable(Exception):
     """Injected outage."""

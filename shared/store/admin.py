@@ -596,7 +596,3 @@ def misplaced(table: str, partition: str, rows: Iterable[Row]) -> tuple[list[Row
 
 def settings_field(name: str) -> str:
     return _FIELD_OF[name]
-
-
-def describe_settings() -> Mapping[str, SettingSpec]:
-    return {spec.name: spec for spec in SETTING_SPECS}
