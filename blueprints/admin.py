@@ -14,7 +14,7 @@ import azure.functions as func
 from blueprints.outputs import QueueMessage, QueueMessages
 from shared.access import Caller, admits, presented_key
 from shared.errors import ConfigurationError
-from shared.jobs import EXPORT_QUEUE, OPERATIONS_QUEUE
+from shared.jobs.export import EXPORT_QUEUE, OPERATIONS_QUEUE
 from shared.logging_setup import configure_logging, log_context
 from shared.notifications.webhook import IMPORT_QUEUE  # the import's queue (a light module)
 from shared.runtime import services
@@ -117,8 +117,8 @@ async def manage_operations_get(req: func.HttpRequest) -> func.HttpResponse:
 @bp.queue_trigger(arg_name="msg", queue_name=OPERATIONS_QUEUE, connection="AzureWebJobsStorage")
 @bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
 async def manage_operation(msg: func.QueueMessage, work: QueueMessages) -> None:
-    """Run a queued admin operation (202 from its route) and record its result in Runs; see background.py."""
-    from shared.admin.background import run_operation
+    """Run a queued admin operation (202 from its route), record its result in Runs (shared/jobs/operations.py)."""
+    from shared.jobs.operations import run_operation
 
     with log_context(function="manage_operation"):
         work.set(await run_operation(services(), msg.get_body()))

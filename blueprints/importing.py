@@ -79,9 +79,9 @@ def graph_lifecycle(req: func.HttpRequest, work: QueueMessages) -> func.HttpResp
 @bp.queue_output(arg_name="work", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
 async def import_subscriptions(timer: func.TimerRequest, work: QueueMessages) -> None:
     """Create, renew and delete subscriptions; newly subscribed mailboxes get an import pass."""
-    from shared.notifications import jobs
+    from shared.jobs import importing
 
-    work.set(await jobs.run_subscription_timer(services()))
+    work.set(await importing.run_subscription_timer(services()))
 
 
 @bp.function_name("import_reconcile")
@@ -89,15 +89,15 @@ async def import_subscriptions(timer: func.TimerRequest, work: QueueMessages) ->
 @bp.queue_output(arg_name="work", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
 def import_reconcile(timer: func.TimerRequest, work: QueueMessages) -> None:
     """A delta pass for every importing mailbox, for whatever notifications never arrived."""
-    from shared.notifications import jobs
+    from shared.jobs import importing
 
-    work.set(jobs.run_reconcile_timer(services()))
+    work.set(importing.run_reconcile_timer(services()))
 
 
 @bp.function_name("import_mailbox")
 @bp.queue_trigger(arg_name="msg", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
 async def import_mailbox(msg: func.QueueMessage) -> None:
     """One mailbox's Outlook changes into OpenAir; failures retry, then land in import-mailbox-poison."""
-    from shared.notifications import jobs
+    from shared.jobs import importing
 
-    await jobs.run_import_mailbox(services(), msg.get_body(), dequeue_count=msg.dequeue_count or 1)
+    await importing.run_import_mailbox(services(), msg.get_body(), dequeue_count=msg.dequeue_count or 1)

@@ -1,5 +1,5 @@
 """Bindings of the push export (blueprint, registered in `function_app.py`): OpenAir's form script says a record
-changed, the product exports that record at once. Thin: parse the trigger, call `shared.push_jobs`, shape the answer.
+changed, the product exports that record at once. Thin: parse the trigger, call `shared.jobs.push`, shape the answer.
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import logging
 import azure.functions as func
 
 from blueprints.outputs import QueueMessage
-from shared import push_jobs
 from shared.access import Caller, admits, presented_key
 from shared.errors import ConfigurationError
+from shared.jobs import push
 from shared.push import SIGNATURE_HEADER, PushRefused
 from shared.runtime import services
 
@@ -29,14 +29,14 @@ def _json(status: int, document: dict[str, object]) -> func.HttpResponse:
 
 @bp.function_name("openair_changed")
 @bp.route(route="openair/changed", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@bp.queue_output(arg_name="work", queue_name=push_jobs.EXPORT_RECORD_QUEUE, connection="AzureWebJobsStorage")
+@bp.queue_output(arg_name="work", queue_name=push.EXPORT_RECORD_QUEUE, connection="AzureWebJobsStorage")
 def openair_changed(req: func.HttpRequest, work: QueueMessage) -> func.HttpResponse:
     """Validate a signed change notice and queue that record's export; 202 at once (someone is waiting on Save)."""
     try:
         app = services()
         if not admits(Caller.OPENAIR, presented_key(req.params, req.headers), app.secrets):
             return _json(401, {"error": "this key does not open the push route"})
-        message = push_jobs.accept_push(app, req.get_body(), req.headers.get(SIGNATURE_HEADER))
+        message = push.accept_push(app, req.get_body(), req.headers.get(SIGNATURE_HEADER))
     except PushRefused as refused:
         return _json(refused.status, {"error": refused.message})
     except ConfigurationError as exc:
@@ -47,7 +47,7 @@ def openair_changed(req: func.HttpRequest, work: QueueMessage) -> func.HttpRespo
 
 
 @bp.function_name("export_record")
-@bp.queue_trigger(arg_name="msg", queue_name=push_jobs.EXPORT_RECORD_QUEUE, connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=push.EXPORT_RECORD_QUEUE, connection="AzureWebJobsStorage")
 async def export_record(msg: func.QueueMessage) -> None:
     """Re-read one record from OpenAir and apply it to its user's mailbox; failures retry, then export-record-poison."""
-    await push_jobs.run_export_record(services(), msg.get_body(), dequeue_count=msg.dequeue_count or 1)
+    await push.run_export_record(services(), msg.get_body(), dequeue_count=msg.dequeue_count or 1)

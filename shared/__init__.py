@@ -5,5 +5,6 @@ Layout (arrows point one way: bindings -> sync -> ports; adapters never import t
 - `graph/`    the Microsoft Graph calendar gateway (msgraph-sdk)
 - `store/`    Azure Table Storage state and admin tables
 - `sync/`     the engine that decides what to write
+- `jobs/`     what each timer and queue worker does (export, push, importing, admin operations)
 - `settings`, `secrets`  configuration from the environment and Key Vault
 """

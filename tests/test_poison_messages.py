@@ -1,11 +1,11 @@
-"""Hostile queue messages (JSON nested absurdly deep) are poisoned and recorded by both workers (shared/jobs.py,
-shared/notifications/jobs.py), never a RecursionError that skips the record."""
+"""Hostile queue messages (JSON nested absurdly deep) are poisoned and recorded by both workers (shared/jobs/export.py,
+shared/jobs/importing.py), never a RecursionError that skips the record."""
 
 from __future__ import annotations
 
 import pytest
 
-from shared.notifications.jobs import BadImportMessage, run_import_mailbox
+from shared.jobs.importing import BadImportMessage, run_import_mailbox
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 from shared.store.memory import MemoryTables
@@ -22,7 +22,7 @@ async def test_a_deeply_nested_message_is_recorded_as_poison() -> None:
 
 
 async def test_a_deeply_nested_export_message_is_recorded_as_poison_too() -> None:
-    from shared.jobs import BadMessage, run_export_mailbox
+    from shared.jobs.export import BadMessage, run_export_mailbox
 
     store = SyncStore(MemoryTables())
     services = Services({}, EnvironmentSecrets({}), _store=store)

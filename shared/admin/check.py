@@ -214,7 +214,7 @@ async def run_checks(
 
         inspector = QueueInspector(load(StorageSettings, env))
         try:
-            from shared.jobs import EXPORT_QUEUE as queue
+            from shared.jobs.export import EXPORT_QUEUE as queue
 
             count = inspector.message_count(queue)
         finally:
@@ -354,7 +354,7 @@ async def run_checks(
         key = services.secrets.get("WEBHOOK_FUNCTION_KEY")
         urls = {path: f"{base}{path}" for path in (NOTIFICATION_PATH, LIFECYCLE_PATH)}
         try:  # the exact URLs subscriptions use (with their ?code= key), from the import's own code
-            from shared.notifications.jobs import endpoints as import_endpoints
+            from shared.jobs.importing import endpoints as import_endpoints
 
             made = import_endpoints(services)
             urls = {NOTIFICATION_PATH: made.notification_url, LIFECYCLE_PATH: made.lifecycle_url}

@@ -16,11 +16,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from shared.admin import audit, background, operations
+from shared.admin import audit, operations
 from shared.admin.csv_import import CsvImportError, CsvTooLarge
 from shared.admin.cutover import CutoverAction
 from shared.admin.resync import ResyncMode, UnknownUser
 from shared.errors import ConfigurationError, SyncError, SyncPaused
+from shared.jobs import operations as background
 from shared.runtime import Services
 
 
@@ -30,7 +31,7 @@ class Answer:
     body: dict[str, Any]
     messages: list[str] = field(default_factory=list)  # export work for the queue output binding
     headers: dict[str, str] = field(default_factory=dict)
-    operation: str = ""  # an operation for the manage-operations queue (shared/admin/background.py)
+    operation: str = ""  # an operation for the manage-operations queue (shared/jobs/operations.py)
 
     def json(self) -> str:
         return json.dumps(self.body, default=str, indent=1)
@@ -257,7 +258,7 @@ async def audit_trail(services: Services, request: Request) -> Answer:
 
 async def renew_subscriptions(services: Services, request: Request) -> Answer:
     """The import's subscription job, now: create missing subscriptions, renew expiring ones, drop stale ones."""
-    from shared.notifications.jobs import run_subscription_timer
+    from shared.jobs.importing import run_subscription_timer
 
     if request.body.strip() not in (b"", b"{}"):
         raise BadRequest("this route takes no body")

@@ -20,7 +20,7 @@ from shared.admin.mappings import MappingReport, refresh_mappings
 from shared.admin.resync import ResyncMode, ResyncReport, choose_users
 from shared.admin.status import StatusReport, build_status
 from shared.errors import SyncPaused
-from shared.jobs import ExportWork
+from shared.jobs.export import ExportWork
 from shared.logging_setup import log_context
 from shared.runtime import Services
 from shared.settings import StorageSettings, load
@@ -62,7 +62,7 @@ def pause(services: Services, *, actor: str, reason: str = "") -> PauseOutcome:
 def resume(services: Services, *, actor: str) -> PauseOutcome:
     """Writes start again: the next export run reads everything changed meanwhile (its watermarks waited), the
     pending outbox is applied, and one import pass per importing mailbox is queued (their delta links waited)."""
-    from shared.notifications.jobs import work_message
+    from shared.jobs.importing import work_message
     from shared.sync.importing.subscriptions import importing_users
 
     store = services.store()
@@ -195,7 +195,7 @@ async def export(
 
 
 async def _export(services: Services, *, user: str | None, dry_run: bool) -> ExportOutcome:
-    from shared import jobs
+    from shared.jobs import export
     from shared.sync.planner import plan_export
 
     with log_context(function="export", user=user):
@@ -204,7 +204,7 @@ async def _export(services: Services, *, user: str | None, dry_run: bool) -> Exp
         if not dry_run:
             refuse_while_paused(store, "an export")
         if user is None:
-            result = await jobs.run_export_timer(services, dry_run=dry_run)
+            result = await export.run_export_timer(services, dry_run=dry_run)
             run = result.run
             outcome = ExportOutcome(run.run_id, run.status, dict(run.counts), [], list(run.alerts), list(run.errors),
                                     result.messages)  # fmt: skip

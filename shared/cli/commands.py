@@ -181,7 +181,7 @@ async def pause(services: Services, args: argparse.Namespace, out: Output) -> in
 
 async def resume(services: Services, args: argparse.Namespace, out: Output) -> int:
     from shared.admin.audit import cli_actor
-    from shared.notifications.jobs import run_import_mailbox
+    from shared.jobs.importing import run_import_mailbox
 
     outcome = operations.resume(services, actor=cli_actor())
     if out.json_mode:

@@ -1,5 +1,5 @@
-"""Graph change notifications: the light webhook handling (`webhook`) and the import jobs it feeds (`jobs`).
+"""Graph change notifications: the light webhook handling (`webhook`) and the subscriptions' directory.
 
 `webhook` imports only the standard library, so the notification endpoint answers well within Graph's 3 s even
-on a cold instance; everything heavy (msgraph, OpenAir) lives behind the queue, in `jobs`.
+on a cold instance; everything heavy (msgraph, OpenAir) lives behind the queue, in `shared/jobs/importing.py`.
 """

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from shared import jobs
 from shared.admin import operations
 from shared.cli.main import main
+from shared.jobs import export
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 from shared.sync.planner import CURSOR_SCOPE
@@ -92,11 +92,11 @@ def test_work_queued_before_a_pause_waits_in_the_outbox(live: Live) -> None:
 
     async def scenario() -> None:
         live.openair.modify("Booking", booking, {"notes": "queued, then paused"})
-        planned = await jobs.run_export_timer(services)  # the timer ran; its messages are in the queue
+        planned = await export.run_export_timer(services)  # the timer ran; its messages are in the queue
         assert planned.messages
         operations.pause(services, actor="test", reason="incident")
         for message in planned.messages:
-            await jobs.run_export_mailbox(services, message)  # the worker meets the pause
+            await export.run_export_mailbox(services, message)  # the worker meets the pause
         await services.aclose()
 
     asyncio.run(scenario())

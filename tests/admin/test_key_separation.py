@@ -17,7 +17,7 @@ import pytest
 import function_app
 from sandbox.host.loader import functions_of
 from shared.cli.main import main
-from shared.notifications.jobs import endpoints
+from shared.jobs.importing import endpoints
 from shared.runtime import services
 from tests.admin.live import Live, live_world
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 import shared.sync.importing.engine
-from shared.notifications.jobs import run_import_mailbox, work_message
+from shared.jobs.importing import run_import_mailbox, work_message
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 from shared.store.memory import MemoryTables

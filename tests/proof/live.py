@@ -1,5 +1,6 @@
-"""A live tenant for the fault suite: Azurite + the OpenAir and Graph simulators over real HTTP, driven through
-the real adapters and `shared.jobs` (the queue modelled in the test: a failed message stays and is redelivered)."""
+"""A live tenant for the fault suite: Azurite + the OpenAir and Graph simulators over real HTTP, driven
+through the real adapters and `shared.jobs.export` (the queue modelled in the test: a failed message stays and
+is redelivered)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sandbox.graph.control import GraphControl
 from sandbox.offline import map_users, product_settings
 from sandbox.openair import OpenAirSimulator, SimulatorControl
 from sandbox.sample import build
-from shared import jobs
+from shared.jobs import export
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 
@@ -52,7 +53,7 @@ class LiveTenant:
     def export(self, *, attempts: int = 1) -> None:
         """A timer run, then every queued message delivered up to `attempts` times (failures stay queued)."""
         try:
-            result = self.loop.run_until_complete(jobs.run_export_timer(self.services))
+            result = self.loop.run_until_complete(export.run_export_timer(self.services))
             self.queue += [(m, 0) for m in result.messages]
         except Exception as exc:  # a failed run is the point of a fault; it is recorded
             self.failures.append(f"timer: {type(exc).__name__}: {exc}")
@@ -61,7 +62,7 @@ class LiveTenant:
             for message, delivered in pending:
                 try:
                     self.loop.run_until_complete(
-                        jobs.run_export_mailbox(self.services, message, dequeue_count=delivered + 1)
+                        export.run_export_mailbox(self.services, message, dequeue_count=delivered + 1)
                     )
                 except Exception as exc:  # the queue keeps the message for redelivery
                     self.failures.append(f"mailbox: {type(exc).__name__}: {exc}")

@@ -22,7 +22,7 @@ from sandbox.graph.control import GraphControl
 from sandbox.offline import map_users, product_settings
 from sandbox.openair import OpenAirSimulator
 from sandbox.sample import build
-from shared import jobs
+from shared.jobs import export
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 from shared.store.backend import StoreError
@@ -42,7 +42,7 @@ def simulators() -> Iterator[tuple[str, str]]:
 async def plan(env: dict[str, str]) -> list[str]:
     services = Services(env, EnvironmentSecrets(env))
     try:
-        return (await jobs.run_export_timer(services)).messages
+        return (await export.run_export_timer(services)).messages
     finally:
         await services.aclose()
 
@@ -51,7 +51,7 @@ async def apply(env: dict[str, str], messages: list[str]) -> None:
     services = Services(env, EnvironmentSecrets(env))
     try:
         for message in messages:
-            await jobs.run_export_mailbox(services, message)
+            await export.run_export_mailbox(services, message)
     finally:
         await services.aclose()
 

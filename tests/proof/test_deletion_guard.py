@@ -11,9 +11,9 @@ import asyncio
 import datetime as dt
 from collections.abc import Sequence
 
-from shared import jobs
 from shared.admin.status import build_status
 from shared.graph.models import GraphEvent
+from shared.jobs import export
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 from shared.store.admin import USER_MAPPINGS, USER_PARTITION
@@ -47,9 +47,9 @@ def event_count(world: World) -> int:
     return sum(len(v) for u in USERS for v in world.events(u).values())
 
 
-def timer_run(world: World) -> jobs.ExportRunResult:
+def timer_run(world: World) -> export.ExportRunResult:
     world.openair.clock += dt.timedelta(minutes=30)
-    return asyncio.run(jobs.run_export_timer(services_over(world)))
+    return asyncio.run(export.run_export_timer(services_over(world)))
 
 
 def test_openair_reading_empty_deletes_nothing() -> None:
@@ -59,7 +59,7 @@ def test_openair_reading_empty_deletes_nothing() -> None:
     world.openair.records.clear()  # everything gone from the reads, nothing reported deleted
     result = timer_run(world)
     for message in result.messages:
-        asyncio.run(jobs.run_export_mailbox(services_over(world), message))
+        asyncio.run(export.run_export_mailbox(services_over(world), message))
     assert event_count(world) == before
     assert result.run.status == "ok"
     ledger.scenario("deletion guard: OpenAir reads empty")
@@ -75,7 +75,7 @@ def test_mapping_table_emptied_is_blocked_over_the_budget_with_an_alert_in_statu
     assert result.run.alerts
     assert "Deletion guard" in result.run.alerts[0]
     for message in result.messages:
-        asyncio.run(jobs.run_export_mailbox(services_over(world), message))
+        asyncio.run(export.run_export_mailbox(services_over(world), message))
     assert event_count(world) == before, "no event deleted beyond the budget"
     status = build_status(world.store)
     assert not status.healthy
@@ -102,7 +102,7 @@ def test_openair_reporting_everything_deleted_is_blocked() -> None:
     world.setting("MaxDeletionsPerRun", 1000)
     result = timer_run(world)
     for message in result.messages:
-        asyncio.run(jobs.run_export_mailbox(services_over(world), message))
+        asyncio.run(export.run_export_mailbox(services_over(world), message))
     assert event_count(world) == 0
     ledger.scenario("deletion guard: OpenAir reports every record deleted")
 
@@ -113,7 +113,7 @@ def test_deletions_within_the_budget_go_through() -> None:
     world.openair.delete("Booking", "u2-1")
     result = timer_run(world)
     for message in result.messages:
-        asyncio.run(jobs.run_export_mailbox(services_over(world), message))
+        asyncio.run(export.run_export_mailbox(services_over(world), message))
     assert result.run.status == "ok"
     assert event_count(world) == len(USERS) * 4 - 2
 

@@ -78,7 +78,7 @@ async def test_an_unreadable_record_of_an_unmapped_user_is_counted_not_named() -
 
 
 async def test_the_run_record_names_the_unreadable_record() -> None:
-    from shared.jobs import run_export_timer
+    from shared.jobs.export import run_export_timer
 
     world = World.build()
     world.booking("b1", "u1", D(2026, 11, 23), D(2026, 11, 23))

@@ -63,7 +63,7 @@ async def test_an_unrenderable_record_is_skipped_and_named_and_the_rest_exports(
 
 
 async def test_the_run_record_names_the_skipped_record() -> None:
-    from shared.jobs import run_export_timer
+    from shared.jobs.export import run_export_timer
 
     world = World.build()
     world.booking("b1", "u1", D(9999, 12, 31), D(9999, 12, 31))

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 EXPORT_QUEUE = "export-mailbox"
-OPERATIONS_QUEUE = "manage-operations"  # long admin operations (shared/admin/background.py)
+OPERATIONS_QUEUE = "manage-operations"  # long admin operations (shared/jobs/operations.py)
 
 
 class ExportWork(BaseModel):

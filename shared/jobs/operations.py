@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
-from shared.jobs import OPERATIONS_QUEUE as OPERATIONS_QUEUE
+from shared.jobs.export import OPERATIONS_QUEUE as OPERATIONS_QUEUE
 from shared.store.state import RunRecord
 from shared.store.store import SyncStore
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from shared.errors import ConfigurationError
-from shared.jobs import BadMessage
+from shared.jobs.export import BadMessage
 from shared.push import RecordWork, verify_push
 from shared.runtime import Services
 from shared.settings import PushSettings, load
