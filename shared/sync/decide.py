@@ -10,15 +10,22 @@ from enum import StrEnum
 
 from shared.graph.models import CreateEvent, DeleteEvent, EventDraft, EventWrite, UpdateEvent
 from shared.store.state import Desire, Link, LinkState, OutboxEntry
+from shared.sync.render import RENDER_VERSION
 
 # Namespace for transaction ids: the same (mailbox, record, generation) always yields the same id, so a create
 # retried after a lost answer is recognised by Graph and makes no second event.
 _TRANSACTION_NAMESPACE = uuid.UUID("3f0b9a4c-58d2-4c1e-8f4e-6d0e2b7a9c15")
 
 
-def content_hash(draft: EventDraft) -> str:
-    """Hash of everything we write: equal hashes mean the event already looks right."""
-    return hashlib.sha256(draft.model_dump_json().encode()).hexdigest()[:32]
+def content_hash(draft: EventDraft, render_version: int | None = None) -> str:
+    """Hash of everything we write and of the rendering that wrote it (`render.RENDER_VERSION` unless given): equal
+    hashes mean the event already looks right. Version 1 adds nothing, so the links written before render versions
+    existed stay valid."""
+    version = RENDER_VERSION if render_version is None else render_version
+    text = draft.model_dump_json()
+    if version != 1:
+        text = f"render {version}\n{text}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def transaction_id(mailbox_id: str, key: str, generation: int) -> str:

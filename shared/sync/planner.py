@@ -33,7 +33,15 @@ from shared.store.store import SyncStore
 from shared.sync.decide import content_hash
 from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX
 from shared.sync.ports import OpenAirPort
-from shared.sync.render import BeforeWindow, OutOfScope, RenderContext, Unrenderable, presentation, render
+from shared.sync.render import (
+    RENDER_VERSION,
+    BeforeWindow,
+    OutOfScope,
+    RenderContext,
+    Unrenderable,
+    presentation,
+    render,
+)
 from shared.sync.time_off import due_users
 from shared.sync.zones import choose_zone
 
@@ -45,10 +53,12 @@ RENDERING_SCOPE = "Rendering"
 
 
 def rendering_cursors(settings: IntegrationSettings, today: dt.date) -> dict[str, str]:
-    """The settings that dress every event (category, reminders) and, with ExportWindowFutureDays, the window's
-    far edge: a new edge brings records into the window that no change in OpenAir would bring."""
+    """The settings that dress every event (category, reminders), the version of the rendering itself
+    (`render.RENDER_VERSION`) and, with ExportWindowFutureDays, the window's far edge: a new edge brings records
+    into the window that no change in OpenAir would bring."""
     dress = [presentation(kind, settings) for kind in RecordKind]
-    values = {"Presentation": repr([(d.categories, d.is_reminder_on) for d in dress])}
+    values = {"Presentation": repr([(d.categories, d.is_reminder_on) for d in dress]),
+              "RenderVersion": str(RENDER_VERSION)}  # fmt: skip
     if settings.export_window_future_days is not None:
         values["WindowEdge"] = (today + dt.timedelta(days=settings.export_window_future_days)).isoformat()
     return values
@@ -58,6 +68,9 @@ def _rendering_changed(stored: Mapping[str, object], wanted: Mapping[str, str]) 
     # Before this setting existed every event was dressed as the defaults dress it.
     default = rendering_cursors(IntegrationSettings(), dt.date.min)["Presentation"]
     if stored.get("Presentation", default) != wanted["Presentation"]:
+        return True
+    # Before render versions existed every event was rendered as version 1 renders it.
+    if stored.get("RenderVersion", "1") != wanted["RenderVersion"]:
         return True
     return "WindowEdge" in wanted and stored.get("WindowEdge") != wanted["WindowEdge"]
 

@@ -21,6 +21,13 @@ from shared.store.admin import IntegrationSettings, ShowAsChoice
 
 log = logging.getLogger(__name__)
 
+# The version of what this module writes (subjects, bodies, Show As rules). Bump it when a change here must reach
+# events whose records do not change: the next export run re-renders every linked record once (the planner's
+# `RenderVersion` cursor) and, the version being part of every content hash (`decide.content_hash`), writes each
+# event once, through the mailbox workers' usual limits. Version 1 hashes as hashes did before versions existed,
+# so a deploy that keeps it rewrites nothing. docs/operations.md, "Upgrades", says how a bump rolls out.
+RENDER_VERSION = 1
+
 MAX_EVENT_YEARS = 5  # Exchange's documented maximum calendar item duration (incumbent guide, "Known Limitations")
 
 BOOKING_STATUS = {"O": "Open", "S": "Submitted", "A": "Approved", "R": "Rejected"}
