@@ -15,11 +15,10 @@ from blueprints.outputs import QueueMessage, QueueMessages
 from shared.access import Caller, admits, presented_key
 from shared.errors import ConfigurationError
 from shared.jobs.export import EXPORT_QUEUE, OPERATIONS_QUEUE
-from shared.logging_setup import configure_logging, log_context
+from shared.logging_setup import log_context
 from shared.notifications.webhook import IMPORT_QUEUE  # the import's queue (a light module)
 from shared.runtime import services
 
-configure_logging()
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves __init__ unannotated
 
 JSON = "application/json"

@@ -37,7 +37,7 @@ class Services:
 
     @property
     def sync_settings(self) -> SyncSettings:
-        return load(SyncSettings, self.environ)  # type: ignore[no-any-return]
+        return load(SyncSettings, self.environ)
 
     def store(self) -> SyncStore:
         if self._store is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -70,6 +70,9 @@ def service_url(value: str, *, plain_http: str = "plain http only for a loopback
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+
+SectionT = TypeVar("SectionT", bound=_Section)
 
 
 class OpenAirSettings(_Section):
@@ -219,7 +222,7 @@ class AdminSettings(_Section):
     )
 
 
-def load(section: type[_Section], environ: Mapping[str, str] | None = None) -> Any:
+def load(section: type[SectionT], environ: Mapping[str, str] | None = None) -> SectionT:
     """Build one settings section from the environment; a bad value raises one clear ConfigurationError."""
     env = os.environ if environ is None else environ
     names = {f.alias for f in section.model_fields.values() if f.alias}

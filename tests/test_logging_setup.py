@@ -5,8 +5,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +29,9 @@ VAULT = {
     "OPENAIR_PUSH_SECRET": "push\tsecret\nwith-controls\x01",
     "OPENAIR_ACCESS_TOKEN": "tok\u00e9n-\u65e5\u672c-\U0001f511-x",
 }
+
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 class Records(logging.Handler):
@@ -137,3 +144,19 @@ def test_a_value_read_from_the_environment_provider_is_registered() -> None:
 
 
 VAULT_BY_KV = {key_vault_name(name): value for name, value in VAULT.items()}
+
+
+def test_the_function_app_installs_logging_and_no_blueprint_does_it_on_import() -> None:
+    """Logging is set up by `function_app.py`, once, before any function runs; importing a blueprint (as the
+    direct-call tests do) leaves the process's logging as it was."""
+    probe = (
+        "import logging; default = logging.getLogRecordFactory(); "
+        "import blueprints.admin, blueprints.export, blueprints.importing, blueprints.push; "
+        "assert logging.getLogRecordFactory() is default, 'a blueprint installed logging on import'; "
+        "import function_app; "
+        "assert logging.getLogRecordFactory() is not default, 'function_app.py did not install logging'"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "APPLICATIONINSIGHTS_CONNECTION_STRING"}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
