@@ -8,6 +8,7 @@ names avoid the prefix `admin`, which the Functions host reserves for its own AP
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import azure.functions as func
 
@@ -18,6 +19,9 @@ from shared.jobs.export import EXPORT_QUEUE, OPERATIONS_QUEUE
 from shared.logging_setup import log_context
 from shared.notifications.webhook import IMPORT_QUEUE  # the import's queue (a light module)
 from shared.runtime import services
+
+if TYPE_CHECKING:
+    from shared.admin.endpoints import Handler
 
 bp = func.Blueprint()  # type: ignore[no-untyped-call]  # azure-functions leaves __init__ unannotated
 
@@ -39,18 +43,22 @@ def _refused(req: func.HttpRequest) -> func.HttpResponse | None:
 
 
 async def _answer(
-    name: str, req: func.HttpRequest, out: QueueMessages | None = None, ops: QueueMessage | None = None
+    function: str,
+    handler: Handler,
+    req: func.HttpRequest,
+    out: QueueMessages | None = None,
+    ops: QueueMessage | None = None,
 ) -> func.HttpResponse:
+    """Hand the request to `handler` (a `shared.admin.endpoints` function) and shape its answer."""
     from shared.admin import endpoints
     from shared.admin.audit import http_actor
 
     refused = _refused(req)
     if refused is not None:
         return refused
-    handler = getattr(endpoints, name)
     query = {**dict(req.params), **dict(req.route_params or {})}
     request = endpoints.Request(query, req.get_body() or b"", http_actor(dict(req.headers)))
-    with log_context(function=f"manage_{name}"):
+    with log_context(function=function):
         answer = await endpoints.handle(handler, services(), request)
     if out is not None:
         out.set(answer.messages)
@@ -62,32 +70,42 @@ async def _answer(
 @bp.function_name("manage_status")
 @bp.route(route="manage/status", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def manage_status(req: func.HttpRequest) -> func.HttpResponse:
-    return await _answer("status", req)
+    from shared.admin import endpoints
+
+    return await _answer("manage_status", endpoints.status, req)
 
 
 @bp.function_name("manage_runs")
 @bp.route(route="manage/runs", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def manage_runs(req: func.HttpRequest) -> func.HttpResponse:
-    return await _answer("runs", req)
+    from shared.admin import endpoints
+
+    return await _answer("manage_runs", endpoints.runs, req)
 
 
 @bp.function_name("manage_check")
 @bp.route(route="manage/check", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def manage_check(req: func.HttpRequest) -> func.HttpResponse:
-    return await _answer("check", req)
+    from shared.admin import endpoints
+
+    return await _answer("manage_check", endpoints.check, req)
 
 
 @bp.function_name("manage_mappings_refresh")
 @bp.route(route="manage/mappings/refresh", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="ops", queue_name=OPERATIONS_QUEUE, connection="AzureWebJobsStorage")
 async def manage_mappings_refresh(req: func.HttpRequest, ops: QueueMessage) -> func.HttpResponse:
-    return await _answer("refresh", req, ops=ops)
+    from shared.admin import endpoints
+
+    return await _answer("manage_refresh", endpoints.refresh, req, ops=ops)
 
 
 @bp.function_name("manage_mappings_import_csv")
 @bp.route(route="manage/mappings/import-csv", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 async def manage_mappings_import_csv(req: func.HttpRequest) -> func.HttpResponse:
-    return await _answer("import_csv", req)
+    from shared.admin import endpoints
+
+    return await _answer("manage_import_csv", endpoints.import_csv, req)
 
 
 @bp.function_name("manage_resync")
@@ -95,7 +113,9 @@ async def manage_mappings_import_csv(req: func.HttpRequest) -> func.HttpResponse
 @bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
 @bp.queue_output(arg_name="ops", queue_name=OPERATIONS_QUEUE, connection="AzureWebJobsStorage")
 async def manage_resync(req: func.HttpRequest, work: QueueMessages, ops: QueueMessage) -> func.HttpResponse:
-    return await _answer("resync", req, work, ops)
+    from shared.admin import endpoints
+
+    return await _answer("manage_resync", endpoints.resync, req, work, ops)
 
 
 @bp.function_name("manage_sync_export")
@@ -103,13 +123,17 @@ async def manage_resync(req: func.HttpRequest, work: QueueMessages, ops: QueueMe
 @bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
 @bp.queue_output(arg_name="ops", queue_name=OPERATIONS_QUEUE, connection="AzureWebJobsStorage")
 async def manage_sync_export(req: func.HttpRequest, work: QueueMessages, ops: QueueMessage) -> func.HttpResponse:
-    return await _answer("export", req, work, ops)
+    from shared.admin import endpoints
+
+    return await _answer("manage_export", endpoints.export, req, work, ops)
 
 
 @bp.function_name("manage_operations_get")
 @bp.route(route="manage/operations/{id}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def manage_operations_get(req: func.HttpRequest) -> func.HttpResponse:
-    return await _answer("operation", req)
+    from shared.admin import endpoints
+
+    return await _answer("manage_operation", endpoints.operation, req)
 
 
 @bp.function_name("manage_operation")
@@ -127,14 +151,18 @@ async def manage_operation(msg: func.QueueMessage, work: QueueMessages) -> None:
 @bp.route(route="manage/cutover", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=EXPORT_QUEUE, connection="AzureWebJobsStorage")
 async def manage_cutover(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
-    return await _answer("cutover", req, work)
+    from shared.admin import endpoints
+
+    return await _answer("manage_cutover", endpoints.cutover, req, work)
 
 
 @bp.function_name("manage_subscriptions_renew")
 @bp.route(route="manage/subscriptions/renew", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=IMPORT_QUEUE, connection="AzureWebJobsStorage")
 async def manage_subscriptions_renew(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
-    return await _answer("renew_subscriptions", req, work)
+    from shared.admin import endpoints
+
+    return await _answer("manage_renew_subscriptions", endpoints.renew_subscriptions, req, work)
 
 
 @bp.function_name("manage_status_page")
@@ -153,26 +181,34 @@ async def manage_status_page(req: func.HttpRequest) -> func.HttpResponse:
 @bp.function_name("manage_pause")
 @bp.route(route="manage/pause", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 async def manage_pause(req: func.HttpRequest) -> func.HttpResponse:
-    return await _answer("pause", req)
+    from shared.admin import endpoints
+
+    return await _answer("manage_pause", endpoints.pause, req)
 
 
 @bp.function_name("manage_resume")
 @bp.route(route="manage/resume", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @bp.queue_output(arg_name="work", queue_name=IMPORT_QUEUE, connection="AzureWebJobsStorage")
 async def manage_resume(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
-    return await _answer("resume", req, work)
+    from shared.admin import endpoints
+
+    return await _answer("manage_resume", endpoints.resume, req, work)
 
 
 @bp.function_name("manage_decommission")
 @bp.route(route="manage/decommission", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 async def manage_decommission(req: func.HttpRequest) -> func.HttpResponse:
-    return await _answer("decommission", req)
+    from shared.admin import endpoints
+
+    return await _answer("manage_decommission", endpoints.decommission, req)
 
 
 @bp.function_name("manage_audit")
 @bp.route(route="manage/audit", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def manage_audit(req: func.HttpRequest) -> func.HttpResponse:
-    return await _answer("audit_trail", req)
+    from shared.admin import endpoints
+
+    return await _answer("manage_audit_trail", endpoints.audit_trail, req)
 
 
 @bp.function_name("manage_openapi")
