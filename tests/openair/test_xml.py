@@ -91,6 +91,51 @@ def test_hostile_responses_are_refused_not_expanded(body: bytes) -> None:
     assert "Read Booking" in str(caught.value)
 
 
+def _in(encoding: str, document: bytes, declared: str = "") -> bytes:
+    declaration = f'version="1.0" encoding="{declared or encoding}"?>'
+    return document.decode().replace('version="1.0"?>', declaration).encode(encoding)
+
+
+# The C parser takes only UTF-8 bodies without `<!DOCTYPE` bytes; in another encoding those bytes differ, so such
+# bodies go through defusedxml, which refuses the DTD however it is spelled.
+@pytest.mark.parametrize(
+    "body",
+    [
+        _in("utf-16", BILLION_LAUGHS),  # with a byte order mark
+        _in("utf-16-le", BILLION_LAUGHS, "utf-16"),  # without one: expat would sniff it from the first bytes
+        _in("utf-16-be", EXTERNAL_ENTITY, "utf-16"),
+        _in("iso-8859-1", EXTERNAL_ENTITY),
+        b"\xef\xbb\xbf" + BILLION_LAUGHS,
+    ],
+    ids=["utf-16", "utf-16-le", "utf-16-be", "latin-1", "utf-8-bom"],
+)
+def test_hostile_responses_in_any_encoding_are_refused(body: bytes) -> None:
+    with pytest.raises(OpenAirProtocolError, match="refused hostile XML"):
+        parse_response(body, "Read Booking")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<!-- <!DOCTYPE r> --><response><Auth status='0'/><Read status='0'><Booking><notes>caf\xc3\xa9</notes>"
+        b"</Booking></Read></response>",
+        b"<response><Auth status='0'/><Read status='0'><Booking><notes><![CDATA[caf\xc3\xa9]]></notes></Booking>"
+        b"<Booking><notes><![CDATA[<!DOCTYPE r>]]></notes></Booking></Read></response>",
+        b'<?xml version="1.0" encoding="ISO-8859-1"?><response><Auth status="0"/><Read status="0"><Booking>'
+        b"<notes>caf\xe9</notes></Booking></Read></response>",
+        _in("utf-16", b'<?xml version="1.0"?><response><Auth status="0"/><Read status="0"><Booking><notes>caf\xc3\xa9'
+                      b"</notes></Booking></Read></response>"),
+        b'\xef\xbb\xbf<?xml version="1.0" encoding="utf-8"?><response><Auth status="0"/><Read status="0"><Booking>'
+        b"<notes>caf\xc3\xa9</notes></Booking></Read></response>",
+    ],
+    ids=["doctype-in-a-comment", "doctype-in-cdata", "latin-1", "utf-16", "utf-8-bom"],
+)  # fmt: skip
+def test_well_formed_responses_read_the_same_whichever_parser_takes_them(body: bytes) -> None:
+    read = parse_response(body, "Read Booking")[1]
+    notes = [record_from_element(booking, "Read Booking")["notes"] for booking in read.element]
+    assert notes[0] == "café"
+
+
 def test_truncated_response_is_a_retryable_protocol_error() -> None:
     with pytest.raises(OpenAirProtocolError, match="not well-formed") as caught:
         parse_response(b"<response><Auth status='0'></Auth><Read status='0'><Boo", "Read Booking")
