@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import itertools
 import threading
@@ -11,8 +12,16 @@ from typing import Any
 from shared.store.backend import BatchOp, EtagMismatch, Row
 
 
+class BlockingCallOnLoop(AssertionError):
+    """A table call made on the event loop's thread (see `shared/store/offload.py`): a bug in the caller."""
+
+
 class MemoryTables:
-    def __init__(self) -> None:
+    def __init__(self, *, off_loop_only: bool = False) -> None:
+        # off_loop_only: refuse any call made on a thread running an event loop, as a real (blocking) table call
+        # there would stall every coroutine of the worker; tests of async workers turn it on.
+        self.off_loop_only = off_loop_only
+        self.calls_on_loop: list[str] = []  # kept even if a caller swallows the error, so a test still sees it
         self._tables: dict[str, dict[tuple[str, str], tuple[dict[str, Any], str]]] = {}
         # Row keys by partition, per table: a partition query reads one partition, as in Azure (a scan of the
         # whole table would make every per-user read cost the tenant's size).
@@ -20,6 +29,16 @@ class MemoryTables:
         self._etags = itertools.count(1)
         self._lock = threading.Lock()
         self.operations = 0  # counted like round trips, for tests that assert efficiency
+
+    def _check_thread(self, operation: str, table: str) -> None:
+        if not self.off_loop_only:
+            return
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no loop on this thread: a worker thread, or synchronous code
+        self.calls_on_loop.append(f"{operation} {table}")
+        raise BlockingCallOnLoop(f"{operation} on table {table} made on the event loop's thread; use off_loop()")
 
     def _table(self, name: str) -> dict[tuple[str, str], tuple[dict[str, Any], str]]:
         return self._tables.setdefault(name, {})
@@ -32,6 +51,7 @@ class MemoryTables:
             self._table(name)
 
     def query(self, table: str, partition_key: str | None = None) -> Iterator[Row]:
+        self._check_thread("query", table)
         with self._lock:
             self.operations += 1
             rows = self._table(table)
@@ -50,6 +70,7 @@ class MemoryTables:
                 rows.discard(key[1])
 
     def get(self, table: str, partition_key: str, row_key: str) -> Row | None:
+        self._check_thread("get", table)
         with self._lock:
             self.operations += 1
             hit = self._table(table).get((partition_key, row_key))
@@ -68,11 +89,13 @@ class MemoryTables:
         return etag
 
     def upsert(self, table: str, row: Row, *, merge: bool = False) -> str:
+        self._check_thread("upsert", table)
         with self._lock:
             self.operations += 1
             return self._write(table, row, merge)
 
     def insert(self, table: str, row: Row) -> str:
+        self._check_thread("insert", table)
         with self._lock:
             self.operations += 1
             if (row.partition_key, row.row_key) in self._table(table):
@@ -80,6 +103,7 @@ class MemoryTables:
             return self._write(table, row, False)
 
     def update(self, table: str, row: Row, *, merge: bool = False) -> str:
+        self._check_thread("update", table)
         with self._lock:
             self.operations += 1
             existing = self._table(table).get((row.partition_key, row.row_key))
@@ -88,6 +112,7 @@ class MemoryTables:
             return self._write(table, row, merge)
 
     def delete(self, table: str, partition_key: str, row_key: str, *, etag: str | None = None) -> None:
+        self._check_thread("delete", table)
         with self._lock:
             self.operations += 1
             existing = self._table(table).get((partition_key, row_key))
@@ -98,6 +123,7 @@ class MemoryTables:
             self._forget(table, (partition_key, row_key))
 
     def submit(self, table: str, ops: Sequence[BatchOp]) -> None:
+        self._check_thread("submit", table)
         with self._lock:
             for chunk in _chunks(ops):
                 self.operations += 1
