@@ -1,6 +1,6 @@
 """The OpenAir form script's push: what it sends, how it is signed, and how a request is judged.
 
-Wire format (what `openair/after_save.js` posts after a save, and what the simulator's form-script hook posts):
+Wire format (what `form_script/after_save.js` posts after a save, and what the simulator's form-script hook posts):
 
     POST /api/openair/changed
     Content-Type: application/json

@@ -1,6 +1,6 @@
 """Demo step of the push export: a booking saved "in OpenAir" reaches the Graph simulator within seconds.
 
-The OpenAir simulator's "After save" form script hook plays `openair/after_save.js`: it is pointed at the local
+The OpenAir simulator's "After save" form script hook plays `form_script/after_save.js`: it is pointed at the local
 host's `/api/openair/changed` at run time (the host's URL is known only once it has started).
 """
 

@@ -2,7 +2,7 @@
 
 When configured (CLI `--form-script-url/--form-script-secret[/--form-script-key]` or `PATCH /_sim/form-script`),
 a record of those types created or modified through the UI-like control API is announced exactly as
-`openair/after_save.js` would: a compact JSON body `{"type","id","user_id","timestamp"}`, signed with
+`form_script/after_save.js` would: a compact JSON body `{"type","id","user_id","timestamp"}`, signed with
 HMAC-SHA256 in `X-OpenAir-Signature: sha256=<hex>`, the function key in `x-functions-key`. As in OpenAir, the
 save waits for the post (up to 45 s) and never fails because of it; XML API writes and deletions run no form
 script, so they are never announced. Written with the standard library only, independently of `shared/push.py`,

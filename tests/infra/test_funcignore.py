@@ -21,7 +21,7 @@ MAX_PACKAGE_BYTES = 3_000_000
 MAX_PACKAGE_FILES = 600
 
 MUST_SHIP = ("function_app.py", "host.json", "requirements.txt")
-NEVER_SHIP_DIRS = ("tests/", "sandbox/", "bench/", "docs/", "infra/", "node_modules/", ".venv/", ".git/", "openair/")
+NEVER_SHIP_DIRS = ("tests/", "sandbox/", "bench/", "docs/", "infra/", "node_modules/", ".venv/", ".git/", "form_script/")
 NEVER_SHIP_FILES = ("local.settings.json", "local.settings.sample.json", "requirements-dev.txt", "package.json")
 
 
@@ -91,7 +91,7 @@ def test_funcignore_alone_keeps_local_and_tooling_files_out(tmp_path: Path) -> N
         "bench/export.py",
         "docs/architecture.md",
         "infra/main.bicep",
-        "openair/after_save.js",
+        "form_script/after_save.js",
         ".git/HEAD",
         ".azure/dev/.env",
         "shared/__pycache__/jobs.cpython-311.pyc",

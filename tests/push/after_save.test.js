@@ -6,7 +6,7 @@ const assert = require('node:assert/strict');
 const crypto = require('node:crypto');
 const path = require('node:path');
 
-const script = require(path.join(__dirname, '..', '..', 'openair', 'after_save.js'));
+const script = require(path.join(__dirname, '..', '..', 'form_script', 'after_save.js'));
 
 const PARAMS = { PushUrl: 'https://sync.example.net/api/openair/changed', PushSecret: 's3cret-ü', FunctionKey: 'fk-1' };
 

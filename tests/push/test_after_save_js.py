@@ -46,7 +46,7 @@ def test_node_suite_passes() -> None:
 
 def _posted(secret: str) -> dict[str, object]:
     done = subprocess.run(
-        [str(NODE), "-e", CAPTURE, secret, str(ROOT / "openair" / "after_save.js")],
+        [str(NODE), "-e", CAPTURE, secret, str(ROOT / "form_script" / "after_save.js")],
         capture_output=True,
         text=True,
         timeout=30,
