@@ -21,7 +21,17 @@ MAX_PACKAGE_BYTES = 3_000_000
 MAX_PACKAGE_FILES = 600
 
 MUST_SHIP = ("function_app.py", "host.json", "requirements.txt")
-NEVER_SHIP_DIRS = ("tests/", "sandbox/", "bench/", "docs/", "infra/", "node_modules/", ".venv/", ".git/", "form_script/")
+NEVER_SHIP_DIRS = (
+    "tests/",
+    "sandbox/",
+    "bench/",
+    "docs/",
+    "infra/",
+    "node_modules/",
+    ".venv/",
+    ".git/",
+    "form_script/",
+)
 NEVER_SHIP_FILES = ("local.settings.json", "local.settings.sample.json", "requirements-dev.txt", "package.json")
 
 
