@@ -15,9 +15,8 @@ import azure.functions as func
 from blueprints.outputs import QueueMessage, QueueMessages
 from shared.access import Caller, admits, presented_key
 from shared.errors import ConfigurationError
-from shared.jobs.export import EXPORT_QUEUE, OPERATIONS_QUEUE
+from shared.jobs.contracts import EXPORT_QUEUE, IMPORT_QUEUE, OPERATIONS_QUEUE
 from shared.logging_setup import log_context
-from shared.notifications.webhook import IMPORT_QUEUE  # the import's queue (a light module)
 from shared.runtime import services
 
 if TYPE_CHECKING:

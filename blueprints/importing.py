@@ -16,6 +16,7 @@ import azure.functions as func
 from blueprints.outputs import QueueMessages
 from shared.access import Caller, admits, presented_key
 from shared.errors import ConfigurationError
+from shared.jobs.contracts import IMPORT_QUEUE
 from shared.notifications import webhook
 from shared.notifications.directory import SubscriptionDirectory, client_state
 from shared.runtime import services
@@ -60,7 +61,7 @@ def _answer(
 
 @bp.function_name("graph_notifications")
 @bp.route(route="graph/notifications", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@bp.queue_output(arg_name="work", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
+@bp.queue_output(arg_name="work", queue_name=IMPORT_QUEUE, connection="AzureWebJobsStorage")
 def graph_notifications(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
     """Graph change notifications: handshake, clientState + subscription checks, one message per mailbox, 202."""
     return _answer(req, work, webhook.handle_notifications)
@@ -68,7 +69,7 @@ def graph_notifications(req: func.HttpRequest, work: QueueMessages) -> func.Http
 
 @bp.function_name("graph_lifecycle")
 @bp.route(route="graph/lifecycle", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@bp.queue_output(arg_name="work", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
+@bp.queue_output(arg_name="work", queue_name=IMPORT_QUEUE, connection="AzureWebJobsStorage")
 def graph_lifecycle(req: func.HttpRequest, work: QueueMessages) -> func.HttpResponse:
     """Lifecycle events (reauthorizationRequired, subscriptionRemoved, missed) become import-worker messages."""
     return _answer(req, work, webhook.handle_lifecycle)
@@ -76,7 +77,7 @@ def graph_lifecycle(req: func.HttpRequest, work: QueueMessages) -> func.HttpResp
 
 @bp.function_name("import_subscriptions")
 @bp.timer_trigger(schedule="%IMPORT_SUBSCRIPTION_SCHEDULE%", arg_name="timer", run_on_startup=False)
-@bp.queue_output(arg_name="work", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
+@bp.queue_output(arg_name="work", queue_name=IMPORT_QUEUE, connection="AzureWebJobsStorage")
 async def import_subscriptions(timer: func.TimerRequest, work: QueueMessages) -> None:
     """Create, renew and delete subscriptions; newly subscribed mailboxes get an import pass."""
     from shared.jobs import importing
@@ -86,7 +87,7 @@ async def import_subscriptions(timer: func.TimerRequest, work: QueueMessages) ->
 
 @bp.function_name("import_reconcile")
 @bp.timer_trigger(schedule="%IMPORT_RECONCILE_SCHEDULE%", arg_name="timer", run_on_startup=False)
-@bp.queue_output(arg_name="work", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
+@bp.queue_output(arg_name="work", queue_name=IMPORT_QUEUE, connection="AzureWebJobsStorage")
 def import_reconcile(timer: func.TimerRequest, work: QueueMessages) -> None:
     """A delta pass for every importing mailbox, for whatever notifications never arrived."""
     from shared.jobs import importing
@@ -95,7 +96,7 @@ def import_reconcile(timer: func.TimerRequest, work: QueueMessages) -> None:
 
 
 @bp.function_name("import_mailbox")
-@bp.queue_trigger(arg_name="msg", queue_name=webhook.IMPORT_QUEUE, connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=IMPORT_QUEUE, connection="AzureWebJobsStorage")
 async def import_mailbox(msg: func.QueueMessage) -> None:
     """One mailbox's Outlook changes into OpenAir; failures retry, then land in import-mailbox-poison."""
     from shared.jobs import importing

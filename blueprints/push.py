@@ -13,6 +13,7 @@ from blueprints.outputs import QueueMessage
 from shared.access import Caller, admits, presented_key
 from shared.errors import ConfigurationError
 from shared.jobs import push
+from shared.jobs.contracts import EXPORT_RECORD_QUEUE
 from shared.push import SIGNATURE_HEADER, PushRefused
 from shared.runtime import services
 
@@ -29,7 +30,7 @@ def _json(status: int, document: dict[str, object]) -> func.HttpResponse:
 
 @bp.function_name("openair_changed")
 @bp.route(route="openair/changed", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
-@bp.queue_output(arg_name="work", queue_name=push.EXPORT_RECORD_QUEUE, connection="AzureWebJobsStorage")
+@bp.queue_output(arg_name="work", queue_name=EXPORT_RECORD_QUEUE, connection="AzureWebJobsStorage")
 def openair_changed(req: func.HttpRequest, work: QueueMessage) -> func.HttpResponse:
     """Validate a signed change notice and queue that record's export; 202 at once (someone is waiting on Save)."""
     try:
@@ -47,7 +48,7 @@ def openair_changed(req: func.HttpRequest, work: QueueMessage) -> func.HttpRespo
 
 
 @bp.function_name("export_record")
-@bp.queue_trigger(arg_name="msg", queue_name=push.EXPORT_RECORD_QUEUE, connection="AzureWebJobsStorage")
+@bp.queue_trigger(arg_name="msg", queue_name=EXPORT_RECORD_QUEUE, connection="AzureWebJobsStorage")
 async def export_record(msg: func.QueueMessage) -> None:
     """Re-read one record from OpenAir and apply it to its user's mailbox; failures retry, then export-record-poison."""
     await push.run_export_record(services(), msg.get_body(), dequeue_count=msg.dequeue_count or 1)

@@ -25,6 +25,7 @@ import json
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from shared.errors import SyncError
 from shared.kinds import RecordKind
 
 SIGNATURE_HEADER = "X-OpenAir-Signature"
@@ -39,7 +40,7 @@ RECORD_TYPES: dict[str, RecordKind] = {
 }
 
 
-class PushRefused(Exception):
+class PushRefused(SyncError):
     """A push that will never be accepted as sent: answered with `status` and this message, nothing enqueued."""
 
     def __init__(self, status: int, message: str) -> None:
@@ -105,12 +106,3 @@ def verify_push(
             401, f"timestamp is {int(age)} s from now (allowed ±{max_age_seconds} s): a replay, or a clock to fix"
         )
     return notice
-
-
-class RecordWork(BaseModel):
-    """One `export-record` queue message: export this record now. Keys only, as every queue message here."""
-
-    kind: RecordKind
-    record_id: str = Field(pattern=r"^[0-9]{1,18}$")
-    user_hint: str = ""  # what the form said; the worker trusts only what it re-reads from OpenAir
-    received_at: float = 0.0  # Unix seconds when the endpoint accepted it (latency figures)

@@ -214,7 +214,7 @@ async def run_checks(
 
         inspector = QueueInspector(load(StorageSettings, env))
         try:
-            from shared.jobs.export import EXPORT_QUEUE as queue
+            from shared.jobs.contracts import EXPORT_QUEUE as queue
 
             count = inspector.message_count(queue)
         finally:

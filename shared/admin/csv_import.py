@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.admin.mappings import MailboxDirectory, index_mailboxes
+from shared.errors import SyncError
 from shared.store.admin import MappedBy, UserMapping, parse_user_mapping
 from shared.store.backend import EtagMismatch, Row
 from shared.store.store import SyncStore
@@ -37,7 +38,7 @@ _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
 MAX_FILE_BYTES = 5 * 1024 * 1024
 
 
-class CsvImportError(ValueError):
+class CsvImportError(SyncError, ValueError):
     """The request itself is unusable (no mode chosen, not text, empty): nothing was applied."""
 
 

@@ -37,7 +37,7 @@ class Answer:
         return json.dumps(self.body, default=str, indent=1)
 
 
-class BadRequest(ValueError):
+class BadRequest(SyncError, ValueError):
     """The request cannot be run as sent; the message says what to change."""
 
 

@@ -20,7 +20,8 @@ from shared.admin.mappings import MappingReport, refresh_mappings
 from shared.admin.resync import ResyncMode, ResyncReport, choose_users
 from shared.admin.status import StatusReport, build_status
 from shared.errors import SyncPaused
-from shared.jobs.export import ExportWork
+from shared.jobs import contracts
+from shared.jobs.contracts import ExportWork, ImportWork
 from shared.logging_setup import log_context
 from shared.runtime import Services
 from shared.settings import StorageSettings, load
@@ -62,7 +63,6 @@ def pause(services: Services, *, actor: str, reason: str = "") -> PauseOutcome:
 def resume(services: Services, *, actor: str) -> PauseOutcome:
     """Writes start again: the next export run reads everything changed meanwhile (its watermarks waited), the
     pending outbox is applied, and one import pass per importing mailbox is queued (their delta links waited)."""
-    from shared.jobs.importing import work_message
     from shared.sync.importing.subscriptions import importing_users
 
     store = services.store()
@@ -71,7 +71,7 @@ def resume(services: Services, *, actor: str) -> PauseOutcome:
     messages: list[str] = []
     if before is not None:
         store.set_paused(False, by=actor)
-        messages = [work_message(u, m, "resumed") for u, m in sorted(importing_users(store).items())]
+        messages = [contracts.encode(ImportWork(u, m, "resumed")) for u, m in sorted(importing_users(store).items())]
         audit.record(store, actor, "resume", f"paused since {before.since or '?'} by {before.by}",
                      {"import_passes_queued": len(messages)})  # fmt: skip
     return PauseOutcome(False, before is not None, None, messages)
@@ -102,7 +102,7 @@ def queue_messages(plan: ExportPlan | None) -> list[str]:
     if plan is None:
         return []
     return [
-        ExportWork(user_id=u, mailbox_id=plan.mailbox_ids.get(u, ""), run_id=plan.run_id).model_dump_json()
+        contracts.encode(ExportWork(user_id=u, mailbox_id=plan.mailbox_ids.get(u, ""), run_id=plan.run_id))
         for u in plan.users_with_work
     ]
 
@@ -261,7 +261,7 @@ async def apply_outbox(
     store = services.store()
     outcomes: list[MailboxOutcome] = []
     for message in messages:
-        work = ExportWork.model_validate_json(message)
+        work = contracts.decode(ExportWork, message)
         started = dt.datetime.now(dt.UTC)
         with log_context(function="export-mailbox", run_id=work.run_id, user=work.user_id):
             try:

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.errors import ConfigurationError
+from shared.jobs.contracts import POISON_SUFFIX
 from shared.settings import StorageSettings
-
-POISON_SUFFIX = "-poison"
 
 
 @dataclass(frozen=True)

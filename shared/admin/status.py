@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.admin.queues import QueueInspector, QueueMessageView
 from shared.admin.resync import UnknownUser
+from shared.errors import SyncError
 from shared.kinds import RecordKind
 from shared.store.admin import (
     CATEGORY_COLORS,
@@ -334,5 +335,5 @@ def runs_of(store: SyncStore, limit: int, *, run_id: str | None = None, scan: in
     return run_groups(records, limit)
 
 
-class UnknownRun(LookupError):
+class UnknownRun(SyncError, LookupError):
     """A run id that is not in the Runs table."""

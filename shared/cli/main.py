@@ -24,7 +24,7 @@ from shared.errors import ConfigurationError, SyncError, SyncPaused
 OK, FAILURE, USAGE = 0, 1, 2
 
 
-class UsageError(Exception):
+class UsageError(SyncError):
     """The command cannot run as given; exit 2 with this message."""
 
 

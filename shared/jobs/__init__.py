@@ -4,6 +4,7 @@
 - `push`        the OpenAir push endpoint's check and the per-record export worker
 - `importing`   the subscription and reconciliation timers and the per-mailbox import worker
 - `operations`  the long admin operations (202 now, the result later in Runs) and their queue worker
+- `contracts`   every queue name and message (encode, decode, `BadMessage`); standard library only at import
 
 Kept light (no imports here): the webhook imports the queue contracts from this package on its cold start.
 """

@@ -1,20 +1,19 @@
-"""What each function does, host-agnostic: the bindings in `function_app.py` call these and nothing else.
+"""The export's jobs, host-agnostic: the bindings in `blueprints/export.py` call these and nothing else.
 
-Queue messages carry keys only (the OpenAir user id, the mailbox id, the run id), never payloads: the outbox
-table holds the work, and a message stays far below the 64 KB queue limit whatever a user's backlog is.
+The timer plans the tenant and fans out one `export-mailbox` message per mailbox with work (`contracts.ExportWork`:
+keys only); the worker applies that user's outbox.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ValidationError
-
+from shared.errors import BadMessage
+from shared.jobs.contracts import ExportWork, decode, encode, user_of
 from shared.runtime import Services
 from shared.store.state import RunRecord
 
@@ -22,21 +21,6 @@ if TYPE_CHECKING:
     from shared.sync.planner import ExportPlan
 
 log = logging.getLogger(__name__)
-
-EXPORT_QUEUE = "export-mailbox"
-OPERATIONS_QUEUE = "manage-operations"  # long admin operations (shared/jobs/operations.py)
-
-
-class ExportWork(BaseModel):
-    """One queue message: export this user's outbox to their mailbox."""
-
-    user_id: str
-    mailbox_id: str = ""
-    run_id: str = ""
-
-
-class BadMessage(ValueError):
-    """A queue message that can never succeed: it goes to the poison queue with this reason."""
 
 
 @dataclass(frozen=True)
@@ -104,17 +88,10 @@ async def run_export_timer(services: Services, *, dry_run: bool = False) -> Expo
         },
     )
     messages = [
-        ExportWork(user_id=u, mailbox_id=plan.mailbox_ids.get(u, ""), run_id=plan.run_id).model_dump_json()
+        encode(ExportWork(user_id=u, mailbox_id=plan.mailbox_ids.get(u, ""), run_id=plan.run_id))
         for u in plan.users_with_work
     ]
     return ExportRunResult(run, [] if dry_run else messages, plan)
-
-
-def parse_export_work(body: bytes | str) -> ExportWork:
-    try:
-        return ExportWork.model_validate_json(body)
-    except ValidationError as exc:
-        raise BadMessage(f"not an export message: {exc.errors(include_url=False)[:1]}") from None
 
 
 async def run_export_mailbox(services: Services, body: bytes | str, *, dequeue_count: int = 1) -> None:
@@ -125,7 +102,7 @@ async def run_export_mailbox(services: Services, body: bytes | str, *, dequeue_c
     store = services.store()
     max_attempts = services.sync_settings.max_dequeue_count
     try:
-        work = parse_export_work(body)
+        work = decode(ExportWork, body)
         if store.pause_state() is not None:
             # The outbox keeps this user's work; the first export run after `resume` queues the mailbox again.
             log.info("mailbox not written: the sync is paused", extra={"user": work.user_id})
@@ -134,7 +111,7 @@ async def run_export_mailbox(services: Services, body: bytes | str, *, dequeue_c
     except Exception as exc:
         final = isinstance(exc, BadMessage) or dequeue_count >= max_attempts
         if final:
-            user = _user_of(body)
+            user = user_of(body)
             store.record_run(
                 RunRecord(
                     run_id=f"poison-{started:%H%M%S}",
@@ -161,11 +138,3 @@ async def run_export_mailbox(services: Services, body: bytes | str, *, dequeue_c
             errors=tuple(report.errors),
         )
     )
-
-
-def _user_of(body: bytes | str) -> str:
-    try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):  # a hostile body must not stop the poison record
-        return ""
-    return str(value.get("user_id", "")) if isinstance(value, dict) else ""

@@ -1,21 +1,18 @@
-"""What the import's functions do, host-agnostic: the bindings in `blueprints/importing.py` call these and nothing else.
+"""The import's jobs, host-agnostic: the bindings in `blueprints/importing.py` call these and nothing else.
 
-Queue messages (`import-mailbox`) carry keys only: the OpenAir user id, the mailbox id, why (a notification, a
-lifecycle event, the reconciliation, a new subscription) and when the notification arrived (for the latency).
+Queue messages (`import-mailbox`, `contracts.ImportWork`) carry keys only: the OpenAir user id, the mailbox id, why
+(a notification, a lifecycle event, the reconciliation, a new subscription) and when the notification arrived.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import urllib.parse
 
-from pydantic import BaseModel, ValidationError
-
-from shared.errors import ConfigurationError
+from shared.errors import BadMessage, ConfigurationError
+from shared.jobs.contracts import ImportWork, decode, encode, user_of
 from shared.notifications.directory import client_state
-from shared.notifications.webhook import IMPORT_QUEUE
 from shared.runtime import Services
 from shared.settings import ImportSettings, load
 from shared.store.state import RunRecord
@@ -23,30 +20,10 @@ from shared.sync.importing.subscriptions import Endpoints, handle_lifecycle, imp
 
 log = logging.getLogger(__name__)
 
-__all__ = ["IMPORT_QUEUE", "ImportWork", "run_import_mailbox", "run_reconcile_timer", "run_subscription_timer"]
-
 NOTIFICATIONS_ROUTE = "graph/notifications"
 LIFECYCLE_ROUTE = "graph/lifecycle"
 ROUTE_PREFIX = "api"  # host.json sets no routePrefix: the platform default
 SUBSCRIPTION_EVENTS = ("reauthorizationRequired", "subscriptionRemoved")
-
-
-class ImportWork(BaseModel):
-    """One queue message: run an import pass for this user's mailbox."""
-
-    user_id: str
-    mailbox_id: str = ""
-    reason: str = "notification"  # notification, reconcile, subscribed, or a lifecycle event
-    subscription_id: str = ""
-    received_at: dt.datetime | None = None
-
-
-class BadImportMessage(ValueError):
-    """A message that can never succeed: it goes to the poison queue with this reason."""
-
-
-def work_message(user_id: str, mailbox_id: str, reason: str) -> str:
-    return ImportWork(user_id=user_id, mailbox_id=mailbox_id, reason=reason).model_dump_json()
 
 
 def endpoints(services: Services) -> Endpoints:
@@ -80,7 +57,7 @@ async def run_subscription_timer(services: Services) -> list[str]:
                                finished=dt.datetime.now(dt.UTC), status="partial" if report.errors else "ok",
                                counts=report.counts(), errors=tuple(report.errors)))  # fmt: skip
     mailboxes = importing_users(store)
-    return [work_message(u, mailboxes.get(u, ""), "subscribed") for u in report.resync]
+    return [encode(ImportWork(u, mailboxes.get(u, ""), "subscribed")) for u in report.resync]
 
 
 def run_reconcile_timer(services: Services) -> list[str]:
@@ -89,17 +66,10 @@ def run_reconcile_timer(services: Services) -> list[str]:
     store.ensure_tables()
     if store.pause_state() is not None:
         return []  # `resume` queues a pass for every importing mailbox
-    return [work_message(u, m, "reconcile") for u, m in sorted(importing_users(store).items())]
+    return [encode(ImportWork(u, m, "reconcile")) for u, m in sorted(importing_users(store).items())]
 
 
 # ------------------------------------------------------------ the queue worker
-
-
-def parse_import_work(body: bytes | str) -> ImportWork:
-    try:
-        return ImportWork.model_validate_json(body)
-    except ValidationError as exc:
-        raise BadImportMessage(f"not an import message: {exc.errors(include_url=False)[:1]}") from None
 
 
 async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_count: int = 1) -> dict[str, int]:
@@ -110,7 +80,7 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
     started = dt.datetime.now(dt.UTC)
     store = services.store()
     try:
-        work = parse_import_work(body)
+        work = decode(ImportWork, body)
         calendar = services.calendar()
         if work.reason in SUBSCRIPTION_EVENTS:  # kept alive while paused: notifications keep arriving
             await handle_lifecycle(work.reason, work.subscription_id, store=store, graph=calendar,
@@ -129,12 +99,12 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
             log.info("import pass covered by an earlier one", extra={"user": work.user_id, "reason": work.reason})
             return {"covered": 1}
     except Exception as exc:
-        if isinstance(exc, BadImportMessage) or dequeue_count >= services.sync_settings.max_dequeue_count:
+        if isinstance(exc, BadMessage) or dequeue_count >= services.sync_settings.max_dequeue_count:
             store.record_run(RunRecord(run_id=f"poison-{started:%H%M%S}", kind="import-mailbox", started=started,
-                                       finished=dt.datetime.now(dt.UTC), status="poison", user_id=_user_of(body),
+                                       finished=dt.datetime.now(dt.UTC), status="poison", user_id=user_of(body),
                                        errors=(f"{type(exc).__name__}: {exc}",),
                                        counts={"attempts": dequeue_count}))  # fmt: skip
-            log.error("import message poisoned", extra={"user": _user_of(body), "attempts": dequeue_count})
+            log.error("import message poisoned", extra={"user": user_of(body), "attempts": dequeue_count})
         raise
     finished = dt.datetime.now(dt.UTC)
     counts = dict(report.counts())
@@ -151,11 +121,3 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
                                errors=tuple(report.errors), alerts=tuple(report.alerts)))  # fmt: skip
     log.info("import pass done", extra={"user": work.user_id, "reason": work.reason, **counts})
     return counts
-
-
-def _user_of(body: bytes | str) -> str:
-    try:
-        value = json.loads(body)
-    except (ValueError, RecursionError):  # a hostile body must not stop the poison record
-        return ""
-    return str(value.get("user_id", "")) if isinstance(value, dict) else ""

@@ -17,9 +17,8 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
-
-from shared.jobs.export import OPERATIONS_QUEUE as OPERATIONS_QUEUE
+from shared.errors import BadMessage
+from shared.jobs.contracts import OperationMessage, decode, encode
 from shared.store.state import RunRecord
 from shared.store.store import SyncStore
 
@@ -33,16 +32,6 @@ ROUTE = "/api/manage/operations/"
 # The endpoint handler an operation runs, and the Runs kind it is recorded under.
 KINDS = {"refresh": "admin-mappings-refresh", "export": "admin-sync-export", "resync": "admin-resync"}
 STATES = {"queued": "queued", "running": "running", "failed": "failed"}  # any other run status: succeeded
-
-
-class OperationMessage(BaseModel):
-    """One queue message: run this handler with this body on behalf of this actor (keys and the body only)."""
-
-    operation_id: str
-    handler: str
-    body: str = ""
-    actor: str = ""
-    queued: dt.datetime
 
 
 def _record(message: OperationMessage, status: str, counts: dict[str, int] | None = None,
@@ -64,7 +53,7 @@ def accept(store: SyncStore, handler: str, request: Request) -> Answer:
     store.record_run(_record(message, "queued"))
     location = ROUTE + message.operation_id
     body = {"operation_id": message.operation_id, "kind": KINDS[handler], "state": "queued", "status_url": location}
-    return Answer(202, body, headers={"Location": location}, operation=message.model_dump_json())
+    return Answer(202, body, headers={"Location": location}, operation=encode(message))
 
 
 async def run_operation(services: Services, raw: bytes | str) -> list[str]:
@@ -72,9 +61,9 @@ async def run_operation(services: Services, raw: bytes | str) -> list[str]:
     from shared.admin import endpoints
 
     try:
-        message = OperationMessage.model_validate_json(raw)
-    except ValidationError as exc:
-        log.error("not an admin operation message", extra={"problem": str(exc.errors(include_url=False)[:1])})
+        message = decode(OperationMessage, raw)
+    except BadMessage as exc:
+        log.error("not an admin operation message", extra={"problem": str(exc)})
         return []  # nothing to record it under; a retry could never succeed
     if message.handler not in KINDS:
         log.error("unknown admin operation", extra={"operation": message.operation_id})

@@ -14,18 +14,15 @@ import logging
 import time
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
-from shared.errors import ConfigurationError
-from shared.jobs.export import BadMessage
-from shared.push import RecordWork, verify_push
+from shared.errors import BadMessage, ConfigurationError
+from shared.jobs.contracts import RecordWork, decode, encode
+from shared.push import verify_push
 from shared.runtime import Services
 from shared.settings import PushSettings, load
 from shared.store.state import RunRecord
 
 log = logging.getLogger(__name__)
 
-EXPORT_RECORD_QUEUE = "export-record"
 PUSH_SECRET_SETTING = "OPENAIR_PUSH_SECRET"  # noqa: S105 - the setting's name, not its value
 
 
@@ -39,7 +36,7 @@ def accept_push(services: Services, body: bytes, signature: str | None, *, now: 
     notice = verify_push(body, signature, secret=secret, now=now, max_age_seconds=settings.max_age_seconds)
     work = RecordWork(kind=notice.kind, record_id=notice.id, user_hint=notice.user_id, received_at=now.timestamp())
     log.info("push accepted", extra={"record": f"{notice.kind.value}:{notice.id}", "user": notice.user_id})
-    return work.model_dump_json()
+    return encode(work)
 
 
 @dataclass(frozen=True)
@@ -48,13 +45,6 @@ class RecordExportResult:
     user_id: str
     written: int  # events created, updated or deleted by this invocation
     seconds: float
-
-
-def parse_record_work(body: bytes | str) -> RecordWork:
-    try:
-        return RecordWork.model_validate_json(body)
-    except ValidationError as exc:
-        raise BadMessage(f"not an export-record message: {exc.errors(include_url=False)[:1]}") from None
 
 
 async def run_export_record(services: Services, body: bytes | str, *, dequeue_count: int = 1) -> RecordExportResult:
@@ -67,7 +57,7 @@ async def run_export_record(services: Services, body: bytes | str, *, dequeue_co
     clock = time.monotonic()
     store = services.store()
     try:
-        work = parse_record_work(body)
+        work = decode(RecordWork, body)
         if store.pause_state() is not None:
             # Not read, not written: the export timer's watermarks did not move either, so its first run after
             # `resume` exports this record.

@@ -1,4 +1,5 @@
-"""The notification and lifecycle endpoints' logic, host-agnostic and standard-library only (cold start matters).
+"""The notification and lifecycle endpoints' logic, host-agnostic and standard-library only (cold start matters):
+it imports nothing but the standard library and the queue contracts (`shared/jobs/contracts.py`, the same).
 
 What a POST gets (Graph's rules, reference/graph.md "Change notifications"):
 - `?validationToken=…` → 200, `text/plain`, the decoded token and nothing else (`nosniff`: never rendered as HTML);
@@ -27,9 +28,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 
+from shared.jobs.contracts import ImportWork, encode
+
 log = logging.getLogger(__name__)
 
-IMPORT_QUEUE = "import-mailbox"  # the import worker's queue (keys only, one message per mailbox)
 PLAIN = "text/plain; charset=utf-8"
 SAFE_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 MAX_TOKEN_CHARS = 1024
@@ -182,7 +184,7 @@ def handle_notifications(
     if isinstance(parsed, WebhookAnswer):
         return parsed
     answer = WebhookAnswer(202)
-    received = (now or dt.datetime.now(dt.UTC)).isoformat()
+    received = now or dt.datetime.now(dt.UTC)
     per_mailbox: dict[SubscriptionRef, str] = {}
     for item in parsed:
         owner = _accept(item, client_state, lookup, answer, recent)
@@ -210,7 +212,7 @@ def handle_lifecycle(
     if isinstance(parsed, WebhookAnswer):
         return parsed
     answer = WebhookAnswer(202)
-    received = (now or dt.datetime.now(dt.UTC)).isoformat()
+    received = now or dt.datetime.now(dt.UTC)
     for item in parsed:
         event = item.get("lifecycleEvent") if isinstance(item, dict) else None
         if event not in LIFECYCLE_EVENTS:
@@ -233,10 +235,9 @@ def _open(
     return _items(headers, body, max_body_bytes)
 
 
-def _work(owner: SubscriptionRef, reason: str, subscription_id: str, received: str) -> str:
+def _work(owner: SubscriptionRef, reason: str, subscription_id: str, received: dt.datetime) -> str:
     """An import-queue message: keys only."""
-    return json.dumps({"user_id": owner.user_id, "mailbox_id": owner.mailbox_id, "reason": reason,
-                       "subscription_id": subscription_id, "received_at": received})  # fmt: skip
+    return encode(ImportWork(owner.user_id, owner.mailbox_id, reason, subscription_id, received))
 
 
 def _accept(

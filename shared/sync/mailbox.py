@@ -19,6 +19,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from shared.errors import Incomplete
 from shared.graph.errors import GraphError, MailboxUnavailable
 from shared.graph.models import DeleteEvent, EventDraft, WriteResult
 from shared.kinds import RecordKind, openair_event_key, parse_record_key
@@ -41,7 +42,7 @@ io = asyncio.to_thread
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
-class MailboxIncomplete(Exception):
+class MailboxIncomplete(Incomplete):
     """Some writes failed for reasons that pass (throttling, outages): retry the message later."""
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from shared.errors import SyncError
 from shared.graph.models import EventDraft, ShowAs
 from shared.kinds import RecordKind, openair_event_key
 from shared.openair.changes import Reference
@@ -69,7 +70,7 @@ def hours_text(hours: float | None) -> str:
     return f"{(hours or 0.0):.2f}"
 
 
-class Unrenderable(ValueError):
+class Unrenderable(SyncError, ValueError):
     """This one record cannot become an event (its dates lie beyond what a calendar holds): the export skips it,
     names it, and goes on with every other record."""
 

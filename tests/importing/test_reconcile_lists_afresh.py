@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 import shared.sync.importing.engine
-from shared.jobs.importing import run_import_mailbox, work_message
+from shared.jobs.contracts import ImportWork, encode
+from shared.jobs.importing import run_import_mailbox
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 from shared.store.memory import MemoryTables
@@ -34,5 +35,5 @@ async def test_only_the_reconciliation_lists_the_window_afresh(
     monkeypatch.setattr(shared.sync.importing.engine, "import_mailbox", pass_)
     services = Services({}, EnvironmentSecrets({}), _store=SyncStore(MemoryTables()), _calendar=Counted(),  # type: ignore[arg-type]
                         _openair_client=Counted())  # type: ignore[arg-type]  # fmt: skip
-    await run_import_mailbox(services, work_message("u1", "mbx-u1", reason))
+    await run_import_mailbox(services, encode(ImportWork("u1", "mbx-u1", reason)))
     assert [a["full"] for a in asked] == [full]

@@ -21,6 +21,7 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from shared.errors import Incomplete
 from shared.graph.errors import DeltaExpired, MailboxUnavailable
 from shared.store.admin import IntegrationSettings
 from shared.store.importing import Covered, DeltaCursor, ImportStore
@@ -43,7 +44,7 @@ def _wall_clock() -> dt.datetime:
 MAX_PASSES = 5  # passes one invocation runs for requests that arrived during its own passes
 
 
-class ImportIncomplete(Exception):
+class ImportIncomplete(Incomplete):
     """Something failed that may pass (throttling, an outage): the queue retries the message."""
 
 

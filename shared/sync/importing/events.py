@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from shared.errors import SyncError
 from shared.graph.models import GraphEvent
 from shared.kinds import RecordKind, parse_record_key, record_key
 from shared.openair.bookings import UserDefaults
@@ -53,7 +54,7 @@ TOMBSTONE = "-"  # ImportedEvents.RecordKey of an event whose booking was delete
 CONDITION_RETRIES = 3
 
 
-class MissingDefaults(Exception):
+class MissingDefaults(SyncError):
     """The user has no booking type or project for imported bookings: the administrator must set one."""
 
 
