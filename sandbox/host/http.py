@@ -42,6 +42,13 @@ class _BodyTooLargeError(Exception):
     pass
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's listen backlog of 5 resets connections when a burst of callers (OpenAir form scripts on many
+    # saves at once) connects together; the Functions host's Kestrel front end accepts them (its backlog is 512).
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class HttpFrontEnd:
     def __init__(
         self,
@@ -69,8 +76,7 @@ class HttpFrontEnd:
             assert spec.http is not None
             self.routes.add(spec.http.route, spec)
         self.closing = False
-        self._server = ThreadingHTTPServer((host, port), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = _Server((host, port), _handler_for(self))
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="http", daemon=True)
 
     @property

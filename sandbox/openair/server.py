@@ -21,6 +21,14 @@ from sandbox.openair.service import Service
 MAX_BODY = 50 * 1024 * 1024
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: twenty people saving at once overflow the accept queue, and Linux
+    # then resets connections the client already counts as open. A real service's front end does not; 128 is
+    # Linux's traditional SOMAXCONN.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class OpenAirSimulator:
     def __init__(
         self,
@@ -52,8 +60,7 @@ class OpenAirSimulator:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Serve in a daemon thread; returns `http://host:port`."""
-        server = ThreadingHTTPServer((host, port), _handler(self.service))
-        server.daemon_threads = True
+        server = _Server((host, port), _handler(self.service))
         self._server = server
         # A short poll interval keeps stop() (which waits for the next poll) quick in tests.
         self._thread = threading.Thread(

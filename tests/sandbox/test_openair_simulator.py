@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import http.client
 import signal
@@ -271,6 +272,26 @@ def test_keep_alive_serves_several_requests_on_one_connection(sim: OpenAirSimula
             assert b'<Auth status="0"' in response.read()
     finally:
         connection.close()
+
+
+def test_a_burst_of_saves_from_many_people_at_once_is_served_without_resets(sim: OpenAirSimulator) -> None:
+    """bench.push_latency saves from 20 threads at once; with socketserver's listen backlog of 5 some of those
+    connections were reset (ConnectionResetError), which OpenAir's own front end never does."""
+    control = SimulatorControl(sim.url, timeout=30)
+    template = control.records("Booking")[0]
+    fields = {k: template[k] for k in ("projectid", "customerid", "booking_typeid", "userid", "startdate")}
+
+    def save(n: int) -> str:
+        try:
+            control.create("Booking", {**fields, "enddate": template["startdate"], "hours": "1", "notes": f"b{n}"})
+        except OSError as exc:
+            return repr(exc)
+        return ""
+
+    with concurrent.futures.ThreadPoolExecutor(40) as pool:
+        failures = [f for f in pool.map(save, range(240)) if f]
+    assert failures == []
+    assert len(control.records("Booking")) == 12 + 240
 
 
 def test_entry_point_prints_url_first_and_stops_on_sigterm(tmp_path: Path) -> None:
