@@ -18,10 +18,14 @@ one more (idempotent) export of that record.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import json
+import weakref
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -106,3 +110,66 @@ def verify_push(
             401, f"timestamp is {int(age)} s from now (allowed ±{max_age_seconds} s): a replay, or a clock to fix"
         )
     return notice
+
+
+R = TypeVar("R")
+W = TypeVar("W")
+# One pass over saves: a result or an exception per save, in the order given.
+Pass = Callable[[list[W]], Awaitable[Sequence[R | Exception]]]
+
+
+class PendingSaves:
+    """The saves this worker process holds, grouped (by user), applied together: a pass takes every save of its
+    group waiting when it starts, and a save waits for the first pass that starts after it arrived.
+
+    Ten saves of one user in the queue are then one OpenAir read and one mailbox write, not ten: the host hands a
+    batch of messages to one worker at once, and the first pass waits `gather_seconds` for the batch to arrive
+    before it starts. One pass at a time per group, so the next pass sees what the previous one wrote. Each save
+    gets its own result, or the exception its pass raised (then the queue retries that message: nothing is lost,
+    and a repeated save is one more idempotent export). Saves held by other processes or instances are applied by
+    their own passes; the outbox and the mailbox lease keep those from writing an event twice.
+    """
+
+    def __init__(self, *, gather_seconds: float = 0.05) -> None:
+        self.gather_seconds = gather_seconds
+        # Per event loop (futures belong to one loop), per group: the saves waiting for the next pass.
+        self._waiting: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[Hashable, list[tuple[Any, asyncio.Future[Any]]]]
+        ] = weakref.WeakKeyDictionary()
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def apply(self, group: Hashable, work: W, run_pass: Pass[W, R]) -> R:
+        """`work`'s result from the pass that applied it (`run_pass` runs the pass; one of the saves' is used)."""
+        loop = asyncio.get_running_loop()
+        groups = self._waiting.setdefault(loop, {})
+        future: asyncio.Future[R] = loop.create_future()
+        if group in groups:
+            groups[group].append((work, future))
+        else:
+            groups[group] = [(work, future)]
+            task = loop.create_task(self._passes(groups, group, run_pass))
+            self._running.add(task)  # the loop holds tasks weakly
+            task.add_done_callback(self._running.discard)
+        return await future
+
+    async def _passes(
+        self, groups: dict[Hashable, list[tuple[Any, asyncio.Future[Any]]]], group: Hashable, run_pass: Pass[Any, R]
+    ) -> None:
+        try:
+            await asyncio.sleep(self.gather_seconds)
+            while groups[group]:
+                batch, groups[group] = groups[group], []
+                try:
+                    results: Sequence[R | Exception] = await run_pass([work for work, _ in batch])
+                except Exception as exc:  # the pass as a whole failed: every save in it is retried
+                    results = [exc] * len(batch)
+                for (_, future), result in zip(batch, results, strict=True):
+                    if future.done():  # its invocation was cancelled (timeout); the pass still applied it
+                        continue
+                    if isinstance(result, Exception):
+                        future.set_exception(result)
+                    else:
+                        future.set_result(result)
+        finally:
+            for _, future in groups.pop(group, []):  # only when this task itself was cancelled (shutdown)
+                future.cancel()

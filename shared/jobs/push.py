@@ -2,9 +2,11 @@
 
 `accept_push` judges one `POST /api/openair/changed` and returns the `export-record` queue message; it reads no
 table and calls no service, so the person who pressed Save waits only for an HMAC and a queue write.
-`run_export_record` is the queue worker: plan that one record (`sync.targeted`), then apply the user's outbox
-(`sync.mailbox.export_mailbox`, the timer's own worker logic). A transient Graph failure raises, so the queue
-retries the message; the retry re-plans (a no-op when the outbox entry is still pending) and re-applies.
+`run_export_record` is the queue worker. Its save joins the user's saves waiting in this worker
+(`shared.push.PendingSaves`), and one pass (`export_saves`) reads all their records in one OpenAir request, plans
+each (`sync.targeted`), then applies the user's outbox once (`sync.mailbox.export_mailbox`, the timer's own worker
+logic). A transient Graph failure raises for every save of the pass, so the queue retries each message; the retry
+re-plans (a no-op when the outbox entry is still pending) and re-applies.
 """
 
 from __future__ import annotations
@@ -12,13 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shared.errors import BadMessage, ConfigurationError
 from shared.jobs.contracts import RecordWork, decode, encode
-from shared.push import verify_push
+from shared.kinds import record_key
+from shared.push import PendingSaves, verify_push
 from shared.runtime import Services
 from shared.settings import PushSettings, load
+from shared.store.offload import off_loop
 from shared.store.state import RunRecord
 
 log = logging.getLogger(__name__)
@@ -48,30 +54,18 @@ class RecordExportResult:
 
 
 async def run_export_record(services: Services, body: bytes | str, *, dequeue_count: int = 1) -> RecordExportResult:
-    """Export one record now. Raises (so the queue retries) on OpenAir or transient Graph failures."""
-    from shared.openair.by_id import OpenAirRecords
-    from shared.sync.mailbox import export_mailbox
-    from shared.sync.targeted import Outcome, plan_record
-
+    """Export one record now, in a pass with the other saves of its user waiting in this worker. Raises (so the
+    queue retries) on OpenAir or transient Graph failures."""
     started = dt.datetime.now(dt.UTC)
-    clock = time.monotonic()
-    store = services.store()
     try:
         work = decode(RecordWork, body)
-        if store.pause_state() is not None:
-            # Not read, not written: the export timer's watermarks did not move either, so its first run after
-            # `resume` exports this record.
-            log.info("pushed record not exported: the sync is paused", extra={"record": work.record_id})
-            return RecordExportResult("paused", work.user_hint or "", 0, time.monotonic() - clock)
-        # The user hint only chooses which reference reads ride in the record's request (one request per save).
-        records = OpenAirRecords(services.openair(), user_hint=work.user_hint)
-        plan = await plan_record(work.kind, work.record_id, store=store, openair=records)
-        report = None
-        if plan.has_work:
-            report = await export_mailbox(plan.user_id, store=store, calendar=services.calendar(), now=started)
+        # A save without its user (an older script) gets a pass of its own.
+        group = (id(services), work.user_hint or record_key(work.kind, work.record_id))
+        return await PENDING_SAVES.apply(group, work, lambda works: export_saves(services, works))
     except Exception as exc:
         if isinstance(exc, BadMessage) or dequeue_count >= services.sync_settings.max_dequeue_count:
-            store.record_run(
+            await off_loop(
+                services.store().record_run,
                 RunRecord(
                     run_id=f"push-poison-{started:%H%M%S}",
                     kind="export-record",
@@ -80,29 +74,90 @@ async def run_export_record(services: Services, body: bytes | str, *, dequeue_co
                     status="poison",
                     errors=(f"{type(exc).__name__}: {exc}",),
                     counts={"attempts": dequeue_count},
-                )
+                ),
             )
             log.error("export-record message poisoned", extra={"attempts": dequeue_count})
         raise
-    written = (report.created + report.updated + report.deleted) if report else 0
-    notable = plan.outcome not in (Outcome.WRITE, Outcome.REMOVE, Outcome.SETTLED)
-    if plan.has_work or notable:
-        # A settled push (the timer got there first, or a save that changed nothing) leaves no trace in Runs.
-        store.record_run(
+
+
+async def export_saves(services: Services, works: Sequence[RecordWork]) -> list[RecordExportResult | Exception]:
+    """One pass: the saves' records read in one OpenAir request, each planned into the outbox, then each user's
+    mailbox applied once. Raises when the read fails (every save is retried); a record that cannot be planned, or
+    a mailbox that cannot be written, fails only its own saves."""
+    from shared.openair.by_id import OpenAirRecords
+    from shared.sync.mailbox import MailboxReport, export_mailbox
+    from shared.sync.targeted import Outcome, RecordPlan, plan_record
+
+    started = dt.datetime.now(dt.UTC)
+    clock = time.monotonic()
+    store = services.store()
+    if await off_loop(store.pause_state) is not None:
+        # Not read, not written: the export timer's watermarks did not move either, so its first run after
+        # `resume` exports these records.
+        log.info(
+            "pushed records not exported: the sync is paused",
+            extra={"records": [record_key(w.kind, w.record_id) for w in works]},
+        )
+        return [RecordExportResult("paused", w.user_hint, 0, time.monotonic() - clock) for w in works]
+    # The user hint only chooses which reference reads ride in the records' request (one request per pass).
+    records = OpenAirRecords(services.openair(), user_hint=works[0].user_hint)
+    await records.read_records([(w.kind, w.record_id) for w in works])
+    run_id = "push-" + uuid.uuid4().hex[:8]
+    plans: list[RecordPlan | Exception] = []
+    for work in works:
+        try:
+            plans.append(await plan_record(work.kind, work.record_id, store=store, openair=records, run_id=run_id))
+        except Exception as exc:  # this save's own failure, retried by its own message
+            plans.append(exc)
+    by_user: dict[str, list[RecordPlan]] = {}
+    for plan in plans:
+        if isinstance(plan, RecordPlan):
+            by_user.setdefault(plan.user_id, []).append(plan)
+    reports: dict[str, MailboxReport | Exception] = {}
+    for n, (user_id, user_plans) in enumerate(by_user.items()):
+        report: MailboxReport | Exception | None = None
+        if any(p.has_work for p in user_plans):
+            try:
+                report = await export_mailbox(user_id, store=store, calendar=services.calendar(), now=started)
+            except Exception as exc:  # the queue retries this user's saves
+                report = exc
+            reports[user_id] = report
+        notable = [p for p in user_plans if p.outcome not in (Outcome.WRITE, Outcome.REMOVE, Outcome.SETTLED)]
+        if isinstance(report, Exception) or (report is None and not notable):
+            # A settled push (the timer got there first, or a save that changed nothing) leaves no trace in Runs.
+            continue
+        await off_loop(
+            store.record_run,
             RunRecord(
-                run_id=plan.run_id,
+                run_id=run_id if n == 0 else f"{run_id}-{n}",
                 kind="export-record",
                 started=started,
                 finished=dt.datetime.now(dt.UTC),
                 status="ok" if report is None or not report.errors else "partial",
-                user_id=plan.user_id,
-                counts=report.counts() if report else {},
-                errors=tuple(report.errors) if report else (),
-                alerts=(f"{plan.key}: {plan.outcome.value}: {plan.detail}",) if notable else (),
-            )
+                user_id=user_id,
+                counts={**(report.counts() if report is not None else {}), "records": len(user_plans)},
+                errors=tuple(report.errors) if report is not None else (),
+                alerts=tuple(f"{p.key}: {p.outcome.value}: {p.detail}" for p in notable),
+            ),
         )
     seconds = time.monotonic() - clock
-    if work.received_at:
-        lag = dt.datetime.now(dt.UTC).timestamp() - work.received_at
-        log.info("record exported", extra={"record": plan.key, "outcome": plan.outcome.value, "push_to_done_s": lag})
-    return RecordExportResult(plan.outcome.value, plan.user_id, written, seconds)
+    results: list[RecordExportResult | Exception] = []
+    for work, plan in zip(works, plans, strict=True):
+        if isinstance(plan, Exception):
+            results.append(plan)
+            continue
+        done = reports.get(plan.user_id)
+        if isinstance(done, Exception):
+            results.append(done)
+            continue
+        written = (done.created + done.updated + done.deleted) if done is not None else 0
+        if work.received_at:
+            lag = dt.datetime.now(dt.UTC).timestamp() - work.received_at
+            log.info("record exported", extra={"record": plan.key, "outcome": plan.outcome.value,
+                                               "push_to_done_s": lag, "pass_records": len(works)})  # fmt: skip
+        results.append(RecordExportResult(plan.outcome.value, plan.user_id, written, seconds))
+    return results
+
+
+# One per worker process: the export_record invocations of one host share its event loop.
+PENDING_SAVES = PendingSaves()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from shared.kinds import RecordKind
@@ -103,55 +103,79 @@ class _Prefetched:
 
 
 class OpenAirRecords:
-    """Reads single records by id through an `OpenAirSource`'s client; satisfies `sync.targeted.RecordPort`.
+    """Reads records by id through an `OpenAirSource`'s client; satisfies `sync.targeted.RecordPort`.
 
-    `user_hint` is the push's user (only used to choose which reference reads travel with the record)."""
+    One instance serves one pass of the push worker. `read_records` reads several records (a user's pending saves)
+    in one request; `read_record` then answers from what was read ahead. `user_hint` is the push's user (only used
+    to choose which reference reads travel with the records)."""
 
     def __init__(self, source: OpenAirSource, references: UserReferences | None = None, *, user_hint: str = "") -> None:
         self.source = source
         self.references = USER_REFERENCES if references is None else references
         self.user_hint = user_hint
         self._prefetched: _Prefetched | None = None
+        self._read_ahead: dict[tuple[RecordKind, str], ChangeSet] = {}
+        # Every live record read in this pass: the first `read_reference` completes what all of them refer to at
+        # once, so ten saves that each need one more project still cost one more request, not ten.
+        self._pass_records = ChangeSet()
 
     async def read_record(self, kind: RecordKind, record_id: str) -> ChangeSet:
         """The record (in `bookings`/`task_assignments`/`schedule_requests`), or its `Deletion`, or an empty set.
 
         Raises on any OpenAir failure: an unreadable record is never a deleted one.
         """
+        key = (kind, record_id)
+        if key not in self._read_ahead:
+            await self.read_records([key])
+        return self._read_ahead.pop(key)
+
+    async def read_records(self, wanted: Sequence[tuple[RecordKind, str]]) -> None:
+        """Read these records, each with a `deleted="1"` read of its id, in one request with the small reference
+        tables and the user's likely references; `read_record` answers from it afterwards. Raises on any failure.
+        """
         client = self.source.client
         before = client.requests_made
-        type_name = EXPORTED_TYPES[kind]
-        specs = [
-            ReadSpec(type=type_name, query={"id": record_id}),
-            ReadSpec(type=type_name, query={"id": record_id}, deleted=True, return_fields=("id", "userid", "updated")),
-            ReadSpec(type="BookingType"),
-            ReadSpec(type="Timetype", enable_custom=False),
-        ]  # fmt: skip
-        if kind is RecordKind.SCHEDULE_REQUEST:
-            specs.append(
-                ReadSpec(type="Schedulerequest_item", query={"schedule_requestid": record_id}, enable_custom=False)
-            )
+        keys = list(dict.fromkeys(wanted))
+        specs = [ReadSpec(type="BookingType"), ReadSpec(type="Timetype", enable_custom=False)]
+        for kind, record_id in keys:
+            type_name = EXPORTED_TYPES[kind]
+            specs += [
+                ReadSpec(type=type_name, query={"id": record_id}),
+                ReadSpec(type=type_name, query={"id": record_id}, deleted=True,
+                         return_fields=("id", "userid", "updated")),
+            ]  # fmt: skip
+        extra = [
+            ReadSpec(type="Schedulerequest_item", query={"schedule_requestid": record_id}, enable_custom=False)
+            for kind, record_id in keys
+            if kind is RecordKind.SCHEDULE_REQUEST
+        ]
         guesses = self.references.get(self.user_hint) if self.user_hint else {}
-        specs += [ReadSpec(type=t, query={"id": i}) for t in _REFERENCE_TYPES for i in guesses.get(t, ())]
-        live, gone, booking_types, timetypes, *rest = await self.source._read(specs)
-        prefetched = _Prefetched(
-            booking_types={t.id: t for t in self.source._parse(BookingType, booking_types)},
-            timetypes={t.id: t for t in self.source._parse(Timetype, timetypes)},
-        )
-        self._take(prefetched, specs[4:], rest)
-        self._prefetched = prefetched
-        records = [_MODELS[kind].from_raw(row, client.zone) for row in live]
-        deletions = () if records else tuple(
-            Deletion(kind, d.id, d.userid or "", d.updated)
-            for d in (DeletedRecord.from_raw(type_name, row, client.zone) for row in gone)
-        )  # fmt: skip
-        return ChangeSet(
-            bookings=tuple(r for r in records if isinstance(r, Booking)),
-            task_assignments=tuple(r for r in records if isinstance(r, Projecttaskassign)),
-            schedule_requests=tuple(r for r in records if isinstance(r, Schedulerequest)),
-            deletions=deletions[:1],
-            requests_made=client.requests_made - before,
-        )
+        extra += [ReadSpec(type=t, query={"id": i}) for t in _REFERENCE_TYPES for i in guesses.get(t, ())]
+        booking_types, timetypes, *rest = await self.source._read([*specs, *extra])
+        if self._prefetched is None:
+            self._prefetched = _Prefetched(
+                booking_types={t.id: t for t in self.source._parse(BookingType, booking_types)},
+                timetypes={t.id: t for t in self.source._parse(Timetype, timetypes)},
+            )
+        self._take(self._prefetched, extra, rest[2 * len(keys) :])
+        for n, (kind, record_id) in enumerate(keys):
+            live, gone = rest[2 * n], rest[2 * n + 1]
+            type_name = EXPORTED_TYPES[kind]
+            records = [_MODELS[kind].from_raw(row, client.zone) for row in live]
+            deletions = () if records else tuple(
+                Deletion(kind, d.id, d.userid or "", d.updated)
+                for d in (DeletedRecord.from_raw(type_name, row, client.zone) for row in gone)
+            )  # fmt: skip
+            changes = ChangeSet(
+                bookings=tuple(r for r in records if isinstance(r, Booking)),
+                task_assignments=tuple(r for r in records if isinstance(r, Projecttaskassign)),
+                schedule_requests=tuple(r for r in records if isinstance(r, Schedulerequest)),
+                deletions=deletions[:1],
+                # The pass's request is counted once, on its first record.
+                requests_made=client.requests_made - before if n == 0 else 0,
+            )
+            self._read_ahead[(kind, record_id)] = changes
+            self._pass_records = self._pass_records.merged(changes)
 
     def _take(self, into: _Prefetched, specs: Iterable[ReadSpec], pages: Iterable[list[dict[str, object]]]) -> None:
         models: dict[str, type[Record]] = {"Projecttask": Projecttask, "Project": Project, "Customer": Customer}
@@ -165,23 +189,53 @@ class OpenAirRecords:
             into.found[spec.type].update({r.id: r for r in self.source._parse(models[spec.type], rows)})
 
     async def read_reference(self, changes: ChangeSet) -> Reference:
-        """What `changes` refer to: what the record's request already read, and the rest in as few requests as
-        the chain task → project → customer allows."""
-        known, self._prefetched = self._prefetched, None
+        """What `changes` refer to: what the pass's request already read, and the rest (for every record of the
+        pass at once) in as few requests as the chain task → project → customer allows."""
+        known = self._prefetched
         if known is None:
             return await self.source.read_reference(changes)  # not read with a record: the tenant-wide way
+        await self._complete(known, self._pass_records.merged(changes))
+        need_tasks, need_projects, need_customers = self._needs(known, changes)
+        records: list[Booking | Projecttaskassign | Schedulerequest] = [
+            *changes.bookings, *changes.task_assignments, *changes.schedule_requests
+        ]  # fmt: skip
+        for user in {r.userid for r in records}:
+            if user:
+                self.references.remember(
+                    user, {"Projecttask": need_tasks, "Project": need_projects, "Customer": need_customers}
+                )
         tasks: dict[str, Projecttask] = known.found["Projecttask"]  # type: ignore[assignment]
         projects: dict[str, Project] = known.found["Project"]  # type: ignore[assignment]
         customers: dict[str, Customer] = known.found["Customer"]  # type: ignore[assignment]
+        requests = {r.id for r in changes.schedule_requests}
+        return Reference(
+            booking_types=known.booking_types,
+            projects={p: projects[p] for p in sorted(need_projects) if p in projects},
+            customers={c: customers[c] for c in sorted(need_customers) if c in customers},
+            tasks={t: tasks[t] for t in sorted(need_tasks) if t in tasks},
+            timetypes=known.timetypes,
+            request_items={k: tuple(v) for k, v in known.items.items() if k in requests},
+        )
+
+    @staticmethod
+    def _needs(known: _Prefetched, changes: ChangeSet) -> tuple[set[str], set[str], set[str]]:
+        """The task, project and customer ids `changes` refer to, as far as the rows read so far tell."""
+        tasks: dict[str, Projecttask] = known.found["Projecttask"]  # type: ignore[assignment]
+        projects: dict[str, Project] = known.found["Project"]  # type: ignore[assignment]
         need_tasks = _ids([*(a.projecttaskid for a in changes.task_assignments),
                            *(b.project_taskid for b in changes.bookings)])  # fmt: skip
+        need_projects = _ids(b.projectid for b in changes.bookings) | _ids(
+            tasks[t].projectid for t in need_tasks if t in tasks
+        )
+        need_customers = _ids(b.customerid for b in changes.bookings) | _ids(
+            projects[p].customerid for p in need_projects if p in projects
+        )
+        return need_tasks, need_projects, need_customers
+
+    async def _complete(self, known: _Prefetched, changes: ChangeSet) -> None:
+        """Read what `changes` refer to and was not asked for yet: one request per link of the chain still open."""
         while True:
-            need_projects = _ids(b.projectid for b in changes.bookings) | _ids(
-                tasks[t].projectid for t in need_tasks if t in tasks
-            )
-            need_customers = _ids(b.customerid for b in changes.bookings) | _ids(
-                projects[p].customerid for p in need_projects if p in projects
-            )
+            need_tasks, need_projects, need_customers = self._needs(known, changes)
             missing = {"Projecttask": need_tasks, "Project": need_projects, "Customer": need_customers}
             unasked = {t: sorted(want - known.asked[t]) for t, want in missing.items()}
             specs = [
@@ -193,22 +247,5 @@ class OpenAirRecords:
                 ),
             ]  # fmt: skip
             if not specs:
-                break
+                return
             self._take(known, specs, await self.source._read(specs))
-        records: list[Booking | Projecttaskassign | Schedulerequest] = [
-            *changes.bookings, *changes.task_assignments, *changes.schedule_requests
-        ]  # fmt: skip
-        users = {r.userid for r in records}
-        for user in users:
-            if user:
-                self.references.remember(
-                    user, {"Projecttask": need_tasks, "Project": need_projects, "Customer": need_customers}
-                )
-        return Reference(
-            booking_types=known.booking_types,
-            projects={p: projects[p] for p in sorted(need_projects) if p in projects},
-            customers={c: customers[c] for c in sorted(need_customers) if c in customers},
-            tasks={t: tasks[t] for t in sorted(need_tasks) if t in tasks},
-            timetypes=known.timetypes,
-            request_items={k: tuple(v) for k, v in known.items.items()},
-        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from typing import Any
@@ -9,7 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.jobs.contracts import RecordWork, encode
+from shared.jobs.push import RecordExportResult, run_export_record
+from shared.kinds import RecordKind
 from shared.push import notice_body, sign
+from shared.runtime import Services
+from shared.secrets import EnvironmentSecrets
 from tests.push.conftest import FUNCTION_KEY, PUSH_SECRET, PushWorld, key_of, wait_for
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -190,3 +196,48 @@ def test_xml_api_writes_and_deletions_run_no_form_script(push_world: PushWorld) 
     state = push_world.openair.form_script_state()
     assert state["secret_set"]
     assert PUSH_SECRET not in json.dumps(state)  # the control API never shows the secret
+
+
+def test_ten_saves_of_one_user_waiting_in_a_worker_are_one_openair_request_and_one_batch(
+    push_world: PushWorld,
+) -> None:
+    """The worker applies a user's pending saves in one pass: one OpenAir request reads all ten records (with what
+    they refer to), and one `$batch` writes the ten events. Each save's message gets its own answer."""
+    user_id, mailbox = a_user(push_world, 2)
+    push_world.host.drain_queues(timeout=30)
+    push_world.openair.form_script("")  # saved without the script: their messages are handed to a worker below
+    try:
+        shown = set(push_world.keys_in(mailbox))
+        template = next(b for b in push_world.openair.records("Booking") if f"openair:booking:{b['id']}" in shown)
+        fields = {k: template[k] for k in ("projectid", "customerid", "booking_typeid", "userid", "approval_status")}
+        days = [f"2027-01-{n + 11:02d}" for n in range(11)]
+        saved = {"hours": "2.00", "percentage": "25", "notes": "waiting"}
+        bookings = [
+            push_world.openair.create("Booking", {**fields, **saved, "startdate": d, "enddate": d}) for d in days
+        ]
+    finally:
+        push_world.openair.form_script(push_world.push_url, PUSH_SECRET, FUNCTION_KEY)
+
+    def run(records: list[dict[str, Any]]) -> list[RecordExportResult]:
+        async def worker() -> list[RecordExportResult]:
+            services = Services(push_world.env, EnvironmentSecrets(push_world.env))
+            messages = [
+                encode(RecordWork(kind=RecordKind.BOOKING, record_id=r["id"], user_hint=user_id)) for r in records
+            ]
+            try:
+                return await asyncio.gather(*(run_export_record(services, m) for m in messages))
+            finally:
+                await services.aclose()
+
+        return asyncio.run(worker())
+
+    run(bookings[:1])  # the user's first save in this worker: it learns which projects they book on
+    before = push_world.openair.stats()["requests"]
+    push_world.graph.reset_counters()
+    results = run(bookings[1:])
+    assert push_world.openair.stats()["requests"] - before == 1
+    routes = push_world.graph.counters()["routes"]
+    assert sum(n for route, n in routes.items() if "$batch" in route) == 1, routes
+    assert [r.outcome for r in results] == ["write"] * 10
+    keys = push_world.keys_in(mailbox)
+    assert [keys.count(f"openair:booking:{b['id']}") for b in bookings] == [1] * 11
