@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared.graph.models import DeleteEvent, EventWrite, WriteResult
-from shared.store.importing import ImportStore
 from shared.store.state import Link, LinkState, Origin, RunRecord
 from shared.store.store import SyncStore
 
@@ -90,7 +89,7 @@ async def decommission(
         elif link.origin is Origin.OUTLOOK:
             report.kept_outlook_events += 1
     report.mailboxes = [MailboxRemoval(u, m, len(links)) for (u, m), links in sorted(by_mailbox.items())]
-    imports = ImportStore(store.backend)
+    imports = store.imports
     subscriptions = imports.subscriptions()
     report.subscriptions = len(subscriptions)
     pending = {u: store.outbox(u) for u in store.outbox_users()}

@@ -8,7 +8,6 @@ import time
 from shared.errors import ConfigurationError
 from shared.notifications.webhook import SubscriptionRef
 from shared.runtime import Services
-from shared.store.importing import ImportStore
 
 
 class SubscriptionDirectory:
@@ -27,7 +26,7 @@ class SubscriptionDirectory:
             hit = self._cache.get(subscription_id)
         if hit is not None and now < hit[0]:
             return hit[1]
-        record = ImportStore(self._services.store().backend).subscription(subscription_id)
+        record = self._services.store().imports.subscription(subscription_id)
         found = SubscriptionRef(record.user_id, record.mailbox_id) if record else None
         with self._lock:
             if len(self._cache) > 50_000:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import itertools
 import threading
@@ -39,6 +40,16 @@ class MemoryTables:
             return  # no loop on this thread: a worker thread, or synchronous code
         self.calls_on_loop.append(f"{operation} {table}")
         raise BlockingCallOnLoop(f"{operation} on table {table} made on the event loop's thread; use off_loop()")
+
+    @contextlib.contextmanager
+    def refusing_calls_on_loop(self) -> Iterator[None]:
+        """`off_loop_only` for the duration of the block: a test lets a worker run under it, and sets up and
+        checks the tables itself outside it."""
+        before, self.off_loop_only = self.off_loop_only, True
+        try:
+            yield
+        finally:
+            self.off_loop_only = before
 
     def _table(self, name: str) -> dict[tuple[str, str], tuple[dict[str, Any], str]]:
         return self._tables.setdefault(name, {})

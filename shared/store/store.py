@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from shared.store import admin, importing, state
-from shared.store.admin import IntegrationSettings, Mappings, PauseState, RowProblem, ShowAsChoice
+from shared.store.admin import IntegrationSettings, Mappings, PauseState, RowProblem, ShowAsChoice, UserMapping
 from shared.store.backend import BatchOp, EtagMismatch, Row, TableBackend
+from shared.store.importing import ImportStore
+from shared.store.lease import mailbox_lease
 from shared.store.state import Link, OutboxEntry, RunRecord, UserState
 
 ALL_TABLES = (
@@ -33,6 +36,7 @@ OWNER_INDEX_SCOPE, OWNER_INDEX_NAME = "Index", "LinkOwners"
 class SyncStore:
     def __init__(self, backend: TableBackend) -> None:
         self.backend = backend
+        self.imports = ImportStore(backend)  # the import's tables: subscriptions, imported events, delta cursors
 
     def ensure_tables(self) -> None:
         self.backend.ensure_tables(ALL_TABLES)
@@ -45,6 +49,14 @@ class SyncStore:
                                           self.backend.query(admin.USER_MAPPINGS))  # fmt: skip
         mappings = admin.parse_user_mappings(rows)
         return dataclasses.replace(mappings, problems=mappings.problems + misplaced) if misplaced else mappings
+
+    def user_mapping(self, user_id: str) -> UserMapping | RowProblem | None:
+        """One user's mapping row, parsed (a point read, not the whole table); None when there is no row."""
+        row = self.backend.get(admin.USER_MAPPINGS, admin.USER_PARTITION, user_id)
+        return admin.parse_user_mapping(row) if row is not None else None
+
+    def mapping_row(self, user_id: str) -> Row | None:
+        return self.backend.get(admin.USER_MAPPINGS, admin.USER_PARTITION, user_id)
 
     def mapping_rows(self) -> list[Row]:
         return list(self.backend.query(admin.USER_MAPPINGS, admin.USER_PARTITION))
@@ -132,6 +144,13 @@ class SyncStore:
         if rows:
             self.backend.submit(state.LINK_OWNERS, rows)
         self.put_cursors(OWNER_INDEX_SCOPE, {OWNER_INDEX_NAME: "built"})
+
+    # ------------------------------------------------------------ the mailbox lease
+    def mailbox_lease(
+        self, user_id: str, *, ttl: float = 60.0, wait: float = 30.0
+    ) -> AbstractAsyncContextManager[None]:
+        """One mailbox worker at a time per user (`lease.py`): `async with store.mailbox_lease(user_id): ...`."""
+        return mailbox_lease(self.backend, user_id, ttl=ttl, wait=wait)
 
     # ------------------------------------------------------------ outbox
     def outbox(self, user_id: str) -> list[OutboxEntry]:

@@ -10,7 +10,6 @@ Only what and when is reported, never the subject of a person's event.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,11 +18,11 @@ from zoneinfo import ZoneInfo
 from shared.graph.models import GraphEvent
 from shared.kinds import RecordKind, parse_record_key
 from shared.store.admin import IntegrationSettings
+from shared.store.offload import off_loop
 from shared.store.state import Link, Origin
 from shared.store.store import SyncStore
 from shared.sync.ports import CalendarPort
 
-io = asyncio.to_thread
 HORIZON_DAYS = 60
 WORKING_DAY = (dt.time(9), dt.time(17))
 MAX_LISTED = 10
@@ -120,13 +119,13 @@ async def report_conflicts(
     how many (None when the report is off). A failed read leaves the last report in place."""
     if not settings.conflict_report:
         return None
-    bookings = upcoming_bookings(await io(store.links, user_id), now)
+    bookings = upcoming_bookings(await off_loop(store.links, user_id), now)
     if not bookings:
-        await io(store.write_mapping_status, user_id, Conflicts="")
+        await off_loop(store.write_mapping_status, user_id, Conflicts="")
         return 0
     start = min(b.start for b in bookings).astimezone(dt.UTC)
     end = max(b.end for b in bookings).astimezone(dt.UTC)
     events = await calendar.calendar_view(mailbox_id, start, end)
     found = find_conflicts(bookings, events)
-    await io(store.write_mapping_status, user_id, Conflicts=summary(found))
+    await off_loop(store.write_mapping_status, user_id, Conflicts=summary(found))
     return len(found)

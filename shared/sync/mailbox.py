@@ -12,7 +12,6 @@ after a lost answer); not found, the person deleted it, and it is created again 
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -23,9 +22,8 @@ from shared.errors import Incomplete
 from shared.graph.errors import GraphError, MailboxUnavailable
 from shared.graph.models import DeleteEvent, EventDraft, WriteResult
 from shared.kinds import RecordKind, openair_event_key, parse_record_key
-from shared.store import admin
 from shared.store.admin import IntegrationSettings, UserMapping
-from shared.store.lease import mailbox_lease
+from shared.store.offload import off_loop
 from shared.store.state import Desire, Link, LinkState, OutboxEntry
 from shared.store.store import SyncStore
 from shared.sync import conflicts, time_off
@@ -34,10 +32,6 @@ from shared.sync.decide import Action, Step, content_hash, decide, new_link
 from shared.sync.ports import CalendarPort
 
 log = logging.getLogger(__name__)
-
-# Table Storage calls are blocking (azure-data-tables' sync client): run them off the event loop so one mailbox's
-# table round trips never stall the Graph writes of the others sharing this worker.
-io = asyncio.to_thread
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -58,9 +52,9 @@ class Settlement:
     async def flush(self, store: SyncStore, user_id: str) -> None:
         put, drop, settled = self.put, self.drop, self.settled
         self.put, self.drop, self.settled = [], [], []
-        await io(store.put_links, put)
-        await io(store.delete_links, user_id, [link.key for link in drop])
-        await io(store.settle_outbox_many, settled)
+        await off_loop(store.put_links, put)
+        await off_loop(store.delete_links, user_id, [link.key for link in drop])
+        await off_loop(store.settle_outbox_many, settled)
 
 
 @dataclass
@@ -103,7 +97,7 @@ class _RunSettings:
     async def get(self) -> IntegrationSettings:
         if self._value is not None:
             return self._value
-        loaded, _ = await io(self.store.load_settings)
+        loaded, _ = await off_loop(self.store.load_settings)
         self._value = loaded
         return loaded
 
@@ -111,10 +105,7 @@ class _RunSettings:
 def load_mapping(store: SyncStore, user_id: str) -> UserMapping | None:
     """The user's mapping row if it parses and has a resolved mailbox (one row read, not the whole table;
     the planner has already refused mailboxes mapped twice)."""
-    row = store.backend.get(admin.USER_MAPPINGS, admin.USER_PARTITION, user_id)
-    if row is None:
-        return None
-    mapping = admin.parse_user_mapping(row)
+    mapping = store.user_mapping(user_id)
     return mapping if isinstance(mapping, UserMapping) and mapping.mailbox_id else None
 
 
@@ -139,12 +130,12 @@ async def export_mailbox(
     One worker per user at a time (`store.lease`): the timer's message and a push's for the same user would
     otherwise both read an entry before either settled it, and both write it.
     """
-    if not await io(store.outbox, user_id):
+    if not await off_loop(store.outbox, user_id):
         # Nothing to apply (another worker already took care of it): no lease, no table writes. An entry written
         # after this read comes with its own message, whose worker will apply it.
         await time_off.when_due(user_id, store=store, calendar=calendar, now=now or dt.datetime.now(dt.UTC))
         return MailboxReport(user_id)
-    async with mailbox_lease(store.backend, user_id):
+    async with store.mailbox_lease(user_id):
         return await _export_mailbox(user_id, store=store, calendar=calendar, now=now)
 
 
@@ -153,12 +144,12 @@ async def _export_mailbox(
 ) -> MailboxReport:
     now = now or dt.datetime.now(dt.UTC)
     report = MailboxReport(user_id)
-    entries = await io(store.outbox, user_id)
+    entries = await off_loop(store.outbox, user_id)
     if not entries:
         return report
-    mapping = await io(load_mapping, store, user_id)
+    mapping = await off_loop(load_mapping, store, user_id)
     mailbox_id = mapping.mailbox_id if mapping else ""
-    links = await io(store.links, user_id)
+    links = await off_loop(store.links, user_id)
     if not links and mailbox_id:  # a first export: the incumbent's events may be there already (cutover.py)
         links = await adopt_on_first_export(user_id, mailbox_id, entries, store=store, calendar=calendar)
     steps = [decide(entry, links.get(entry.key), mailbox_id) for entry in entries]
@@ -173,7 +164,7 @@ async def _export_mailbox(
 
     await _ensure_categories(settings, calendar, steps, report)
 
-    await io(store.put_links, _intents(steps))
+    await off_loop(store.put_links, _intents(steps))
     second: list[Step] = []  # what the answers of the first round call for
     settlement = Settlement()
     for step, result in await _apply(calendar, [s for s in steps if s.write() is not None]):
@@ -187,7 +178,7 @@ async def _export_mailbox(
     await settlement.flush(store, user_id)
 
     if second:
-        await io(store.put_links, _intents(second))
+        await off_loop(store.put_links, _intents(second))
         for step, result in await _apply(calendar, [s for s in second if s.write() is not None]):
             _record(step, result, settlement, report, now, last_round=True)
         await settlement.flush(store, user_id)
@@ -226,7 +217,7 @@ async def _export_mailbox(
                                                                 now=now)  # fmt: skip
         except GraphError as exc:
             report.errors.append(f"conflict report: the calendar could not be read ({exc})")
-    await io(
+    await off_loop(
         store.write_mapping_status,
         user_id,
         LastExport=now,

@@ -12,7 +12,6 @@ Needs MailboxSettings.ReadWrite (https://learn.microsoft.com/graph/api/user-upda
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,12 +21,12 @@ from shared.graph.errors import GraphError
 from shared.graph.models import AutomaticReplies
 from shared.kinds import RecordKind
 from shared.store.admin import IntegrationSettings, UserMapping
+from shared.store.offload import off_loop
 from shared.store.state import Link
 from shared.store.store import SyncStore
 from shared.sync.ports import CalendarPort
 
 REPLIES_SCOPE = "AutoReplies"
-io = asyncio.to_thread
 
 
 @dataclass(frozen=True)
@@ -96,9 +95,9 @@ async def update_automatic_replies(
 ) -> str | None:  # fmt: skip
     """Make the mailbox's automatic replies follow the next approved time off. Returns a note for the
     administrator when something was left alone or failed (None when all is as it should be)."""
-    links = await io(store.links, user_id)
+    links = await off_loop(store.links, user_id)
     wanted = next_time_off(links, now)
-    recorded = (await io(store.cursors, REPLIES_SCOPE)).get(user_id)
+    recorded = (await off_loop(store.cursors, REPLIES_SCOPE)).get(user_id)
     try:
         current = await calendar.automatic_replies(mailbox_id)
         ours = recorded is not None and current.status == "scheduled" and _span(current) == recorded
@@ -111,7 +110,7 @@ async def update_automatic_replies(
             if ours:
                 await calendar.set_automatic_replies(mailbox_id, AutomaticReplies(status="disabled"))
             if recorded is not None:
-                await io(store.delete_cursor, REPLIES_SCOPE, user_id)
+                await off_loop(store.delete_cursor, REPLIES_SCOPE, user_id)
             return None
         target = replies_for(wanted, settings, name)
         if ours and recorded == _span(target) and current.internal_message == target.internal_message:
@@ -120,7 +119,7 @@ async def update_automatic_replies(
     except GraphError as exc:
         return (f"automatic replies could not be set ({exc}); grant the app MailboxSettings.ReadWrite or switch "
                 "AutoRepliesForTimeOff off")  # fmt: skip
-    await io(store.put_cursors, REPLIES_SCOPE, {user_id: _span(target)})
+    await off_loop(store.put_cursors, REPLIES_SCOPE, {user_id: _span(target)})
     return None
 
 
@@ -139,12 +138,12 @@ async def after_export(
 
 async def when_due(user_id: str, *, store: SyncStore, calendar: CalendarPort, now: dt.datetime) -> None:
     """A worker message with nothing in the outbox: the timer may have sent it because the replies have ended."""
-    if user_id not in await io(due_users, store, now):
+    if user_id not in await off_loop(due_users, store, now):
         return
     from shared.sync.mailbox import load_mapping
 
-    mapping = await io(load_mapping, store, user_id)
-    settings, _ = await io(store.load_settings)
+    mapping = await off_loop(load_mapping, store, user_id)
+    settings, _ = await off_loop(store.load_settings)
     note = await after_export(user_id, mapping, store=store, calendar=calendar, now=now, settings=settings)
     if note:
-        await io(store.write_mapping_status, user_id, LastError=note, LastErrorAt=now)
+        await off_loop(store.write_mapping_status, user_id, LastError=note, LastErrorAt=now)

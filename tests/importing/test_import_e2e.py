@@ -29,7 +29,7 @@ from sandbox.sample import build
 from shared.admin.mappings import refresh_mappings
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
-from shared.store.importing import ImportStore, SubscriptionRecord
+from shared.store.importing import SubscriptionRecord
 from shared.store.store import SyncStore
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
@@ -108,7 +108,7 @@ def test_the_webhooks_http_contract(world: dict[str, Any], monkeypatch: pytest.M
     host: LocalHost = world["host"]
     for listener in host._listeners:
         listener.stop_receiving()
-    imports = ImportStore(world["store"].backend)
+    imports = world["store"].imports
     for sub, user in (("sub-a", "u-a"), ("sub-b", "u-b")):
         imports.put_subscription(SubscriptionRecord(sub, user, f"mbx-{user}", shared_now_plus_days(3)))
 

@@ -12,7 +12,7 @@ from shared.graph.errors import GraphThrottled
 from shared.graph.memory_delta import throttle_once
 from shared.openair.bookings import BookingWritten, MemoryBookings
 from shared.openair.models import Booking
-from shared.store.importing import Covered, DeltaCursor, ImportStore
+from shared.store.importing import Covered, DeltaCursor
 from shared.sync.importing.engine import LEASE
 from tests.importing.world import NOW, ImportWorld, at
 
@@ -130,14 +130,14 @@ async def test_throttling_keeps_the_delta_link_and_the_retry_finishes() -> None:
     w.calendar.fault_read = throttle_once()
     with pytest.raises(GraphThrottled):
         await w.sync()
-    assert ImportStore(w.world.tables).delta_cursor("u1").holder == ""  # the lease was given back
+    assert w.world.store.imports.delta_cursor("u1").holder == ""  # the lease was given back
     await w.sync()
     assert len(w.imported()) == 2
 
 
 async def test_a_busy_mailbox_asks_its_holder_for_one_more_pass() -> None:
     w = ImportWorld.build()
-    imports = ImportStore(w.world.tables)
+    imports = w.world.store.imports
     held = imports.acquire("u1", "other-worker", NOW, LEASE)
     assert isinstance(held, DeltaCursor)
     report = await w.sync()
@@ -151,7 +151,7 @@ async def test_a_busy_mailbox_asks_its_holder_for_one_more_pass() -> None:
 
 async def test_an_expired_lease_of_a_crashed_worker_is_taken_over() -> None:
     w = ImportWorld.build()
-    ImportStore(w.world.tables).acquire("u1", "crashed", NOW - 2 * LEASE, LEASE)
+    w.world.store.imports.acquire("u1", "crashed", NOW - 2 * LEASE, LEASE)
     w.create()
     report = await w.sync()
     assert report.created == 1
@@ -212,7 +212,7 @@ async def test_a_burst_of_notifications_for_one_mailbox_costs_one_pass() -> None
 
 async def test_a_notification_arriving_during_a_running_pass_that_began_after_it_needs_nothing_more() -> None:
     w = ImportWorld.build()
-    imports = ImportStore(w.world.tables)
+    imports = w.world.store.imports
     running = imports.acquire("u1", "other-worker", NOW, LEASE, started=NOW + dt.timedelta(seconds=5))
     assert isinstance(running, DeltaCursor)
     covered = imports.acquire("u1", "me", NOW, LEASE, notified=NOW + dt.timedelta(seconds=1))

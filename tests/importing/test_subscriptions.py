@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shared.store.importing import ImportStore
 from shared.sync.importing.subscriptions import Endpoints, handle_lifecycle, manage_subscriptions
 from tests.importing.world import NOW, ImportWorld
 
@@ -29,7 +28,7 @@ async def test_created_once_renewed_within_the_margin_and_deleted_when_switched_
     assert await manage(w, NOW + dt.timedelta(days=5, hours=1)) == (0, 2, 0, [])
     w.world.map_user("u2", Import=False)
     assert await manage(w, NOW + dt.timedelta(days=5, hours=2)) == (0, 0, 1, [])
-    assert [s.user_id for s in ImportStore(w.world.tables).subscriptions()] == ["u1"]
+    assert [s.user_id for s in w.world.store.imports.subscriptions()] == ["u1"]
     w.world.setting("ImportEnabled", False)
     assert await manage(w, NOW + dt.timedelta(days=5, hours=3)) == (0, 0, 1, [])
     assert w.calendar.subscriptions == {}
@@ -58,7 +57,7 @@ async def test_lifecycle_events() -> None:
     user = await handle_lifecycle("subscriptionRemoved", sub_id, store=store, graph=w.calendar, endpoints=ENDPOINTS)
     assert user == "u1"
     (new_id,) = w.calendar.subscriptions
-    assert [s.subscription_id for s in ImportStore(w.world.tables).subscriptions()] == [new_id]
+    assert [s.subscription_id for s in w.world.store.imports.subscriptions()] == [new_id]
     assert await handle_lifecycle("missed", "unknown", store=store, graph=w.calendar, endpoints=ENDPOINTS) is None
 
 
@@ -74,4 +73,4 @@ async def test_a_removal_notice_for_a_subscription_graph_still_has_leaves_one_li
     assert user == "u1", "the mailbox still gets its pass"
     assert list(w.calendar.subscriptions) == [sub_id]
     assert w.calendar.subscriptions[sub_id].expiration == later + ENDPOINTS.lifetime
-    assert [s.subscription_id for s in ImportStore(w.world.tables).subscriptions()] == [sub_id]
+    assert [s.subscription_id for s in w.world.store.imports.subscriptions()] == [sub_id]

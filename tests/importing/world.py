@@ -51,9 +51,12 @@ class ImportWorld:
         return self.calendar.user_create(self.mailbox(user), **props)
 
     async def sync(self, user: str = "u1", **kwargs: Any) -> ImportReport:
-        report = await import_mailbox(
-            user, store=self.world.store, calendar=self.calendar, bookings=self.bookings, now=NOW, **kwargs
-        )
+        # The import worker makes no table call on the event loop's thread (shared/store/offload.py).
+        with self.world.tables.refusing_calls_on_loop():
+            report = await import_mailbox(
+                user, store=self.world.store, calendar=self.calendar, bookings=self.bookings, now=NOW, **kwargs
+            )
+        assert self.world.tables.calls_on_loop == []
         self.reports.append(report)
         return report
 

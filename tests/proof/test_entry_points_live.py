@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 
 from blueprints import importing as import_functions
 from sandbox.host.localhost import LocalHost
-from shared.store.importing import ImportStore, SubscriptionRecord
+from shared.store.importing import SubscriptionRecord
 from tests.proof import ledger
 from tests.proof.live import LiveTenant, backbone, tenant
 
@@ -51,9 +51,7 @@ def hosted() -> Iterator[tuple[LiveTenant, LocalHost]]:
     with backbone(extra=extra) as bb, tenant(bb) as t, pytest.MonkeyPatch.context() as patch:
         patch.setattr(import_functions, "_directory", None)
         expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=2)
-        ImportStore(t.services.store().backend).put_subscription(
-            SubscriptionRecord("sub-known", "u-known", "mbx-known", expires)
-        )
+        t.services.store().imports.put_subscription(SubscriptionRecord("sub-known", "u-known", "mbx-known", expires))
         with LocalHost("function_app:app", t.env, timers=False, host_json=fast_host_json()) as host:
             yield t, host
 

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import logging
@@ -24,7 +25,8 @@ from collections.abc import Callable
 from shared.errors import Incomplete
 from shared.graph.errors import DeltaExpired, MailboxUnavailable
 from shared.store.admin import IntegrationSettings
-from shared.store.importing import Covered, DeltaCursor, ImportStore
+from shared.store.importing import Covered, DeltaCursor
+from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 from shared.sync.importing.events import EventImporter, ImportReport
 from shared.sync.importing.ports import BookingPort, MailboxReader
@@ -75,13 +77,12 @@ async def import_mailbox(
     now = now or dt.datetime.now(dt.UTC)
     holder = holder or uuid.uuid4().hex
     report = ImportReport(user_id)
-    mapping = load_mapping(store, user_id)
-    settings, _problems = store.load_settings()
+    mapping, (settings, _problems) = await off_loop(lambda: (load_mapping(store, user_id), store.load_settings()))
     if mapping is None or not mapping.import_events or not settings.import_enabled:
         report.skipped["import is off for this user"] += 1
         return report
-    imports = ImportStore(store.backend)
-    taken = imports.acquire(user_id, holder, now, LEASE, notified=notified, started=clock())
+    imports = store.imports
+    taken = await off_loop(imports.acquire, user_id, holder, now, LEASE, notified=notified, started=clock())
     if isinstance(taken, Covered):
         report.covered = True
         return report
@@ -104,34 +105,34 @@ async def import_mailbox(
                 log.warning("delta link expired; starting a fresh chain", extra={"user": user_id})
                 result = await calendar.delta(mapping.mailbox_id, start, end, None)
                 link = None
-            importer = EventImporter(user_id, mapping.mailbox_id, zone, settings, store, imports, calendar,
-                                     bookings, report, now, rules=import_filter(settings, mapping),
-                                     window=(start, end))  # fmt: skip
+            importer = await EventImporter.load(user_id, mapping.mailbox_id, zone, settings, store, calendar,
+                                                bookings, report, now, rules=import_filter(settings, mapping),
+                                                window=(start, end))  # fmt: skip
             fresh = start.date() if link is None else None
             await importer.apply(list(result.events), list(result.removed_ids), full_listing_since=fresh)
             keep = importer.hold
             cursor = dataclasses.replace(cursor, window_start=start, window_end=end) if not keep else cursor
-            cursor = imports.release(cursor, delta_link=None if keep else result.delta_link, next_start=clock())
+            cursor = await off_loop(imports.release, cursor, delta_link=None if keep else result.delta_link,
+                                    next_start=clock())  # fmt: skip
             if cursor is not None and report.passes >= MAX_PASSES:
                 # Still asked for more under a flood: the flood's next message runs it, not this invocation.
-                imports.drop_lease(user_id, holder)
+                await off_loop(imports.drop_lease, user_id, holder)
                 cursor = None
     except MailboxUnavailable as error:
         # The whole mailbox is away (licence removed, user deleted): nothing about its events is known, so nothing
         # is imported or deleted; the delta link is kept and the reconciliation tries again.
-        imports.drop_lease(user_id, holder)
+        await off_loop(imports.drop_lease, user_id, holder)
         report.errors.append(f"Import: mailbox unavailable ({error.status} {error.code}); retried on every pass")
     except BaseException:
-        imports.drop_lease(user_id, holder)
+        # Given back even when the worker is cancelled: the thread finishes the write while the error propagates.
+        await asyncio.shield(off_loop(imports.drop_lease, user_id, holder))
         raise
-    _record_status(store, report, now)
+    await off_loop(_record_status, store, report, now)
     return report
 
 
 def _record_status(store: SyncStore, report: ImportReport, now: dt.datetime) -> None:
     """Per-user status in the mapping row; an import error is prefixed `Import:` so a clean pass can clear it."""
-    from shared.store import admin
-
     columns: dict[str, object] = {
         "LastImport": now,
         "LastImportCounts": ", ".join(f"{k} {v}" for k, v in report.counts().items()),
@@ -139,7 +140,7 @@ def _record_status(store: SyncStore, report: ImportReport, now: dt.datetime) -> 
     if report.errors or report.alerts:
         columns.update(LastError=(report.alerts or report.errors)[-1], LastErrorAt=now)
     else:
-        row = store.backend.get(admin.USER_MAPPINGS, admin.USER_PARTITION, report.user_id)
+        row = store.mapping_row(report.user_id)
         if row is not None and str(row.columns.get("LastError") or "").startswith("Import:"):
             columns.update(LastError="", LastErrorAt=None)
     store.write_mapping_status(report.user_id, **columns)

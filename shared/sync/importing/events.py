@@ -26,7 +26,8 @@ from shared.openair.bookings import UserDefaults
 from shared.openair.errors import OpenAirConditionFailed, OpenAirError, is_retryable
 from shared.openair.models import Booking
 from shared.store.admin import IntegrationSettings, OutlookDeletion
-from shared.store.importing import ImportedEvent, ImportStore
+from shared.store.importing import ImportedEvent
+from shared.store.offload import off_loop
 from shared.store.state import Link, LinkState, Origin
 from shared.store.store import SyncStore
 from shared.sync.importing.merge import merge
@@ -82,7 +83,6 @@ class EventImporter:
     zone: str
     settings: IntegrationSettings
     store: SyncStore
-    imports: ImportStore
     calendar: MailboxReader
     bookings: BookingPort
     report: ImportReport
@@ -94,13 +94,25 @@ class EventImporter:
     # Removals (deletes and re-types) decided in this pass, applied together after the budget check.
     deferred: list[tuple[Link, ImportedEvent | None, str, bool]] = field(default_factory=list)
     _read_updated: dict[str, dt.datetime] = field(default_factory=dict)  # record key -> `updated` last read
+    links: dict[str, Link] = field(default_factory=dict)  # the user's links, as `load` read them
+    imported: dict[str, ImportedEvent] = field(default_factory=dict)  # the user's imported events, by identity
 
     def __post_init__(self) -> None:
-        self.links = self.store.links(self.user_id)
+        self.imports = self.store.imports
         self.by_event = {link.event_id: link for link in self.links.values() if link.event_id}
         self.by_transaction = {link.transaction_id: link for link in self.links.values() if link.transaction_id}
-        self.imported = self.imports.imported_events(self.user_id)
         self.imported_by_event = {e.event_id: e for e in self.imported.values()}
+
+    @classmethod
+    async def load(
+        cls, user_id: str, mailbox_id: str, zone: str, settings: IntegrationSettings, store: SyncStore,
+        calendar: MailboxReader, bookings: BookingPort, report: ImportReport, now: dt.datetime, *,
+        rules: ImportFilter, window: tuple[dt.datetime, dt.datetime],
+    ) -> EventImporter:  # fmt: skip
+        """An importer for one pass, over the user's links and imported events read (off the loop) as it starts."""
+        links, imported = await off_loop(lambda: (store.links(user_id), store.imports.imported_events(user_id)))
+        return cls(user_id, mailbox_id, zone, settings, store, calendar, bookings, report, now, window=window,
+                   rules=rules, links=links, imported=imported)  # fmt: skip
 
     # ------------------------------------------------------------ a pass
     async def apply(
@@ -276,7 +288,7 @@ class EventImporter:
         snapshot = self._snapshot(event, self.zone)
         external = known.external_id if known and known.external_id else external_id(self.mailbox_id, identity)
         intent = ImportedEvent(self.user_id, identity, event.id, "", external, "")
-        self.imports.put_imported(intent)
+        await off_loop(self.imports.put_imported, intent)
         booking = Booking(id="", userid=self.user_id, booking_typeid=booking_type, projectid=project,
                           externalid=external, **booking_values(snapshot))  # fmt: skip
         written = await self.bookings.add_booking(booking)
@@ -284,8 +296,13 @@ class EventImporter:
         link = Link(user_id=self.user_id, key=key, mailbox_id=self.mailbox_id, state=LinkState.SYNCED,
                     transaction_id=external, event_id=event.id, change_key=event.change_key or "",
                     origin=Origin.OUTLOOK, fields=snapshot, synced_at=self.now)  # fmt: skip
-        self.store.put_links([link])
-        self.imports.put_imported(dataclasses.replace(intent, record_key=key, change_key=event.change_key or ""))
+        imported = dataclasses.replace(intent, record_key=key, change_key=event.change_key or "")
+
+        def remember() -> None:
+            self.store.put_links([link])
+            self.imports.put_imported(imported)
+
+        await off_loop(remember)
         self.links[key] = link
         self.by_event[event.id] = link
         self.report.created += 1
@@ -300,8 +317,8 @@ class EventImporter:
         if merged is None:
             return
         identity = known.identity if known else event_identity(event)
-        self.imports.put_imported(ImportedEvent(self.user_id, identity, event.id, link.key,
-                                                link.transaction_id, event.change_key or ""))  # fmt: skip
+        seen = ImportedEvent(self.user_id, identity, event.id, link.key, link.transaction_id, event.change_key or "")
+        await off_loop(self.imports.put_imported, seen)
 
     async def _exported(self, event: GraphEvent, link: Link) -> None:
         """One of our exported events. Only a booking's times are imported; task assignments and schedule
@@ -336,7 +353,7 @@ class EventImporter:
             # The booking now holds the Outlook edit: an export planned from the version read before it is older
             # than what the event shows and must not be written over it (the merged booking is planned next).
             handled = dataclasses.replace(handled, source_updated=read + dt.timedelta(microseconds=1))
-        self.store.put_links([handled])
+        await off_loop(self.store.put_links, [handled])
         self.links[link.key] = handled
         self.by_event[handled.event_id] = handled
 
@@ -347,7 +364,7 @@ class EventImporter:
             found = await self.bookings.read_bookings([booking_id])
             booking = found.get(booking_id)
             if booking is None:
-                self._booking_gone(link)
+                await self._booking_gone(link)
                 return None
             if booking.updated is not None:
                 self._read_updated[link.key] = booking.updated
@@ -362,7 +379,7 @@ class EventImporter:
             if not changes:
                 self.report.unchanged += 1
                 if link.origin is Origin.OUTLOOK:
-                    self._relink(link, result.values, outlook)
+                    await self._relink(link, result.values, outlook)
                 return Merged({}, merged_base(result.values, outlook))
             try:
                 await self.bookings.modify_booking(booking_id, changes, booking.updated or self.now)
@@ -370,7 +387,7 @@ class EventImporter:
                 continue  # changed in OpenAir meanwhile: read it again and merge against what it is now
             self.report.updated += 1
             if link.origin is Origin.OUTLOOK:
-                self._relink(link, result.values, outlook)
+                await self._relink(link, result.values, outlook)
             return Merged(changes, merged_base(result.values, outlook))
         raise OpenAirConditionFailed(1200, f"ModifyOnCondition Booking {booking_id}")
 
@@ -383,7 +400,7 @@ class EventImporter:
         for _attempt in range(CONDITION_RETRIES):
             booking = (await self.bookings.read_bookings([booking_id])).get(booking_id)
             if booking is None:
-                self._booking_gone(link)
+                await self._booking_gone(link)
                 return None
             if "notes" not in link.fields or (booking.notes or "") != synced or synced == PRIVATE_NOTE:
                 return link
@@ -392,25 +409,31 @@ class EventImporter:
             except OpenAirConditionFailed:
                 continue
             hidden = dataclasses.replace(link, fields={**link.fields, "notes": PRIVATE_NOTE}, etag=None)
-            self.store.put_links([hidden])
+            await off_loop(self.store.put_links, [hidden])
             self.links[link.key] = hidden
             self.by_event[hidden.event_id] = hidden
             self.report.updated += 1
             return hidden
         raise OpenAirConditionFailed(1200, f"ModifyOnCondition Booking {booking_id}")
 
-    def _relink(self, link: Link, merged: Snapshot, outlook: Snapshot) -> None:
+    async def _relink(self, link: Link, merged: Snapshot, outlook: Snapshot) -> None:
         fields = merged_base(merged, outlook)
         updated = dataclasses.replace(link, fields=fields, synced_at=self.now, etag=None)
-        self.store.put_links([updated])
+        await off_loop(self.store.put_links, [updated])
         self.links[link.key] = updated
 
-    def _booking_gone(self, link: Link) -> None:
+    async def _booking_gone(self, link: Link) -> None:
         """Deleted in OpenAir: forget the link, and never re-create the booking from the same event."""
-        self.store.delete_links(self.user_id, [link.key])
+        tombstones = [dataclasses.replace(e, record_key=TOMBSTONE) for e in self.imported.values()
+                      if e.record_key == link.key]  # fmt: skip
+
+        def forget() -> None:
+            self.store.delete_links(self.user_id, [link.key])
+            for known in tombstones:
+                self.imports.put_imported(known)
+
+        await off_loop(forget)
         self.links.pop(link.key, None)
-        for known in [e for e in self.imported.values() if e.record_key == link.key]:
-            self.imports.put_imported(dataclasses.replace(known, record_key=TOMBSTONE))
         self.report.skipped["booking deleted in OpenAir"] += 1
 
     # ------------------------------------------------------------ deletions
@@ -427,11 +450,12 @@ class EventImporter:
                             known.external_id, event_id=event_id, origin=Origin.OUTLOOK)  # fmt: skip
         if link is None:
             if known is not None:
-                self.imports.delete_imported(known)
+                await off_loop(self.imports.delete_imported, known)
             return
         deferred = await self._apply_deletion(link, known, reason, still_exists=False)
         if not deferred and known is not None and known.record_key == "":
-            self.imports.delete_imported(known)  # the event is gone: the intent has nothing left to finish
+            # The event is gone: the intent has nothing left to finish.
+            await off_loop(self.imports.delete_imported, known)
 
     async def _apply_deletion(
         self, link: Link, known: ImportedEvent | None, reason: str, *, still_exists: bool
@@ -462,20 +486,26 @@ class EventImporter:
             found = await self.bookings.read_bookings([booking_id])
             booking = found.get(booking_id)
             if booking is None:
-                self._booking_gone(link)
+                await self._booking_gone(link)
                 return
             if booking.booking_typeid != target:
                 await self.bookings.modify_booking(booking_id, {"booking_typeid": target}, booking.updated or self.now)
                 self.report.retyped += 1
             if known is not None and not still_exists:
-                self.imports.delete_imported(known)
+                await off_loop(self.imports.delete_imported, known)
             return
         await self.bookings.delete_booking(booking_id)
-        self.store.delete_links(self.user_id, [link.key])
+        entries = [e for e in self.imported.values() if e.record_key == link.key] + ([known] if known else [])
+
+        def forget() -> None:
+            self.store.delete_links(self.user_id, [link.key])
+            for entry in entries:
+                self.imports.delete_imported(entry)
+
+        await off_loop(forget)
         self.links.pop(link.key, None)
         self.by_event.pop(link.event_id, None)
-        for entry in [e for e in self.imported.values() if e.record_key == link.key] + ([known] if known else []):
-            self.imports.delete_imported(entry)
+        for entry in entries:
             self.imported.pop(entry.identity, None)
         self.report.deleted += 1
         log.info("booking deleted after Outlook", extra={"user": self.user_id, "record": link.key, "why": reason})

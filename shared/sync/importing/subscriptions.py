@@ -18,6 +18,7 @@ from typing import TypeVar
 from shared.errors import SyncError
 from shared.graph.errors import GraphError, GraphNotFound
 from shared.store.importing import ImportStore, SubscriptionRecord
+from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 from shared.sync.importing.ports import SubscriptionPort
 
@@ -83,10 +84,10 @@ async def manage_subscriptions(
     """Make Graph's subscriptions match who imports. A failure for one user is reported; the rest go on."""
     now = now or dt.datetime.now(dt.UTC)
     report = SubscriptionReport()
-    imports = ImportStore(store.backend)
-    wanted = importing_users(store)
+    imports = store.imports
+    wanted, recorded = await off_loop(lambda: (importing_users(store), imports.subscriptions()))
     existing: dict[str, list[SubscriptionRecord]] = defaultdict(list)
-    for record in imports.subscriptions():
+    for record in recorded:
         existing[record.user_id].append(record)
 
     for user_id, records in existing.items():
@@ -101,7 +102,7 @@ async def manage_subscriptions(
         try:
             if current is None or current.expiration <= now:
                 if current is not None:
-                    imports.delete_subscription(current.subscription_id)
+                    await off_loop(imports.delete_subscription, current.subscription_id)
                 await create_subscription(user_id, mailbox_id, store=store, graph=graph, endpoints=endpoints, now=now)
                 report.created += 1
                 report.resync.append(user_id)
@@ -128,7 +129,7 @@ async def create_subscription(
         mailbox_id, endpoints.notification_url, endpoints.lifecycle_url, endpoints.client_state, expiry,
     ))  # fmt: skip
     record = SubscriptionRecord(sub.id, user_id, mailbox_id, sub.expiration)
-    ImportStore(store.backend).put_subscription(record)
+    await off_loop(store.imports.put_subscription, record)
     return record
 
 
@@ -137,18 +138,18 @@ async def renew_subscription(
     now: dt.datetime,
 ) -> bool:  # fmt: skip
     """Extend a subscription; True when renewed, False when Graph had lost it and a new one was created."""
-    imports = ImportStore(store.backend)
+    imports = store.imports
     try:
         sub = await _with_lifetime(
             endpoints, now, lambda expiry: graph.renew_subscription(record.subscription_id, expiry)
         )
     except GraphNotFound:
-        imports.delete_subscription(record.subscription_id)
+        await off_loop(imports.delete_subscription, record.subscription_id)
         await create_subscription(record.user_id, record.mailbox_id, store=store, graph=graph, endpoints=endpoints,
                                   now=now)  # fmt: skip
         return False
-    imports.put_subscription(SubscriptionRecord(record.subscription_id, record.user_id, record.mailbox_id,
-                                                sub.expiration))  # fmt: skip
+    renewed = SubscriptionRecord(record.subscription_id, record.user_id, record.mailbox_id, sub.expiration)
+    await off_loop(imports.put_subscription, renewed)
     return True
 
 
@@ -160,7 +161,7 @@ async def _delete(
     except GraphError as exc:
         report.errors.append(f"subscription {record.subscription_id} of user {record.user_id}: {exc}")
         return
-    imports.delete_subscription(record.subscription_id)
+    await off_loop(imports.delete_subscription, record.subscription_id)
     report.deleted += 1
 
 
@@ -176,11 +177,11 @@ async def handle_lifecycle(
     - missed → nothing here: the pass the caller runs reads every change from the delta link.
     """
     now = now or dt.datetime.now(dt.UTC)
-    imports = ImportStore(store.backend)
-    record = imports.subscription(subscription_id)
+    imports = store.imports
+    record = await off_loop(imports.subscription, subscription_id)
     if record is None:
         return None
-    wanted = importing_users(store)
+    wanted = await off_loop(importing_users, store)
     if wanted.get(record.user_id) != record.mailbox_id:
         await _delete(graph, imports, record, SubscriptionReport())
         return None
