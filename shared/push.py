@@ -30,18 +30,11 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.errors import SyncError
-from shared.kinds import RecordKind
+from shared.kinds import KIND_OF_TYPE, RecordKind
 
 SIGNATURE_HEADER = "X-OpenAir-Signature"
 SIGNATURE_PREFIX = "sha256="
 MAX_BODY_BYTES = 4096  # the script sends ~100 bytes; anything large is not ours
-
-# Wire names are the XML API's type names: the same words the administrator sees in OpenAir's API and logs.
-RECORD_TYPES: dict[str, RecordKind] = {
-    "Booking": RecordKind.BOOKING,
-    "Projecttaskassign": RecordKind.TASK_ASSIGNMENT,
-    "Schedulerequest": RecordKind.SCHEDULE_REQUEST,
-}
 
 
 class PushRefused(SyncError):
@@ -66,7 +59,9 @@ class ChangeNotice(BaseModel):
 
     @property
     def kind(self) -> RecordKind:
-        return RECORD_TYPES[self.type]
+        # Wire names are the XML API's type names (`KindSpec.openair_type`), as the administrator sees them in
+        # OpenAir's API and logs.
+        return KIND_OF_TYPE[self.type]
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -102,8 +97,8 @@ def verify_push(
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
         raise PushRefused(400, f"malformed change notice: {where}: {first['msg']}") from None
-    if notice.type not in RECORD_TYPES:
-        raise PushRefused(422, f"unknown record type {notice.type!r}; expected one of {', '.join(RECORD_TYPES)}")
+    if notice.type not in KIND_OF_TYPE:
+        raise PushRefused(422, f"unknown record type {notice.type!r}; expected one of {', '.join(KIND_OF_TYPE)}")
     age = now.timestamp() - notice.timestamp
     if abs(age) > max_age_seconds:
         raise PushRefused(

@@ -29,7 +29,7 @@ from typing import Any
 
 from shared.admin.mappings import MailboxDirectory, index_mailboxes
 from shared.errors import SyncError
-from shared.store.admin import MappedBy, UserMapping, parse_user_mapping
+from shared.store.admin import SWITCH_WORDS, MappedBy, UserMapping, new_user_switches, parse_user_mapping
 from shared.store.backend import EtagMismatch, Row
 from shared.store.store import SyncStore
 
@@ -154,12 +154,7 @@ async def import_mailbox_csv(
     report = CsvImportReport()
     lines, report.problems = parse_mailbox_csv(text, report.warnings)
     settings, _ = store.load_settings()
-    new_user_switches = {
-        "ExportBookings": settings.new_users_export_bookings,
-        "ExportTaskAssignments": settings.new_users_export_task_assignments,
-        "ExportScheduleRequests": settings.new_users_export_schedule_requests,
-        "Import": settings.new_users_import,
-    }
+    switches = new_user_switches(settings)
     rows = {row.row_key: row for row in store.mapping_rows()}
     parsed: dict[str, UserMapping] = {}
     for user_id, row in rows.items():
@@ -234,11 +229,11 @@ async def import_mailbox_csv(
         switched_on = ""
         if not current.mailbox:
             # First mapping: the NewUsers* switches, as a refresh gives them; a switch the admin already set stays.
-            given = {k: v for k, v in new_user_switches.items() if k not in rows[target].columns}
+            given = {k: v for k, v in switches.items() if k not in rows[target].columns}
             columns |= given
-            on = [name for name, value in {**{k: rows[target].columns.get(k) for k in new_user_switches},
+            on = [name for name, value in {**{k: rows[target].columns.get(k) for k in switches},
                                            **given}.items() if value is True]  # fmt: skip
-            switched_on = f" (syncs: {', '.join(_SWITCH_WORDS[n] for n in on)})" if on else \
+            switched_on = f" (syncs: {', '.join(SWITCH_WORDS[n] for n in on)})" if on else \
                 " (syncs nothing: every switch is off; set them in UserMappings or the NewUsers* settings)"  # fmt: skip
         if not _put(store, target, columns, rows[target], report, dry_run):
             continue
@@ -250,10 +245,6 @@ async def import_mailbox_csv(
             report.added.append(f"{where}: {target} → {item.email}{switched_on}")
     report.problems.sort(key=_line_number)
     return report
-
-
-_SWITCH_WORDS = {"ExportBookings": "bookings", "ExportTaskAssignments": "task assignments",
-                 "ExportScheduleRequests": "time off", "Import": "import"}  # fmt: skip
 
 
 def _line_number(message: str) -> int:

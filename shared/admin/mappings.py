@@ -17,7 +17,14 @@ from typing import Any, Protocol
 
 from shared.graph.models import Mailbox
 from shared.openair.models import User
-from shared.store.admin import USER_MAPPINGS, MappedBy, UserMapping, parse_user_mapping, parse_user_mappings
+from shared.store.admin import (
+    USER_MAPPINGS,
+    MappedBy,
+    UserMapping,
+    new_user_switches,
+    parse_user_mapping,
+    parse_user_mappings,
+)
 from shared.store.backend import EtagMismatch
 from shared.store.store import SyncStore
 
@@ -145,12 +152,7 @@ async def refresh_mappings(
         columns = {**info, "Mailbox": address, "MailboxId": mailbox.id, "ResolvedMailbox": address,
                    "MappedBy": how.value, "MailboxTimeZone": zone}  # fmt: skip
         if row is None:
-            columns |= {
-                "ExportBookings": settings.new_users_export_bookings,
-                "ExportTaskAssignments": settings.new_users_export_task_assignments,
-                "ExportScheduleRequests": settings.new_users_export_schedule_requests,
-                "Import": settings.new_users_import,
-            }
+            columns |= new_user_switches(settings)
             report.new.append(f"{user.id} {address} ({how.value})")
         else:
             report.changed.append(f"{user.id} {address} ({how.value})")

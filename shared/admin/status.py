@@ -15,7 +15,7 @@ from typing import Any
 from shared.admin.queues import QueueInspector, QueueMessageView
 from shared.admin.resync import UnknownUser
 from shared.errors import SyncError
-from shared.kinds import RecordKind
+from shared.kinds import KINDS, RecordKind
 from shared.store.admin import (
     CATEGORY_COLORS,
     USER_MAPPINGS,
@@ -54,11 +54,6 @@ class UserStatus:
     skipped_records: list[str] = field(default_factory=list)  # records that cannot be exported, and why
     import_filter: str = ""  # what of this user's Outlook is imported (users with import on)
     conflicts: str = ""  # ConflictReport: bookings on days Outlook shows out of office or fully busy
-
-
-# The per-user switches in words (the incumbent showed coloured dots; letters needed a legend).
-SWITCH_WORDS = {"booking": "bookings", "task_assignment": "task assignments", "schedule_request": "time off",
-                "import": "import"}  # fmt: skip
 
 
 @dataclass
@@ -234,9 +229,7 @@ def describe_choices(settings: IntegrationSettings) -> list[str]:
 
 def _user(mapping: UserMapping, columns: Any, pending: int, settings: IntegrationSettings) -> UserStatus:
     zone = choose_zone(mapping, settings)
-    switches = [SWITCH_WORDS[k.value] for k in sorted(mapping.export_kinds)] + (
-        ["import"] if mapping.import_events else []
-    )
+    switches = [KINDS[k].words for k in sorted(mapping.export_kinds)] + (["import"] if mapping.import_events else [])
     return UserStatus(
         user_id=mapping.openair_user_id,
         name=mapping.name,

@@ -21,8 +21,8 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from shared.kinds import RecordKind
-from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Deletion, Reference
+from shared.kinds import KINDS, RecordKind
+from shared.openair.changes import ChangeSet, Deletion, ExportedRecord, Reference, by_kind, model_of
 from shared.openair.models import (
     Booking,
     BookingType,
@@ -39,11 +39,6 @@ from shared.openair.models import (
 from shared.openair.reads import ReadSpec
 from shared.openair.source import OpenAirSource
 
-_MODELS: dict[RecordKind, type[Record]] = {
-    RecordKind.BOOKING: Booking,
-    RecordKind.TASK_ASSIGNMENT: Projecttaskassign,
-    RecordKind.SCHEDULE_REQUEST: Schedulerequest,
-}
 _REFERENCE_TYPES = ("Projecttask", "Project", "Customer")
 
 
@@ -120,7 +115,7 @@ class OpenAirRecords:
         self._pass_records = ChangeSet()
 
     async def read_record(self, kind: RecordKind, record_id: str) -> ChangeSet:
-        """The record (in `bookings`/`task_assignments`/`schedule_requests`), or its `Deletion`, or an empty set.
+        """The record (in `records[kind]`), or its `Deletion`, or an empty set.
 
         Raises on any OpenAir failure: an unreadable record is never a deleted one.
         """
@@ -138,7 +133,7 @@ class OpenAirRecords:
         keys = list(dict.fromkeys(wanted))
         specs = [ReadSpec(type="BookingType"), ReadSpec(type="Timetype", enable_custom=False)]
         for kind, record_id in keys:
-            type_name = EXPORTED_TYPES[kind]
+            type_name = KINDS[kind].openair_type
             specs += [
                 ReadSpec(type=type_name, query={"id": record_id}),
                 ReadSpec(type=type_name, query={"id": record_id}, deleted=True,
@@ -160,16 +155,14 @@ class OpenAirRecords:
         self._take(self._prefetched, extra, rest[2 * len(keys) :])
         for n, (kind, record_id) in enumerate(keys):
             live, gone = rest[2 * n], rest[2 * n + 1]
-            type_name = EXPORTED_TYPES[kind]
-            records = [_MODELS[kind].from_raw(row, client.zone) for row in live]
+            type_name = KINDS[kind].openair_type
+            records = [model_of(kind).from_raw(row, client.zone) for row in live]
             deletions = () if records else tuple(
                 Deletion(kind, d.id, d.userid or "", d.updated)
                 for d in (DeletedRecord.from_raw(type_name, row, client.zone) for row in gone)
             )  # fmt: skip
             changes = ChangeSet(
-                bookings=tuple(r for r in records if isinstance(r, Booking)),
-                task_assignments=tuple(r for r in records if isinstance(r, Projecttaskassign)),
-                schedule_requests=tuple(r for r in records if isinstance(r, Schedulerequest)),
+                records=by_kind([(kind, records)]),
                 deletions=deletions[:1],
                 # The pass's request is counted once, on its first record.
                 requests_made=client.requests_made - before if n == 0 else 0,
@@ -196,9 +189,7 @@ class OpenAirRecords:
             return await self.source.read_reference(changes)  # not read with a record: the tenant-wide way
         await self._complete(known, self._pass_records.merged(changes))
         need_tasks, need_projects, need_customers = self._needs(known, changes)
-        records: list[Booking | Projecttaskassign | Schedulerequest] = [
-            *changes.bookings, *changes.task_assignments, *changes.schedule_requests
-        ]  # fmt: skip
+        records: list[ExportedRecord] = [record for _kind, record in changes.each()]
         for user in {r.userid for r in records}:
             if user:
                 self.references.remember(
@@ -207,7 +198,7 @@ class OpenAirRecords:
         tasks: dict[str, Projecttask] = known.found["Projecttask"]  # type: ignore[assignment]
         projects: dict[str, Project] = known.found["Project"]  # type: ignore[assignment]
         customers: dict[str, Customer] = known.found["Customer"]  # type: ignore[assignment]
-        requests = {r.id for r in changes.schedule_requests}
+        requests = {r.id for r in changes.of(RecordKind.SCHEDULE_REQUEST)}
         return Reference(
             booking_types=known.booking_types,
             projects={p: projects[p] for p in sorted(need_projects) if p in projects},
@@ -222,12 +213,11 @@ class OpenAirRecords:
         """The task, project and customer ids `changes` refer to, as far as the rows read so far tell."""
         tasks: dict[str, Projecttask] = known.found["Projecttask"]  # type: ignore[assignment]
         projects: dict[str, Project] = known.found["Project"]  # type: ignore[assignment]
-        need_tasks = _ids([*(a.projecttaskid for a in changes.task_assignments),
-                           *(b.project_taskid for b in changes.bookings)])  # fmt: skip
-        need_projects = _ids(b.projectid for b in changes.bookings) | _ids(
-            tasks[t].projectid for t in need_tasks if t in tasks
-        )
-        need_customers = _ids(b.customerid for b in changes.bookings) | _ids(
+        bookings = changes.of_model(Booking)
+        need_tasks = _ids([*(a.projecttaskid for a in changes.of_model(Projecttaskassign)),
+                           *(b.project_taskid for b in bookings)])  # fmt: skip
+        need_projects = _ids(b.projectid for b in bookings) | _ids(tasks[t].projectid for t in need_tasks if t in tasks)
+        need_customers = _ids(b.customerid for b in bookings) | _ids(
             projects[p].customerid for p in need_projects if p in projects
         )
         return need_tasks, need_projects, need_customers
@@ -242,7 +232,7 @@ class OpenAirRecords:
                 *(ReadSpec(type=t, query={"id": i}) for t, ids in unasked.items() for i in ids),
                 *(
                     ReadSpec(type="Schedulerequest_item", query={"schedule_requestid": r.id}, enable_custom=False)
-                    for r in changes.schedule_requests
+                    for r in changes.of_model(Schedulerequest)
                     if r.id not in known.items_asked
                 ),
             ]  # fmt: skip

@@ -6,30 +6,46 @@ The adapter (`source.OpenAirSource`) and the in-memory twin (`memory.MemoryOpenA
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar, Protocol, TypeVar, cast
 
-from shared.kinds import RecordKind
+from shared.kinds import KIND_OF_TYPE, KINDS, RecordKind
 from shared.openair.models import (
-    Booking,
+    RECORD_TYPES,
     BookingType,
     Customer,
     Project,
     Projecttask,
-    Projecttaskassign,
-    Schedulerequest,
+    Record,
     SchedulerequestItem,
     Timetype,
     User,
 )
 from shared.openair.xml import Unreadable
 
-# The record types whose changes a run reads, and the types whose changes make those records look different.
-EXPORTED_TYPES: dict[RecordKind, str] = {
-    RecordKind.BOOKING: "Booking",
-    RecordKind.TASK_ASSIGNMENT: "Projecttaskassign",
-    RecordKind.SCHEDULE_REQUEST: "Schedulerequest",
-}
+R = TypeVar("R", bound=Record)
+
+
+class ExportedRecord(Protocol):
+    """A record of an exported type (`shared.kinds.KINDS`): the engine needs its id, the user whose calendar it
+    goes to, and when it last changed; its renderer needs the rest."""
+
+    TYPE: ClassVar[str]
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def userid(self) -> str | None: ...
+
+    @property
+    def updated(self) -> dt.datetime | None: ...
+
+
+def model_of(kind: RecordKind) -> type[Record]:
+    """The model a record of `kind` is parsed into (`models.RECORD_TYPES` by the kind's OpenAir type)."""
+    return RECORD_TYPES[KINDS[kind].openair_type]
 
 
 # OpenAir purges deleted records 180 days after their deletion (Oracle, "Data Deletion", section_1521018146): a
@@ -71,9 +87,7 @@ class ChangeSet:
     run whose deletions were blocked by the budget can advance the first and re-read the second.
     """
 
-    bookings: tuple[Booking, ...] = ()
-    task_assignments: tuple[Projecttaskassign, ...] = ()
-    schedule_requests: tuple[Schedulerequest, ...] = ()
+    records: Mapping[RecordKind, tuple[ExportedRecord, ...]] = field(default_factory=dict)
     deletions: tuple[Deletion, ...] = ()
     users: tuple[User, ...] = ()
     watermarks: Mapping[str, dt.datetime] = field(default_factory=dict)
@@ -92,17 +106,24 @@ class ChangeSet:
     # out of the lists above, and named by the planner as skipped for their user (type, id, user, what is wrong).
     unreadable: tuple[Unreadable, ...] = ()
 
+    def of(self, kind: RecordKind) -> tuple[ExportedRecord, ...]:
+        return self.records.get(kind, ())
+
+    def of_model(self, model: type[R]) -> list[R]:
+        """The records of the kind `model` is the model of, typed as such: `changes.of_model(Booking)`."""
+        records: tuple[object, ...] = self.of(KIND_OF_TYPE[model.TYPE])
+        return [r for r in records if isinstance(r, model)]
+
+    def each(self) -> list[tuple[RecordKind, ExportedRecord]]:
+        """Every record with its kind, kind by kind in registry order."""
+        return [(kind, record) for kind in KINDS for record in self.of(kind)]
+
     def merged(self, other: ChangeSet) -> ChangeSet:
-        def unique(items: tuple[object, ...]) -> tuple[object, ...]:
-            seen: dict[str, object] = {}
-            for item in items:
-                seen[getattr(item, "id")] = item  # later wins  # noqa: B009
-            return tuple(seen.values())
+        def unique(items: Iterable[ExportedRecord]) -> tuple[ExportedRecord, ...]:
+            return tuple({item.id: item for item in items}.values())  # later wins
 
         return ChangeSet(
-            bookings=unique(self.bookings + other.bookings),  # type: ignore[arg-type]
-            task_assignments=unique(self.task_assignments + other.task_assignments),  # type: ignore[arg-type]
-            schedule_requests=unique(self.schedule_requests + other.schedule_requests),  # type: ignore[arg-type]
+            records=by_kind((kind, unique([*self.of(kind), *other.of(kind)])) for kind in KINDS),
             deletions=self.deletions + other.deletions,
             users=self.users + other.users,
             watermarks={**self.watermarks, **other.watermarks},
@@ -115,7 +136,17 @@ class ChangeSet:
         )
 
     def __len__(self) -> int:
-        return len(self.bookings) + len(self.task_assignments) + len(self.schedule_requests) + len(self.deletions)
+        return sum(len(records) for records in self.records.values()) + len(self.deletions)
+
+
+def by_kind(
+    pairs: Iterable[tuple[RecordKind, Iterable[Record | ExportedRecord]]],
+) -> dict[RecordKind, tuple[ExportedRecord, ...]]:
+    """`ChangeSet.records` from (kind, records) pairs; kinds without records are left out."""
+    # The model of every exported type carries its owner as `userid` (tests/test_kinds.py): its records are
+    # `ExportedRecord`s, which `Record`, the type parsed rows come back as, cannot say.
+    out = {kind: tuple(cast(Iterable[ExportedRecord], records)) for kind, records in pairs}
+    return {kind: records for kind, records in out.items() if records}
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,7 @@ from shared.openair.models import (
     DeletedRecord,
     Project,
     Projecttask,
-    Projecttaskassign,
     Record,
-    Schedulerequest,
     SchedulerequestItem,
     Timetype,
     User,
@@ -94,8 +92,6 @@ class OpenAirClient:
         self.read_projects = TypedRead(self, Project)
         self.read_customers = TypedRead(self, Customer)
         self.read_project_tasks = TypedRead(self, Projecttask)
-        self.read_task_assignments = TypedRead(self, Projecttaskassign)
-        self.read_schedule_requests = TypedRead(self, Schedulerequest)
         self.read_schedule_request_items = TypedRead(self, SchedulerequestItem)
         self.read_time_types = TypedRead(self, Timetype)
 

@@ -8,13 +8,13 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.kinds import RecordKind, record_key
+from shared.kinds import KIND_OF_TYPE, KINDS, RecordKind, record_key
 from shared.openair.changes import (
     DELETED_RETENTION,
-    EXPORTED_TYPES,
     ChangeSet,
     Deletion,
     Reference,
+    by_kind,
     deleted_cursor,
     deletions_trusted,
     updated_cursor,
@@ -124,30 +124,26 @@ class MemoryOpenAir:
             marks[updated_cursor(type_name)] = started  # advanced past unreadable ones too (source.py says why)
             return self._readable(type_name, self._newer(type_name, since.get(updated_cursor(type_name))), bad)
 
-        bookings = {b.id: b for b in changed("Booking")}
-        assignments = {a.id: a for a in changed("Projecttaskassign")}
-        requests = {r.id: r for r in changed("Schedulerequest")}
+        found: dict[str, dict[str, Any]] = {name: {r.id: r for r in changed(name)} for name in KIND_OF_TYPE}
         # Records whose rendering depends on a changed task, item or booking type are re-rendered.
         tasks = {t.id for t in changed("Projecttask")}
-        pulled_assignments = self._pulled("Projecttaskassign", lambda a: a.projecttaskid in tasks, bad)
         items = {i.schedule_requestid for i in changed("Schedulerequest_item")}
-        pulled_requests = self._pulled("Schedulerequest", lambda r: r.id in items, bad)
         types = {t.id for t in changed("BookingType")}
-        pulled_bookings = self._pulled("Booking", lambda b: b.booking_typeid in types, bad)
-        forced = frozenset(
-            [record_key(RecordKind.TASK_ASSIGNMENT, i) for i in pulled_assignments]
-            + [record_key(RecordKind.SCHEDULE_REQUEST, i) for i in pulled_requests]
-            + [record_key(RecordKind.BOOKING, i) for i in pulled_bookings]
-        )
-        assignments.update(pulled_assignments)
-        requests.update(pulled_requests)
-        bookings.update(pulled_bookings)
+        pulled = {
+            "Projecttaskassign": self._pulled("Projecttaskassign", lambda a: a.projecttaskid in tasks, bad),
+            "Schedulerequest": self._pulled("Schedulerequest", lambda r: r.id in items, bad),
+            "Booking": self._pulled("Booking", lambda b: b.booking_typeid in types, bad),
+        }
+        forced = frozenset(record_key(KIND_OF_TYPE[name], i) for name, records in pulled.items() for i in records)
+        for name, records in pulled.items():
+            found[name].update(records)
         users = changed("User")
 
         deletions: list[Deletion] = []
         reconcile: set[RecordKind] = set()
         self._purge()
-        for kind, type_name in EXPORTED_TYPES.items():
+        for kind, spec in KINDS.items():
+            type_name = spec.openair_type
             cursor = deleted_cursor(type_name)
             mark = since.get(cursor)
             deletion_marks[cursor] = started
@@ -160,9 +156,7 @@ class MemoryOpenAir:
                 if when > mark:
                     deletions.append(Deletion(kind, record_id, user, when))
         return ChangeSet(
-            bookings=tuple(bookings.values()),
-            task_assignments=tuple(assignments.values()),
-            schedule_requests=tuple(requests.values()),
+            records=by_kind((KIND_OF_TYPE[name], records.values()) for name, records in found.items()),
             deletions=tuple(deletions),
             users=tuple(users),
             watermarks=marks,
@@ -184,12 +178,11 @@ class MemoryOpenAir:
         bad: list[Unreadable] = []
         found: dict[RecordKind, tuple[Any, ...]] = {}
         for kind in kinds:
-            newer = [r for r in self._newer(EXPORTED_TYPES[kind], since) if r.userid in wanted]
-            found[kind] = tuple(self._readable(EXPORTED_TYPES[kind], newer, bad))
+            type_name = KINDS[kind].openair_type
+            newer = [r for r in self._newer(type_name, since) if r.userid in wanted]
+            found[kind] = tuple(self._readable(type_name, newer, bad))
         return ChangeSet(
-            bookings=found.get(RecordKind.BOOKING, ()),
-            task_assignments=found.get(RecordKind.TASK_ASSIGNMENT, ()),
-            schedule_requests=found.get(RecordKind.SCHEDULE_REQUEST, ()),
+            records=by_kind(found.items()),
             requests_made=1,
             forced=frozenset(record_key(kind, r.id) for kind, records in found.items() for r in records),
             unreadable=tuple(bad),
@@ -198,7 +191,7 @@ class MemoryOpenAir:
     async def read_reference(self, changes: ChangeSet) -> Reference:
         self._read()
         items: dict[str, list[SchedulerequestItem]] = {}
-        request_ids = {r.id for r in changes.schedule_requests}
+        request_ids = {r.id for r in changes.of(RecordKind.SCHEDULE_REQUEST)}
         for item in self.all("Schedulerequest_item"):
             if item.schedule_requestid in request_ids:
                 items.setdefault(item.schedule_requestid, []).append(item)

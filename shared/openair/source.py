@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from shared.kinds import RecordKind, record_key
+from shared.kinds import KIND_OF_TYPE, KINDS, RecordKind, record_key
 from shared.openair.changes import (
-    EXPORTED_TYPES,
     ChangeSet,
     Deletion,
     Reference,
+    by_kind,
     deleted_cursor,
     deletions_trusted,
     updated_cursor,
@@ -26,6 +26,7 @@ from shared.openair.client import OpenAirClient
 from shared.openair.clock import zone_mismatch
 from shared.openair.errors import OpenAirError
 from shared.openair.models import (
+    RECORD_TYPES,
     Booking,
     BookingType,
     Customer,
@@ -47,13 +48,6 @@ R = TypeVar("R", bound=Record)
 # Commands per HTTP request. OpenAir documents no limit on commands per request; we stay moderate so one
 # request never grows unbounded (a timeout would cost the whole batch).
 COMMANDS_PER_REQUEST = 100
-
-_KIND_OF = {name: kind for kind, name in EXPORTED_TYPES.items()}
-_MODELS: dict[str, type[Record]] = {
-    "Booking": Booking,
-    "Projecttaskassign": Projecttaskassign,
-    "Schedulerequest": Schedulerequest,
-}
 
 
 class OpenAirSource:
@@ -100,7 +94,8 @@ class OpenAirSource:
             roles.append((role, spec.type))
 
         reconcile: set[RecordKind] = set()
-        for kind, name in EXPORTED_TYPES.items():
+        for kind in KINDS:
+            name = KINDS[kind].openair_type
             add("changed", ReadSpec(type=name, since=since.get(updated_cursor(name))))
             mark = since.get(deleted_cursor(name))
             if mark is not None and not deletions_trusted(mark, started):
@@ -124,7 +119,7 @@ class OpenAirSource:
         # to fail the read for the whole tenant (a body that is not XML, or a broken envelope, still fails it).
         unreadable: list[Unreadable] = []
         pages = await self._read(specs, clock=True, bad=unreadable)
-        changed: dict[str, dict[str, Record]] = {name: {} for name in EXPORTED_TYPES.values()}
+        changed: dict[str, dict[str, Record]] = {spec.openair_type: {} for spec in KINDS.values()}
         deletions: list[Deletion] = []
         moved_tasks: set[str] = set()
         touched_requests: set[str] = set()
@@ -132,7 +127,7 @@ class OpenAirSource:
         users: list[User] = []
         for (role, name), rows in zip(roles, pages, strict=True):
             if role == "changed":
-                changed[name].update({r.id: r for r in self._parse_each(_MODELS[name], rows, unreadable)})
+                changed[name].update({r.id: r for r in self._parse_each(RECORD_TYPES[name], rows, unreadable)})
             elif role == "deleted":
                 for row in rows:
                     try:
@@ -141,7 +136,7 @@ class OpenAirSource:
                         problem = _problem(exc)
                         unreadable.append(Unreadable(name, _plain(row, "id"), _plain(row, "userid"), problem, True))
                         continue
-                    deletions.append(Deletion(_KIND_OF[name], gone.id, gone.userid or "", gone.updated))
+                    deletions.append(Deletion(KIND_OF_TYPE[name], gone.id, gone.userid or "", gone.updated))
             elif name == "Projecttask":
                 moved_tasks.update(str(row.get("id")) for row in rows)
             elif name == "Schedulerequest_item":
@@ -161,27 +156,23 @@ class OpenAirSource:
         ]
         forced: set[str] = set()
         for spec, rows in zip(follow, await self._read(follow, bad=unreadable), strict=True):
-            pulled = {r.id: r for r in self._parse_each(_MODELS[spec.type], rows, unreadable)}
+            pulled = {r.id: r for r in self._parse_each(RECORD_TYPES[spec.type], rows, unreadable)}
             changed[spec.type].update(pulled)
-            forced.update(record_key(_KIND_OF[spec.type], record_id) for record_id in pulled)
+            forced.update(record_key(KIND_OF_TYPE[spec.type], record_id) for record_id in pulled)
 
         skipped, held, notices = _sort_unreadable(unreadable, deletions)
         watermarks = {
-            updated_cursor(name): started
-            for name in [*EXPORTED_TYPES.values(), *dependents]
-            if updated_cursor(name) not in held
+            updated_cursor(name): started for name in [*KIND_OF_TYPE, *dependents] if updated_cursor(name) not in held
         }
         server_now = self.client.server_now
         zone_problem = zone_mismatch(self.client.zone, server_now, started) if server_now else None
         return ChangeSet(
-            bookings=tuple(changed["Booking"].values()),  # type: ignore[arg-type]
-            task_assignments=tuple(changed["Projecttaskassign"].values()),  # type: ignore[arg-type]
-            schedule_requests=tuple(changed["Schedulerequest"].values()),  # type: ignore[arg-type]
+            records=by_kind((KIND_OF_TYPE[name], records.values()) for name, records in changed.items()),
             deletions=tuple(deletions),
             users=tuple(users),
             watermarks=watermarks,
             deletion_watermarks={
-                deleted_cursor(name): started for name in EXPORTED_TYPES.values() if deleted_cursor(name) not in held
+                deleted_cursor(name): started for name in KIND_OF_TYPE if deleted_cursor(name) not in held
             },
             requests_made=self.client.requests_made - before,
             notices=(*([zone_problem] if zone_problem else []), *self.client.repaired_records[repaired:], *notices),
@@ -205,27 +196,26 @@ class OpenAirSource:
         before = self.client.requests_made
         repaired = len(self.client.repaired_records)
         specs = [
-            ReadSpec(type=EXPORTED_TYPES[kind], query={"userid": user}, since=since)
+            ReadSpec(type=KINDS[kind].openair_type, query={"userid": user}, since=since)
             for kind in sorted(kinds)
             for user in sorted(user_ids)
         ]
-        found: dict[str, list[Any]] = {name: [] for name in EXPORTED_TYPES.values()}
+        found: dict[str, list[Record]] = {spec.openair_type: [] for spec in KINDS.values()}
         unreadable: list[Unreadable] = []
         for spec, rows in zip(specs, await self._read(specs, bad=unreadable), strict=True):
-            found[spec.type].extend(self._parse_each(_MODELS[spec.type], rows, unreadable))
+            found[spec.type].extend(self._parse_each(RECORD_TYPES[spec.type], rows, unreadable))
         return ChangeSet(
-            bookings=tuple(found["Booking"]),
-            task_assignments=tuple(found["Projecttaskassign"]),
-            schedule_requests=tuple(found["Schedulerequest"]),
+            records=by_kind((KIND_OF_TYPE[name], records) for name, records in found.items()),
             requests_made=self.client.requests_made - before,
             notices=tuple(self.client.repaired_records[repaired:]),
-            forced=frozenset(record_key(_KIND_OF[name], r.id) for name, records in found.items() for r in records),
+            forced=frozenset(record_key(KIND_OF_TYPE[name], r.id) for name, records in found.items() for r in records),
             unreadable=tuple(unreadable),  # only exported types are read here, none deleted
         )
 
     async def read_reference(self, changes: ChangeSet) -> Reference:
         """Everything the records refer to, in one request per 100 commands: whole small tables, ids for big ones."""
-        tasks = {a.projecttaskid for a in changes.task_assignments} | {b.project_taskid for b in changes.bookings}
+        bookings = changes.of_model(Booking)
+        tasks = {a.projecttaskid for a in changes.of_model(Projecttaskassign)} | {b.project_taskid for b in bookings}
         tasks.discard(None)
         specs: list[ReadSpec] = [
             ReadSpec(type="BookingType"),
@@ -233,7 +223,7 @@ class OpenAirSource:
             *(ReadSpec(type="Projecttask", query={"id": t}) for t in sorted(t for t in tasks if t)),
             *(
                 ReadSpec(type="Schedulerequest_item", query={"schedule_requestid": r.id}, enable_custom=False)
-                for r in changes.schedule_requests
+                for r in changes.of_model(Schedulerequest)
             ),
         ]
         pages = await self._read(specs)
@@ -249,12 +239,12 @@ class OpenAirSource:
                     items.setdefault(item.schedule_requestid or "", []).append(item)
 
         # Projects (of bookings and of tasks) and then customers need the tasks first: a second round.
-        projects = {b.projectid for b in changes.bookings} | {t.projectid for t in task_map.values()}
+        projects = {b.projectid for b in bookings} | {t.projectid for t in task_map.values()}
         second = [ReadSpec(type="Project", query={"id": p}) for p in sorted(p for p in projects if p)]
         project_map = {
             p.id: p for rows in (await self._read(second) if second else []) for p in self._parse(Project, rows)
         }
-        customers = {b.customerid for b in changes.bookings} | {p.customerid for p in project_map.values()}
+        customers = {b.customerid for b in bookings} | {p.customerid for p in project_map.values()}
         third = [ReadSpec(type="Customer", query={"id": c}) for c in sorted(c for c in customers if c)]
         customer_map = {
             c.id: c for rows in (await self._read(third) if third else []) for c in self._parse(Customer, rows)
@@ -301,10 +291,10 @@ def _sort_unreadable(
     held: set[str] = set()
     notices: list[str] = []
     for record in unreadable:
-        if record.type in _KIND_OF and not record.deleted:
+        if record.type in KIND_OF_TYPE and not record.deleted:
             skipped.append(record)
-        elif record.type in _KIND_OF and record.id:
-            deletions.append(Deletion(_KIND_OF[record.type], record.id, record.user_id))
+        elif record.type in KIND_OF_TYPE and record.id:
+            deletions.append(Deletion(KIND_OF_TYPE[record.type], record.id, record.user_id))
             notices.append(f"{record}; it is removed from the calendar all the same")
         else:
             held.add(deleted_cursor(record.type) if record.deleted else updated_cursor(record.type))

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Generic, Literal, Protocol, TypeVar, overload
 from zoneinfo import ZoneInfo
 
+from shared.kinds import KINDS
 from shared.openair.models import DeletedRecord, Record
 from shared.openair.reads import ReadSpec
 from shared.openair.xml import Raw
@@ -16,9 +17,7 @@ R = TypeVar("R", bound=Record)
 # Types without a `userid` field: a user filter on them is a programming error, not an empty result.
 _USER_FIELD: dict[str, str] = {
     "User": "id",
-    "Booking": "userid",
-    "Projecttaskassign": "userid",
-    "Schedulerequest": "userid",
+    **{spec.openair_type: "userid" for spec in KINDS.values()},  # every exported type is owned through `userid`
     "Schedulerequest_item": "userid",
 }
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from shared.kinds import RecordKind
+from shared.kinds import KINDS, RecordKind
 from shared.store.backend import Row
 
 USER_MAPPINGS = "UserMappings"
@@ -200,14 +200,24 @@ class UserMapping:
         return kind in self.export_kinds
 
 
+IMPORT_SWITCH = "Import"
+# The UserMappings switches in words, as `status` and the CSV import say them (the incumbent showed coloured dots;
+# letters needed a legend).
+SWITCH_WORDS: Mapping[str, str] = {**{spec.switch_column: spec.words for spec in KINDS.values()},
+                                   IMPORT_SWITCH: "import"}  # fmt: skip
+
+
+def new_user_switches(settings: IntegrationSettings) -> dict[str, bool]:
+    """The UserMappings switches a user mapped automatically (refresh, CSV import) starts with: the NewUsers*
+    settings."""
+    switches = {spec.switch_column: settings.new_users_export[kind] for kind, spec in KINDS.items()}
+    return {**switches, IMPORT_SWITCH: settings.new_users_import}
+
+
 # An address as Exchange takes it: one @, a dot in the domain, no whitespace (a pasted "hiro nakamura@..." is not).
 _ADDRESS = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
-_SWITCHES = {
-    "ExportBookings": RecordKind.BOOKING,
-    "ExportTaskAssignments": RecordKind.TASK_ASSIGNMENT,
-    "ExportScheduleRequests": RecordKind.SCHEDULE_REQUEST,
-}
+_SWITCHES = {spec.switch_column: kind for kind, spec in KINDS.items()}
 
 
 def parse_user_mapping(row: Row) -> UserMapping | RowProblem:
@@ -397,9 +407,8 @@ class IntegrationSettings:
     max_import_deletions_per_pass: int = 50
     watermark_overlap_minutes: int = 10
     default_time_zone: str = "UTC"
-    new_users_export_bookings: bool = True
-    new_users_export_task_assignments: bool = True
-    new_users_export_schedule_requests: bool = True
+    # Per record type (`KindSpec.new_users_setting`): the switch users mapped automatically get.
+    new_users_export: Mapping[RecordKind, bool] = field(default_factory=lambda: dict.fromkeys(KINDS, True))
     new_users_import: bool = False
     import_enabled: bool = False
     sync_events_after: dt.date | None = None
@@ -421,9 +430,8 @@ class IntegrationSettings:
     import_detail: ImportDetail = ImportDetail.FULL
     export_category: str = ""
     export_category_color: str = "preset7"
-    reminder_bookings: bool = False
-    reminder_task_assignments: bool = False
-    reminder_schedule_requests: bool = False
+    # Per record type (`KindSpec.reminder_setting`): whether its events have an Outlook reminder.
+    reminders: Mapping[RecordKind, bool] = field(default_factory=lambda: dict.fromkeys(KINDS, False))
     export_window_past_days: int | None = None
     export_window_future_days: int | None = None
     incumbent_events_in_mailboxes: bool = False
@@ -433,6 +441,14 @@ class IntegrationSettings:
     auto_reply_external_message: str = DEFAULT_AUTO_REPLY
     conflict_report: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def value(self, name: str) -> Any:
+        """The value of the setting named `name` (its row's RowKey), as parsed or defaulted."""
+        per_kind = _PER_KIND.get(name)
+        if per_kind is not None:
+            attribute, kind = per_kind
+            return getattr(self, attribute)[kind]
+        return getattr(self, _FIELD_OF[name])
 
 
 def _zone(value: Any) -> str:
@@ -480,9 +496,8 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("MaxImportDeletionsPerPass", _int, 50, "An import pass that would delete more bookings changes none"),
     SettingSpec("WatermarkOverlapMinutes", _int, 10, "Re-read this much before the last watermark"),
     SettingSpec("DefaultTimeZone", _zone, "UTC", "Zone when neither OpenAir nor the mailbox has one"),
-    SettingSpec("NewUsersExportBookings", _bool, True, "Switch for users the refresh maps automatically"),
-    SettingSpec("NewUsersExportTaskAssignments", _bool, True, "Switch for users the refresh maps automatically"),
-    SettingSpec("NewUsersExportScheduleRequests", _bool, True, "Switch for users the refresh maps automatically"),
+    *(SettingSpec(spec.new_users_setting, _bool, True, "Switch for users the refresh maps automatically")
+      for spec in KINDS.values()),
     SettingSpec("NewUsersImport", _bool, False, "Switch for users the refresh maps automatically"),
     SettingSpec("ImportEnabled", _bool, False, "Bidirectional sync: Outlook events become bookings"),
     SettingSpec("SyncEventsAfter", _optional_date, None, "Import only events created or modified after this"),
@@ -510,9 +525,8 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
                 "'Full' (subject as notes) or 'Availability only' (start, end and Show As; no subject or body)"),
     SettingSpec("ExportCategory", _text, "", "Outlook category put on every exported event (created in each mailbox)"),
     SettingSpec("ExportCategoryColor", _color, "preset7", "Colour of ExportCategory when the product creates it"),
-    SettingSpec("ReminderBookings", _bool, False, "Exported bookings have an Outlook reminder"),
-    SettingSpec("ReminderTaskAssignments", _bool, False, "Exported task assignments have an Outlook reminder"),
-    SettingSpec("ReminderScheduleRequests", _bool, False, "Exported schedule requests have an Outlook reminder"),
+    *(SettingSpec(spec.reminder_setting, _bool, False, f"Exported {spec.plural} have an Outlook reminder")
+      for spec in KINDS.values()),
     SettingSpec("ExportWindowPastDays", _optional_days, None, "Write no event that ended more than this many days ago"),
     SettingSpec("ExportWindowFutureDays", _optional_days, None,
                 "Write no event that starts more than this many days ahead"),
@@ -527,8 +541,15 @@ SETTING_SPECS: tuple[SettingSpec, ...] = (
                 "Report bookings on days the person's Outlook shows out of office or fully busy"),
 )  # fmt: skip
 
+# The settings kept per record type: setting name -> (IntegrationSettings attribute, kind).
+_PER_KIND: Mapping[str, tuple[str, RecordKind]] = {
+    **{spec.new_users_setting: ("new_users_export", kind) for kind, spec in KINDS.items()},
+    **{spec.reminder_setting: ("reminders", kind) for kind, spec in KINDS.items()},
+}
 _FIELD_OF = {
-    spec.name: "".join("_" + c.lower() if c.isupper() else c for c in spec.name).lstrip("_") for spec in SETTING_SPECS
+    spec.name: "".join("_" + c.lower() if c.isupper() else c for c in spec.name).lstrip("_")
+    for spec in SETTING_SPECS
+    if spec.name not in _PER_KIND
 }
 
 
@@ -536,6 +557,7 @@ def parse_settings(rows: Iterable[Row]) -> tuple[IntegrationSettings, tuple[RowP
     """IntegrationSettings: RowKey = setting name, column Value. A bad value keeps the default and is reported."""
     specs = {spec.name: spec for spec in SETTING_SPECS}
     values: dict[str, Any] = {}
+    per_kind: dict[str, dict[RecordKind, Any]] = {}
     extra: dict[str, Any] = {}
     problems: list[RowProblem] = []
     for row in rows:
@@ -550,9 +572,18 @@ def parse_settings(rows: Iterable[Row]) -> tuple[IntegrationSettings, tuple[RowP
             problems.append(RowProblem(SETTINGS, row.row_key, "Value", "is missing; add a Value column"))
             continue
         try:
-            values[_FIELD_OF[spec.name]] = spec.parse(row.columns["Value"])
+            value = spec.parse(row.columns["Value"])
         except _BadValue as bad:
             problems.append(RowProblem(SETTINGS, row.row_key, "Value", str(bad)))
+            continue
+        if spec.name in _PER_KIND:
+            attribute, kind = _PER_KIND[spec.name]
+            per_kind.setdefault(attribute, {})[kind] = value
+        else:
+            values[_FIELD_OF[spec.name]] = value
+    defaults = IntegrationSettings()
+    for attribute, chosen in per_kind.items():
+        values[attribute] = {**getattr(defaults, attribute), **chosen}
     return IntegrationSettings(**values, extra=extra), tuple(problems)
 
 
@@ -592,7 +623,3 @@ def misplaced(table: str, partition: str, rows: Iterable[Row]) -> tuple[list[Row
             problems.append(RowProblem(table, row.row_key, "PartitionKey", f"is '{row.partition_key}'; use "
                                        f"'{partition}' (rows under another PartitionKey are not read)"))  # fmt: skip
     return kept, tuple(problems)
-
-
-def settings_field(name: str) -> str:
-    return _FIELD_OF[name]

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from shared.graph.models import EventDraft
-from shared.kinds import RecordKind, record_key
-from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Deletion, Reference, updated_cursor
-from shared.openair.models import Booking, Projecttaskassign, Schedulerequest
+from shared.kinds import KIND_OF_TYPE, KINDS, RecordKind, record_key
+from shared.openair.changes import ChangeSet, Deletion, ExportedRecord, Reference, by_kind, updated_cursor
+from shared.openair.models import Booking
 from shared.openair.xml import Unreadable
 from shared.store.admin import IntegrationSettings, Mappings, RowProblem, UserMapping, WhenRemoved
 from shared.store.state import Desire, Link, LinkState, Origin, OutboxEntry, UserState
@@ -153,7 +153,7 @@ async def plan_export(
         since = _since(store.cursors(CURSOR_SCOPE), overlap)
         changes = await openair.read_changes(since)
         # A type read from the beginning of time (first run) needs no per-user backfill on top.
-        fully_read = {kind for kind, name in EXPORTED_TYPES.items() if since.get(updated_cursor(name)) is None}
+        fully_read = {kind for kind, spec in KINDS.items() if since.get(updated_cursor(spec.openair_type)) is None}
     backfill, scope_out, new_states = _scope_changes(mappings, states, changes, settings, targets, full_resync)
     rendering = rendering_cursors(settings, now.date())
     rerender = targets is None and not full_resync and _rendering_changed(store.cursors(RENDERING_SCOPE), rendering)
@@ -184,11 +184,7 @@ async def plan_export(
         changes = await reconcile_deletions(plan, store, openair, mappings, changes)
     # Records re-read by the watermark overlap whose version is already in the mailbox need no rendering, and
     # so no reference read: an idle run within the overlap costs one OpenAir request, like any other idle run.
-    candidates: list[Booking | Projecttaskassign | Schedulerequest] = [
-        *changes.bookings,
-        *changes.task_assignments,
-        *changes.schedule_requests,
-    ]
+    candidates = [record for _kind, record in changes.each()]
     link_states = load_states(store, {r.userid for r in candidates if r.userid and r.userid in mappings.users})
     mailbox_of = {u: m.mailbox_id for u, m in mappings.users.items()}
     changes, already = _without_exported(changes, link_states, mailbox_of)
@@ -208,11 +204,7 @@ async def plan_export(
             zone = user_zone(mapping, settings)
             contexts[user_id] = RenderContext(zone, settings, show_as, today=now.astimezone(ZoneInfo(zone)).date())
 
-    records: list[tuple[RecordKind, Booking | Projecttaskassign | Schedulerequest]] = [
-        *((RecordKind.BOOKING, r) for r in changes.bookings),
-        *((RecordKind.TASK_ASSIGNMENT, r) for r in changes.task_assignments),
-        *((RecordKind.SCHEDULE_REQUEST, r) for r in changes.schedule_requests),
-    ]
+    records = changes.each()
     for kind, record in records:
         user_id = record.userid or ""
         ctx = contexts.get(user_id)
@@ -246,7 +238,7 @@ async def plan_export(
     for bad in changes.unreadable:
         # A record OpenAir sent with a value that cannot be read (the client left it out): named for its user like
         # one that cannot be rendered; its event, if any, is left as it is until the record is fixed in OpenAir.
-        kind = _KIND_OF_TYPE[bad.type]
+        kind = KIND_OF_TYPE[bad.type]
         owner = bad.user_id
         if owner and (owner not in contexts or kind not in mappings.users[owner].export_kinds):
             plan.bump("unreadable_not_exported")
@@ -323,25 +315,18 @@ async def reconcile_deletions(
         kinds = frozenset(set(mapping.export_kinds) & changes.reconcile)
         if mapping.mailbox_id and kinds:
             by_kinds[kinds].append(user_id)
-    live = {
-        *(record_key(RecordKind.BOOKING, r.id) for r in changes.bookings),
-        *(record_key(RecordKind.TASK_ASSIGNMENT, r.id) for r in changes.task_assignments),
-        *(record_key(RecordKind.SCHEDULE_REQUEST, r.id) for r in changes.schedule_requests),
-    }
+    live = {record_key(kind, r.id) for kind, r in changes.each()}
     # A live record OpenAir sent with a value that cannot be read is still live: never a deletion. One whose id
     # cannot be read could be any link of its kind, so that kind deletes nothing by reconciliation this run.
     live.update(_unreadable_key(u) for u in changes.unreadable if u.id)
-    blind = {_KIND_OF_TYPE[u.type] for u in changes.unreadable if not u.id}
+    blind = {KIND_OF_TYPE[u.type] for u in changes.unreadable if not u.id}
     read = ChangeSet()
     for kinds, user_ids in by_kinds.items():
         found = await openair.read_user_records(user_ids, kinds, None)  # every live record, whatever its age
         live.update(_unreadable_key(u) for u in found.unreadable if u.id)
-        blind.update(_KIND_OF_TYPE[u.type] for u in found.unreadable if not u.id)
-        live.update(record_key(RecordKind.BOOKING, r.id) for r in found.bookings)
-        live.update(record_key(RecordKind.TASK_ASSIGNMENT, r.id) for r in found.task_assignments)
-        live.update(record_key(RecordKind.SCHEDULE_REQUEST, r.id) for r in found.schedule_requests)
-        read = read.merged(dataclasses.replace(found, bookings=(), task_assignments=(), schedule_requests=(),
-                                               forced=frozenset()))  # fmt: skip
+        blind.update(KIND_OF_TYPE[u.type] for u in found.unreadable if not u.id)
+        live.update(record_key(kind, r.id) for kind, r in found.each())
+        read = read.merged(dataclasses.replace(found, records={}, forced=frozenset()))
     known = {record_key(d.kind, d.record_id) for d in changes.deletions}
     states = load_states(store, [u for user_ids in by_kinds.values() for u in user_ids])
     gone: list[Deletion] = []
@@ -366,11 +351,8 @@ async def reconcile_deletions(
     )
 
 
-_KIND_OF_TYPE = {name: kind for kind, name in EXPORTED_TYPES.items()}
-
-
 def _unreadable_key(record: Unreadable) -> str:
-    return record_key(_KIND_OF_TYPE[record.type], record.id or "?")
+    return record_key(KIND_OF_TYPE[record.type], record.id or "?")
 
 
 REASSIGNED = "reassigned in OpenAir"
@@ -378,7 +360,7 @@ REASSIGNED = "reassigned in OpenAir"
 
 def previous_owners(
     store: SyncStore,
-    records: Iterable[tuple[RecordKind, Booking | Projecttaskassign | Schedulerequest]],
+    records: Iterable[tuple[RecordKind, ExportedRecord]],
     deletions: Iterable[Deletion],
 ) -> list[tuple[str, str, str]]:
     """(user, record key, reason) for every link a record has outside its current owner's partition.
@@ -489,7 +471,7 @@ def load_states(store: SyncStore, user_ids: Iterable[str]) -> UserStates:
 def _without_exported(changes: ChangeSet, states: UserStates, mailboxes: Mapping[str, str]) -> tuple[ChangeSet, int]:
     """Drop records whose exact version (`updated`) is already in the user's mailbox, unless forced."""
 
-    def exported(kind: RecordKind, record: Booking | Projecttaskassign | Schedulerequest) -> bool:
+    def exported(kind: RecordKind, record: ExportedRecord) -> bool:
         key = record_key(kind, record.id)
         if key in changes.forced or record.updated is None or record.userid not in states:
             return False
@@ -503,16 +485,9 @@ def _without_exported(changes: ChangeSet, states: UserStates, mailboxes: Mapping
             and link.mailbox_id == mailboxes.get(record.userid)
         )
 
-    bookings = tuple(r for r in changes.bookings if not exported(RecordKind.BOOKING, r))
-    assignments = tuple(r for r in changes.task_assignments if not exported(RecordKind.TASK_ASSIGNMENT, r))
-    requests = tuple(r for r in changes.schedule_requests if not exported(RecordKind.SCHEDULE_REQUEST, r))
-    skipped = (
-        len(changes.bookings) + len(changes.task_assignments) + len(changes.schedule_requests)
-        - len(bookings) - len(assignments) - len(requests)
-    )  # fmt: skip
-    return dataclasses.replace(
-        changes, bookings=bookings, task_assignments=assignments, schedule_requests=requests
-    ), skipped
+    kept = by_kind((kind, [r for r in changes.of(kind) if not exported(kind, r)]) for kind in KINDS)
+    skipped = len(changes.each()) - sum(len(records) for records in kept.values())
+    return dataclasses.replace(changes, records=kept), skipped
 
 
 def drop_settled(

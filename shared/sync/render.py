@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.errors import SyncError
 from shared.graph.models import EventDraft, ShowAs
-from shared.kinds import RecordKind, openair_event_key
-from shared.openair.changes import Reference
+from shared.kinds import KIND_OF_TYPE, RecordKind, openair_event_key
+from shared.openair.changes import ExportedRecord, Reference
 from shared.openair.models import Booking, Projecttaskassign, Schedulerequest
 from shared.store.admin import IntegrationSettings, ShowAsChoice
 
@@ -131,12 +132,8 @@ class Presentation:
 
 
 def presentation(kind: RecordKind, settings: IntegrationSettings) -> Presentation:
-    reminder = {
-        RecordKind.BOOKING: settings.reminder_bookings,
-        RecordKind.TASK_ASSIGNMENT: settings.reminder_task_assignments,
-        RecordKind.SCHEDULE_REQUEST: settings.reminder_schedule_requests,
-    }[kind]
-    return Presentation((settings.export_category,) if settings.export_category else (), reminder)
+    categories = (settings.export_category,) if settings.export_category else ()
+    return Presentation(categories, settings.reminders[kind])
 
 
 def _lines(*pairs: tuple[str, str | None]) -> str:
@@ -277,16 +274,19 @@ def render_schedule_request(request: Schedulerequest, ref: Reference, ctx: Rende
     )
 
 
-def render(record: Booking | Projecttaskassign | Schedulerequest, ref: Reference, ctx: RenderContext) -> Rendered:
+# Each record type's renderer (a record of the kind's model, and only that, is passed to it).
+Renderer = Callable[[Any, Reference, RenderContext], Rendered]
+RENDERERS: Mapping[RecordKind, Renderer] = {
+    RecordKind.BOOKING: render_booking,
+    RecordKind.TASK_ASSIGNMENT: render_task_assignment,
+    RecordKind.SCHEDULE_REQUEST: render_schedule_request,
+}
+
+
+def render(record: ExportedRecord, ref: Reference, ctx: RenderContext) -> Rendered:
     """Render any exportable record, within the export window. Raises Unrenderable for a record that cannot be an
     event (and only that)."""
-    rendered: Rendered
-    if isinstance(record, Booking):
-        rendered = render_booking(record, ref, ctx)
-    elif isinstance(record, Projecttaskassign):
-        rendered = render_task_assignment(record, ref, ctx)
-    else:
-        rendered = render_schedule_request(record, ref, ctx)
+    rendered = RENDERERS[KIND_OF_TYPE[record.TYPE]](record, ref, ctx)
     if isinstance(rendered, EventDraft):
         _representable(rendered)
     return within_window(rendered, ctx)

@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 from shared.kinds import RecordKind, record_key
 from shared.openair.changes import ChangeSet, Reference
-from shared.openair.models import Booking, Projecttaskassign, Schedulerequest
 from shared.store.admin import WhenRemoved
 from shared.store.state import Desire, OutboxEntry
 from shared.store.store import SyncStore
@@ -123,9 +122,7 @@ async def plan_record(
         entry = OutboxEntry(deletion.user_id, key, Desire.REMOVE, "deleted in OpenAir", run_id=run_id)
         return outcome(Outcome.REMOVE, "deleted in OpenAir", deletion.user_id, entry)
 
-    records: list[Booking | Projecttaskassign | Schedulerequest] = [
-        *changes.bookings, *changes.task_assignments, *changes.schedule_requests
-    ]  # fmt: skip
+    records = [record for _kind, record in changes.each()]
     if not records:
         return outcome(Outcome.NOT_FOUND, f"OpenAir has no {kind.value} {record_id}")
     record = records[0]

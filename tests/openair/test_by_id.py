@@ -11,10 +11,11 @@ import pytest
 
 from sandbox.openair import OpenAirSimulator, SimulatorControl
 from sandbox.sample import build
-from shared.kinds import RecordKind
+from shared.kinds import KIND_OF_TYPE, RecordKind
 from shared.openair import OpenAirClient
 from shared.openair.by_id import OpenAirRecords, UserReferences
-from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Reference
+from shared.openair.changes import ChangeSet, Reference
+from shared.openair.models import Booking
 from shared.openair.source import OpenAirSource
 from tests.openair.conftest import ClientFactory
 
@@ -107,14 +108,14 @@ async def test_a_save_that_moves_the_booking_to_another_project_reads_that_proje
         changes, reference = await read(
             OpenAirRecords(OpenAirSource(client), known, user_hint=user_of(first)), RecordKind.BOOKING, first
         )
-        assert changes.bookings[0].projectid == other["id"]
+        assert changes.of_model(Booking)[0].projectid == other["id"]
         assert other["id"] in reference.projects
         assert reference == await OpenAirSource(client).read_reference(changes)
     assert control.stats()["requests"] >= 1
 
 
 def test_the_sample_has_every_exported_type() -> None:
-    assert all(records_of(name) for name in EXPORTED_TYPES.values())
+    assert all(records_of(name) for name in KIND_OF_TYPE)
 
 
 __all__ = ["OpenAirClient"]

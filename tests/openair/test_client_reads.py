@@ -10,6 +10,7 @@ import pytest
 
 from sandbox.openair import OpenAirSimulator, SimulatorControl
 from sandbox.openair.service import Answer
+from shared.kinds import RecordKind
 from shared.openair import OpenAirClient, ReadSpec
 from shared.openair.models import Booking, BookingType, User
 from tests.openair.conftest import COMPANY_ZONE, ClientFactory, company
@@ -176,10 +177,10 @@ async def test_a_control_character_in_one_notes_field_does_not_stop_the_tenants_
     bad = control.create("Booking", {"userid": "100", "startdate": "2026-05-01", "enddate": "2026-05-01",
                                      "notes": "Agenda\x0bsee\x1b[1m attached"})  # fmt: skip
     changes = await OpenAirSource(client).read_changes({})
-    assert len(changes.bookings) == 21
-    (repaired,) = [b for b in changes.bookings if b.id == bad["id"]]
+    assert len(changes.of(RecordKind.BOOKING)) == 21
+    (repaired,) = [b for b in changes.of_model(Booking) if b.id == bad["id"]]
     assert repaired.notes == "Agenda\ufffdsee\ufffd[1m attached"
-    assert [b.notes for b in changes.bookings if b.id == "10000"] == ["booking 0"]
+    assert [b.notes for b in changes.of_model(Booking) if b.id == "10000"] == ["booking 0"]
     (notice,) = changes.notices
     assert f"Booking {bad['id']} (notes)" in notice
     assert "correct the text in OpenAir" in notice
@@ -208,7 +209,7 @@ async def test_a_wrong_company_zone_is_reported_by_the_read_that_suffers_from_it
     zone_notices = [n for n in (*first.notices, *second.notices) if "OPENAIR_COMPANY_TIMEZONE" in n]
     if effect is None:
         assert zone_notices == []
-        assert [b.id for b in second.bookings] == ["10003"]
+        assert [b.id for b in second.of(RecordKind.BOOKING)] == ["10003"]
         return
     assert zone_notices
     assert all(f"OPENAIR_COMPANY_TIMEZONE is {setting}" in n and effect in n for n in zone_notices)
@@ -231,8 +232,7 @@ async def test_a_deletion_watermark_older_than_openair_keeps_deletions_asks_for_
     """Deleted records are purged after 180 days (Oracle, "Data Deletion"): after a longer pause the source sends
     no deleted="1" read it cannot trust and names the kinds to reconcile; the per-user read of every live record
     (the reconcile's) no longer holds the deleted booking."""
-    from shared.kinds import RecordKind
-    from shared.openair.changes import EXPORTED_TYPES
+    from shared.kinds import KIND_OF_TYPE
     from shared.openair.source import OpenAirSource
 
     sent: list[bytes] = []
@@ -250,12 +250,12 @@ async def test_a_deletion_watermark_older_than_openair_keeps_deletions_asks_for_
     sent.clear()
     paused = {k: v - dt.timedelta(days=200) for k, v in {**first.watermarks, **first.deletion_watermarks}.items()}
     changes = await source.read_changes(paused)
-    assert changes.reconcile == frozenset(EXPORTED_TYPES)
+    assert changes.reconcile == frozenset(KIND_OF_TYPE.values())
     assert changes.deletions == ()
     assert not any(b'deleted="1"' in body for body in sent)
-    assert set(changes.deletion_watermarks) == {f"{name}.deleted" for name in EXPORTED_TYPES.values()}
+    assert set(changes.deletion_watermarks) == {f"{name}.deleted" for name in KIND_OF_TYPE}
     live = await source.read_user_records(["100"], {RecordKind.BOOKING}, None)
-    ids = {b.id for b in live.bookings}
+    ids = {b.id for b in live.of(RecordKind.BOOKING)}
     assert "10000" not in ids
     assert "10003" in ids  # user 100's other bookings, however old
 

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from sandbox.openair import SimulatorControl
+from shared.kinds import RecordKind
 from shared.openair import OpenAirClient
 from shared.openair.changes import deleted_cursor, updated_cursor
 from shared.openair.errors import OpenAirProtocolError
@@ -24,8 +25,8 @@ async def test_a_booking_with_an_impossible_date_is_left_out_and_named(
 ) -> None:
     control.configure(corrupt=[{"type": "Booking", "id": "10003", "field": "startdate", "date": IMPOSSIBLE_DATE}])
     changes = await OpenAirSource(client).read_changes({})
-    assert len(changes.bookings) == 19
-    assert "10003" not in {b.id for b in changes.bookings}
+    assert len(changes.of(RecordKind.BOOKING)) == 19
+    assert "10003" not in {b.id for b in changes.of(RecordKind.BOOKING)}
     (bad,) = changes.unreadable
     assert (bad.type, bad.id, bad.user_id, bad.deleted) == ("Booking", "10003", "100", False)
     assert "startdate" in bad.problem
@@ -46,7 +47,7 @@ async def test_a_value_the_model_refuses_is_left_out_and_named(
 ) -> None:
     control.configure(corrupt=[{"type": "Booking", "id": "10004", "field": field, "text": text}])
     changes = await OpenAirSource(client).read_changes({})
-    assert len(changes.bookings) == 19
+    assert len(changes.of(RecordKind.BOOKING)) == 19
     (bad,) = changes.unreadable
     assert (bad.type, bad.id, bad.user_id) == ("Booking", "10004", "101")
     assert says in bad.problem
@@ -110,5 +111,5 @@ async def test_clearing_the_corruption_reads_the_record_again(client: OpenAirCli
     control.configure(corrupt=[{"type": "Booking", "id": "10003", "field": "startdate", "date": IMPOSSIBLE_DATE}])
     assert control.configure(corrupt=[])["corrupt"] == []
     changes = await OpenAirSource(client).read_changes({})
-    assert len(changes.bookings) == 20
+    assert len(changes.of(RecordKind.BOOKING)) == 20
     assert changes.unreadable == ()

@@ -20,7 +20,6 @@ from shared.store.admin import (
     parse_show_as,
     parse_user_mapping,
     parse_user_mappings,
-    settings_field,
 )
 from shared.store.backend import Row
 
@@ -100,12 +99,12 @@ def test_every_setting_with_a_bad_value_keeps_its_default_and_says_what_is_allow
     neighbour = "MaxDeletionsPerRun" if name != "MaxDeletionsPerRun" else "WindowPastDays"
     rows = [Row("Setting", neighbour, {"Value": 7}), Row("Setting", name, {"Value": value})]
     parsed, problems = parse_settings(rows)
-    assert getattr(parsed, settings_field(neighbour)) == 7, "the other setting is not disturbed"
+    assert parsed.value(neighbour) == 7, "the other setting is not disturbed"
     if not problems:
         return  # an accepted value (an empty optional date or text)
     (problem,) = problems
     default = next(spec.default for spec in SETTING_SPECS if spec.name == name)
-    assert getattr(parsed, settings_field(name)) == default
+    assert parsed.value(name) == default
     assert str(problem).startswith(f"{SETTINGS} row '{name}': column Value ")
     assert "use" in str(problem)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from shared.kinds import RecordKind
-from shared.openair.changes import EXPORTED_TYPES, ChangeSet, Deletion, Reference
+from shared.kinds import KINDS, RecordKind
+from shared.openair.changes import ChangeSet, Deletion, Reference
 from shared.openair.memory import MemoryOpenAir
 
 
@@ -15,17 +15,14 @@ class MemoryRecords:
     async def read_record(self, kind: RecordKind, record_id: str) -> ChangeSet:
         self.reads += 1
         self.openair._read()  # counts, and honours injected outages
-        type_name = EXPORTED_TYPES[kind]
+        type_name = KINDS[kind].openair_type
         record = self.openair.records.get(type_name, {}).get(record_id)
         if record is None:
             gone = self.openair.deleted.get(type_name, {}).get(record_id)
             if gone is None:
                 return ChangeSet(requests_made=1)
             return ChangeSet(deletions=(Deletion(kind, record_id, gone[1], gone[0]),), requests_made=1)
-        field = {RecordKind.BOOKING: "bookings", RecordKind.TASK_ASSIGNMENT: "task_assignments"}.get(
-            kind, "schedule_requests"
-        )
-        return ChangeSet(**{field: (record,)}, requests_made=1)  # type: ignore[arg-type]
+        return ChangeSet(records={kind: (record,)}, requests_made=1)  # type: ignore[dict-item]
 
     async def read_reference(self, changes: ChangeSet) -> Reference:
         return await self.openair.read_reference(changes)

@@ -22,8 +22,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from shared.graph.memory import LostResponse
 from shared.graph.models import EventDraft, EventWrite
-from shared.kinds import RecordKind, openair_event_key
-from shared.openair.changes import ChangeSet
+from shared.kinds import KINDS, RecordKind, openair_event_key
+from shared.openair.changes import ChangeSet, by_kind
 from shared.openair.memory import OpenAirUnavailable
 from shared.openair.models import Projecttask
 from shared.store.admin import IntegrationSettings
@@ -203,22 +203,14 @@ class ExportConvergence(RuleBasedStateMachine):
     # ---------------------------------------------------------------- the oracle
     def expected(self, user: str) -> dict[str, EventDraft]:
         oa = self.world.openair
-        everything = ChangeSet(
-            bookings=tuple(oa.all("Booking")),
-            task_assignments=tuple(oa.all("Projecttaskassign")),
-            schedule_requests=tuple(oa.all("Schedulerequest")),
-        )
+        everything = ChangeSet(records=by_kind((kind, oa.all(spec.openair_type)) for kind, spec in KINDS.items()))
         ref = self.loop.run_until_complete(oa.read_reference(everything))
         ctx = RenderContext(ZONES[user], IntegrationSettings())
         out: dict[str, EventDraft] = {}
-        for kind, records in (
-            (RecordKind.BOOKING, everything.bookings),
-            (RecordKind.TASK_ASSIGNMENT, everything.task_assignments),
-            (RecordKind.SCHEDULE_REQUEST, everything.schedule_requests),
-        ):
+        for kind in KINDS:
             if kind not in self.switches[user]:
                 continue
-            for record in records:
+            for record in everything.of(kind):
                 if record.userid == user:
                     try:
                         drafted = render(record, ref, ctx)
