@@ -29,7 +29,8 @@ class KindSpec:
     """
 
     kind: RecordKind
-    # The OpenAir XML API type name: what a run reads and the `type` the form script (`openair/after_save.js`) posts.
+    # The OpenAir XML API type name: what a run reads, and the `type` the form script posts
+    # (`form_script/after_save.js`).
     openair_type: str
     # UserMappings: the per-user switch that exports this type (`true` to export; absent is off).
     switch_column: str

@@ -82,7 +82,7 @@ def test_the_kinds_settings_are_settings_and_reach_their_kind_only(kind: RecordK
 def test_the_form_script_pushes_a_kind_by_its_openair_type(kind: RecordKind) -> None:
     notice = ChangeNotice(type=KINDS[kind].openair_type, id="12", user_id="7", timestamp=0)
     assert notice.kind is kind
-    script = (ROOT / "openair" / "after_save.js").read_text()
+    script = (ROOT / "form_script" / "after_save.js").read_text()
     assert f"'{KINDS[kind].openair_type}'" in script
 
 
