@@ -23,7 +23,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.store.backend import Row
 from shared.store.state import AUDIT_LOG
 from shared.store.store import SyncStore
 
@@ -67,12 +66,10 @@ def record(store: SyncStore, who: str, action: str, detail: str = "", counts: Ma
     now = dt.datetime.now(dt.UTC)
     inverted = 10**13 - int(now.timestamp() * 1000)
     clean = {k: int(v) for k, v in (counts or {}).items() if isinstance(v, int) and not isinstance(v, bool)}
-    row = Row(now.strftime("%Y-%m"), f"{inverted:013d}-{uuid.uuid4().hex[:8]}",
-              {"At": now, "Who": who, "Action": action, "Detail": detail[:2000],
-               "Counts": json.dumps(clean, sort_keys=True)})  # fmt: skip
+    columns = {"At": now, "Who": who, "Action": action, "Detail": detail[:2000],
+               "Counts": json.dumps(clean, sort_keys=True)}  # fmt: skip
     try:
-        store.backend.ensure_tables([AUDIT])
-        store.backend.upsert(AUDIT, row)
+        store.append_audit(now.strftime("%Y-%m"), f"{inverted:013d}-{uuid.uuid4().hex[:8]}", columns)
     except Exception:
         log.exception("audit entry not recorded", extra={"action": action})
     log.info("administrative change", extra={"action": action, "who": who, **clean})
@@ -83,13 +80,11 @@ def recent(store: SyncStore, limit: int = 50, *, now: dt.datetime | None = None)
     now = now or dt.datetime.now(dt.UTC)
     months = [now.strftime("%Y-%m"), (now.replace(day=1) - dt.timedelta(days=1)).strftime("%Y-%m")]
     found: list[AuditEntry] = []
-    store.backend.ensure_tables([AUDIT])
-    for month in months:
-        for row in store.backend.query(AUDIT, month):
-            c = row.columns
-            found.append(AuditEntry(at=c["At"], who=str(c.get("Who", "")), action=str(c.get("Action", "")),
-                                    detail=str(c.get("Detail", "")),
-                                    counts=json.loads(c.get("Counts") or "{}")))  # fmt: skip
-            if len(found) >= limit:
-                return found
+    for row in store.audit_rows(months):
+        c = row.columns
+        found.append(AuditEntry(at=c["At"], who=str(c.get("Who", "")), action=str(c.get("Action", "")),
+                                detail=str(c.get("Detail", "")),
+                                counts=json.loads(c.get("Counts") or "{}")))  # fmt: skip
+        if len(found) >= limit:
+            return found
     return found

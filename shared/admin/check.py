@@ -278,7 +278,7 @@ async def run_checks(
     async def show_as_ids() -> CheckResult:
         name = "Booking types (BookingTypeShowAs)"
         _, problems = services.store().load_show_as()
-        keys = {row.row_key for row in services.store().backend.query("BookingTypeShowAs")}
+        keys = {row.row_key for row in services.store().table_rows("BookingTypeShowAs")}
         if not keys:
             return CheckResult(name, Outcome.SKIPPED, "no BookingTypeShowAs rows; Show As comes from OpenAir")
         types = await services.openair().read_booking_types()

@@ -22,14 +22,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from shared.store.admin import PauseState
-from shared.store.backend import EtagMismatch, Row
+from shared.store.backend import EtagMismatch
 from shared.store.state import RunRecord
 from shared.store.store import SyncStore
 
 log = logging.getLogger(__name__)
 
-REPORTS = "Reports"
-_PARTITION = "Report"
 _LAST_RUN = "LastReportedRun"
 _WORK_COUNTS = ("created", "updated", "deleted", "recovered", "failed", "outbox_entries", "to_write")
 
@@ -105,9 +103,8 @@ def compose(runs: Sequence[RunRecord], *, title: str, paused: PauseState | None 
 
 def _claim(store: SyncStore, row_key: str, value: dt.datetime, etag: str | None) -> str | None:
     """Write the report marker only if nobody else did meanwhile; the new ETag, or None when we lost."""
-    row = Row(_PARTITION, row_key, {"Value": value})
     try:
-        return store.backend.update(REPORTS, row) if etag else store.backend.insert(REPORTS, row)
+        return store.put_report_marker(row_key, value, etag=etag)
     except EtagMismatch:
         return None
 
@@ -122,13 +119,13 @@ async def send_due_reports(store: SyncStore, mail: MailSender, now: dt.datetime 
     if not settings.report_sender or not recipients(settings.report_recipients):
         log.warning("reports are on but ReportSender or ReportRecipients is empty; no report sent")
         return None
-    store.backend.ensure_tables([REPORTS])
+    store.ensure_reports_table()
     if when.startswith("Daily at "):
         at = dt.time.fromisoformat(when.removeprefix("Daily at "))
         if now.time() < at:
             return None
         marker = f"Daily-{now:%Y-%m-%d}"
-        if store.backend.get(REPORTS, _PARTITION, marker) is not None or _claim(store, marker, now, None) is None:
+        if store.report_marker(marker) is not None or _claim(store, marker, now, None) is None:
             return None
         runs = [r for r in store.recent_runs(500) if r.started >= now - dt.timedelta(days=1)]
         try:
@@ -136,26 +133,26 @@ async def send_due_reports(store: SyncStore, mail: MailSender, now: dt.datetime 
             return await _send(mail, settings.report_sender, settings.report_recipients, runs, title,
                                store.pause_state())  # fmt: skip
         except Exception:
-            store.backend.delete(REPORTS, _PARTITION, marker)  # not sent: the next tick tries again
+            store.delete_report_marker(marker)  # not sent: the next tick tries again
             raise
-    cursor = store.backend.get(REPORTS, _PARTITION, _LAST_RUN)
-    stored = cursor.columns.get("Value") if cursor is not None else None
+    cursor = store.report_marker(_LAST_RUN)
+    stored, cursor_etag = cursor if cursor is not None else (None, None)
     since: dt.datetime = stored if isinstance(stored, dt.datetime) else now - dt.timedelta(hours=1)
     runs = [r for r in store.recent_runs(500) if r.finished > since and eventful(r)]
     latest = max((r.finished for r in runs), default=None)
     if latest is None:
         return None
     if when == "Each run with errors" and not error_count(runs):
-        _claim(store, _LAST_RUN, latest, cursor.etag if cursor else None)
+        _claim(store, _LAST_RUN, latest, cursor_etag)
         return None
-    etag = _claim(store, _LAST_RUN, latest, cursor.etag if cursor else None)
+    etag = _claim(store, _LAST_RUN, latest, cursor_etag)
     if etag is None:
         return None  # another instance is reporting these runs
     try:
         return await _send(mail, settings.report_sender, settings.report_recipients, runs,
                            f"Runs since {since:%Y-%m-%d %H:%M} UTC", store.pause_state())  # fmt: skip
     except Exception:
-        store.backend.update(REPORTS, Row(_PARTITION, _LAST_RUN, {"Value": since}, etag))
+        store.put_report_marker(_LAST_RUN, since, etag=etag)
         raise
 
 

@@ -179,7 +179,7 @@ def build_status(
     if user_id is not None:
         for user in report.users:
             user.links = len(store.links(user.user_id))
-    for sub in store.backend.query(SUBSCRIPTIONS_TABLE):
+    for sub in store.table_rows(SUBSCRIPTIONS_TABLE):
         if user_id is not None and str(sub.columns.get("UserId", "")) != user_id:
             continue
         expires = sub.columns.get("Expiration")
@@ -188,7 +188,7 @@ def build_status(
             state = "expired" if expires <= now else ("expiring" if expires - now < SUBSCRIPTION_WARNING else "active")
         report.subscriptions.append({"id": sub.row_key, "user": str(sub.columns.get("UserId", "")),
                                      "expires": _text(expires), "state": state})  # fmt: skip
-    for cursor in store.backend.query(CURSORS):
+    for cursor in store.table_rows(CURSORS):
         if user_id is not None and cursor.partition_key != "OpenAir" and cursor.row_key != user_id:
             continue
         value = cursor.columns.get("Value", cursor.columns.get("DeltaLink"))

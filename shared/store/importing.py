@@ -155,41 +155,41 @@ class ImportStore:
     """Typed access to the import's tables over any TableBackend (Azure or the in-memory twin)."""
 
     def __init__(self, backend: TableBackend) -> None:
-        self.backend = backend
+        self._tables = backend
 
     # ------------------------------------------------------------ subscriptions
     def subscriptions(self) -> list[SubscriptionRecord]:
-        return [SubscriptionRecord.from_row(r) for r in self.backend.query(SUBSCRIPTIONS, SUBSCRIPTION_PARTITION)]
+        return [SubscriptionRecord.from_row(r) for r in self._tables.query(SUBSCRIPTIONS, SUBSCRIPTION_PARTITION)]
 
     def subscription(self, subscription_id: str) -> SubscriptionRecord | None:
-        row = self.backend.get(SUBSCRIPTIONS, SUBSCRIPTION_PARTITION, subscription_id)
+        row = self._tables.get(SUBSCRIPTIONS, SUBSCRIPTION_PARTITION, subscription_id)
         return SubscriptionRecord.from_row(row) if row else None
 
     def put_subscription(self, record: SubscriptionRecord) -> None:
-        self.backend.upsert(SUBSCRIPTIONS, replace(record, etag=None).to_row())
+        self._tables.upsert(SUBSCRIPTIONS, replace(record, etag=None).to_row())
 
     def delete_subscription(self, subscription_id: str) -> None:
-        self.backend.delete(SUBSCRIPTIONS, SUBSCRIPTION_PARTITION, subscription_id)
+        self._tables.delete(SUBSCRIPTIONS, SUBSCRIPTION_PARTITION, subscription_id)
 
     # ------------------------------------------------------------ imported events
     def imported_events(self, user_id: str) -> dict[str, ImportedEvent]:
         """The user's imported events by identity."""
-        rows = (ImportedEvent.from_row(r) for r in self.backend.query(IMPORTED_EVENTS, user_id))
+        rows = (ImportedEvent.from_row(r) for r in self._tables.query(IMPORTED_EVENTS, user_id))
         return {e.identity: e for e in rows}
 
     def put_imported(self, event: ImportedEvent) -> None:
-        self.backend.upsert(IMPORTED_EVENTS, replace(event, etag=None).to_row())
+        self._tables.upsert(IMPORTED_EVENTS, replace(event, etag=None).to_row())
 
     def delete_imported(self, event: ImportedEvent) -> None:
-        self.backend.delete(IMPORTED_EVENTS, event.user_id, identity_key(event.identity))
+        self._tables.delete(IMPORTED_EVENTS, event.user_id, identity_key(event.identity))
 
     # ------------------------------------------------------------ delta cursor and lease
     def delta_cursor(self, user_id: str) -> DeltaCursor:
-        row = self.backend.get(CURSORS, DELTA_SCOPE, user_id)
+        row = self._tables.get(CURSORS, DELTA_SCOPE, user_id)
         return DeltaCursor.from_row(row) if row else DeltaCursor(user_id)
 
     def delta_cursors(self) -> dict[str, DeltaCursor]:
-        return {r.row_key: DeltaCursor.from_row(r) for r in self.backend.query(CURSORS, DELTA_SCOPE)}
+        return {r.row_key: DeltaCursor.from_row(r) for r in self._tables.query(CURSORS, DELTA_SCOPE)}
 
     def acquire(
         self, user_id: str, holder: str, now: dt.datetime, lease: dt.timedelta, *,
@@ -261,12 +261,12 @@ class ImportStore:
         """Forget a mailbox's delta link (resync): the next pass starts a fresh chain, deleting nothing."""
         cursor = self.delta_cursor(user_id)
         if cursor.etag is not None:
-            self.backend.upsert(CURSORS, replace(cursor, delta_link="", window_start=None, etag=None).to_row())
+            self._tables.upsert(CURSORS, replace(cursor, delta_link="", window_start=None, etag=None).to_row())
 
     def _write_cursor(self, cursor: DeltaCursor) -> str:
         if cursor.etag is None:
-            return self.backend.insert(CURSORS, cursor.to_row())
-        return self.backend.update(CURSORS, cursor.to_row())
+            return self._tables.insert(CURSORS, cursor.to_row())
+        return self._tables.update(CURSORS, cursor.to_row())
 
 
 IMPORT_TABLES = (SUBSCRIPTIONS, IMPORTED_EVENTS)

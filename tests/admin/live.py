@@ -19,8 +19,10 @@ from sandbox.host.localhost import LocalHost
 from sandbox.offline import map_users, product_settings
 from sandbox.openair import OpenAirSimulator, SimulatorControl
 from sandbox.sample import build
-from shared.runtime import Services
+from shared.runtime import Services, table_backend
 from shared.secrets import EnvironmentSecrets
+from shared.settings import StorageSettings, load
+from shared.store.backend import TableBackend
 from shared.store.store import SyncStore
 
 # Unique, greppable values: the no-secrets test searches every log record for them.
@@ -40,6 +42,7 @@ class Live:
     store: SyncStore
     openair: SimulatorControl
     graph: GraphControl
+    tables: TableBackend  # the storage account as an administrator edits it (Storage Explorer)
 
     @property
     def url(self) -> str:
@@ -66,7 +69,8 @@ def live_world(*, users: int = 6, mapped: bool = True, extra: dict[str, str] | N
         try:
             with LocalHost("function_app:app", env, timers=False) as host:
                 yield Live(env, host, store, SimulatorControl(env["OPENAIR_BASE_URL"]),
-                           GraphControl(env["GRAPH_BASE_URL"]))  # fmt: skip
+                           GraphControl(env["GRAPH_BASE_URL"]),
+                           table_backend(load(StorageSettings, env)))  # fmt: skip
         finally:
             openair.stop()
             graph.stop()

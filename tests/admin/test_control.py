@@ -132,8 +132,8 @@ def test_destructive_requests_need_an_explicit_confirmation(live: Live) -> None:
     assert "no mailbox yet" in skipped["unmapped-1"]
     assert "ExportBookings" in skipped["bad-1"]
     assert answer.json()["counts"]["users_skipped"] == 2
-    live.store.backend.delete("UserMappings", "User", "unmapped-1")
-    live.store.backend.delete("UserMappings", "User", "bad-1")
+    live.tables.delete("UserMappings", "User", "unmapped-1")
+    live.tables.delete("UserMappings", "User", "bad-1")
 
 
 def test_cli_pause_is_shown_by_status(live: Live, capsys: pytest.CaptureFixture[str]) -> None:
@@ -194,7 +194,7 @@ def test_check_names_the_id_of_a_show_as_row_keyed_by_name(live: Live, capsys: p
     from shared.store.backend import Row
 
     booking_type = live.openair.records("BookingType")[0]
-    live.store.backend.upsert("BookingTypeShowAs", Row("BookingType", booking_type["name"],
+    live.tables.upsert("BookingTypeShowAs", Row("BookingType", booking_type["name"],
                                                        {"ShowAs": "Set event time as busy"}))  # fmt: skip
     try:
         checks = httpx.get(f"{live.url}/check", headers=live.key, timeout=60).json()["checks"]
@@ -206,4 +206,4 @@ def test_check_names_the_id_of_a_show_as_row_keyed_by_name(live: Live, capsys: p
         assert status["state"] in ("warnings", "paused", "failing")
         assert status["healthy"] is False
     finally:
-        live.store.backend.delete("BookingTypeShowAs", "BookingType", booking_type["name"])
+        live.tables.delete("BookingTypeShowAs", "BookingType", booking_type["name"])

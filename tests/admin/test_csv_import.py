@@ -146,7 +146,7 @@ async def test_replace_existing_repoints_and_updates_the_server_but_adds_nobody(
     assert users.users["2"].mailbox == "admin@example.com"
     assert users.users["2"].mailbox_id == ""  # the old mailbox's id is never kept for a new address
     assert users.users["2"].export_kinds  # switches untouched
-    row = store.backend.get(USER_MAPPINGS, USER_PARTITION, "3")
+    row = store.mapping_row("3")
     assert row is not None
     assert row.columns["ExchangeServer"] == "exch9"
     assert "1" in users.unmapped

@@ -36,7 +36,7 @@ def mailbox(local: str, *aliases: str) -> Mailbox:
                    proxy_addresses=(f"SMTP:{address}", *(f"smtp:{a}" for a in aliases)))  # fmt: skip
 
 
-def world() -> tuple[SyncStore, Directory]:
+def world() -> tuple[SyncStore, Directory, MemoryTables]:
     directory = Directory(
         mailboxes=[mailbox("jane.doe", "jdoe@london.contoso.com"), mailbox("sam.lee"), mailbox("boardroom")],
         users=[
@@ -46,11 +46,12 @@ def world() -> tuple[SyncStore, Directory]:
             User(id="4", name="Gone", email="gone@contoso.com", active=False),
         ],
     )
-    return SyncStore(MemoryTables()), directory
+    tables = MemoryTables()
+    return SyncStore(tables), directory, tables
 
 
 async def test_maps_by_primary_address_and_by_alias_with_new_user_switches() -> None:
-    store, directory = world()
+    store, directory, _tables = world()
     report = await refresh_mappings(store, directory, directory)
     assert sorted(report.new) == ["1 jane.doe@contoso.com (Alias)", "2 sam.lee@contoso.com (Email)"]
     assert report.unmatched == ["3 Contractor <x@contractor.example>"]
@@ -63,7 +64,7 @@ async def test_maps_by_primary_address_and_by_alias_with_new_user_switches() -> 
 
 
 async def test_a_second_refresh_changes_nothing_and_asks_graph_for_nothing_more() -> None:
-    store, directory = world()
+    store, directory, _tables = world()
     await refresh_mappings(store, directory, directory)
     calls = len(directory.zone_calls)
     report = await refresh_mappings(store, directory, directory)
@@ -74,10 +75,10 @@ async def test_a_second_refresh_changes_nothing_and_asks_graph_for_nothing_more(
 
 
 async def test_manual_rows_are_never_repointed_and_their_mailbox_is_not_given_to_anyone_else() -> None:
-    store, directory = world()
-    store.backend.upsert(USER_MAPPINGS, _row("2", Mailbox="boardroom@contoso.com", MappedBy="Manual",
+    store, directory, tables = world()
+    tables.upsert(USER_MAPPINGS, _row("2", Mailbox="boardroom@contoso.com", MappedBy="Manual",
                                              ExportBookings=False))  # fmt: skip
-    store.backend.upsert(USER_MAPPINGS, _row("3", Mailbox="jane.doe@contoso.com", MappedBy="Manual"))
+    tables.upsert(USER_MAPPINGS, _row("3", Mailbox="jane.doe@contoso.com", MappedBy="Manual"))
     report = await refresh_mappings(store, directory, directory)
     mappings = store.load_mappings()
     assert mappings.users["2"].mailbox == "boardroom@contoso.com"
@@ -91,20 +92,20 @@ async def test_manual_rows_are_never_repointed_and_their_mailbox_is_not_given_to
 
 
 async def test_a_bad_row_is_reported_and_left_alone() -> None:
-    store, directory = world()
-    store.backend.upsert(USER_MAPPINGS, _row("1", Mailbox="jane.doe@contoso.com", ExportBookings="yes"))
+    store, directory, tables = world()
+    tables.upsert(USER_MAPPINGS, _row("1", Mailbox="jane.doe@contoso.com", ExportBookings="yes"))
     report = await refresh_mappings(store, directory, directory)
     assert report.skipped_rows == [
         "UserMappings row '1': column ExportBookings is the string 'yes'; use a Boolean (true or false) — "
         "set the column type to Boolean"
     ]
-    row = store.backend.get(USER_MAPPINGS, USER_PARTITION, "1")
+    row = tables.get(USER_MAPPINGS, USER_PARTITION, "1")
     assert row is not None
     assert row.columns["ExportBookings"] == "yes"
 
 
 async def test_dry_run_writes_nothing() -> None:
-    store, directory = world()
+    store, directory, _tables = world()
     report = await refresh_mappings(store, directory, directory, dry_run=True)
     assert len(report.new) == 2
     assert store.mapping_rows() == []
@@ -115,11 +116,11 @@ def _row(user_id: str, **columns: object) -> Row:
 
 
 async def test_hand_typed_duplicates_and_users_openair_does_not_have_are_reported() -> None:
-    store, directory = world()
+    store, directory, tables = world()
     await refresh_mappings(store, directory, directory)
-    store.backend.upsert(USER_MAPPINGS, Row(USER_PARTITION, "2", {"Mailbox": "jane.doe@contoso.com",
+    tables.upsert(USER_MAPPINGS, Row(USER_PARTITION, "2", {"Mailbox": "jane.doe@contoso.com",
                                                                    "MappedBy": "Manual"}), merge=True)  # fmt: skip
-    store.backend.upsert(USER_MAPPINGS, Row(USER_PARTITION, "999", {"Mailbox": "", "MappedBy": "Manual"}))
+    tables.upsert(USER_MAPPINGS, Row(USER_PARTITION, "999", {"Mailbox": "", "MappedBy": "Manual"}))
     report = await refresh_mappings(store, directory, directory)
     assert sorted(c.split(":")[0] for c in report.conflicts) == ["1", "2"]
     assert "also mapped" in report.conflicts[0]
@@ -144,7 +145,7 @@ async def test_a_mailbox_edited_by_hand_takes_effect_at_the_next_run() -> None:
     directory = Directory(mailboxes=[Mailbox(id="mbx-hiro", user_principal_name="hiro@contoso.com",
                                              mail="hiro@contoso.com")], users=[])  # fmt: skip
     assert await resolve_edited_mailboxes(world.store, lambda: directory) == []  # rows resolved before: remembered once
-    world.store.backend.upsert(USER_MAPPINGS, Row(USER_PARTITION, "u1", {"Mailbox": "hiro@contoso.com"}), merge=True)
+    world.tables.upsert(USER_MAPPINGS, Row(USER_PARTITION, "u1", {"Mailbox": "hiro@contoso.com"}), merge=True)
     assert world.store.load_mappings().users["u1"].mailbox_id == ""  # the old id is not the new mailbox's
 
     assert await resolve_edited_mailboxes(world.store, lambda: directory) == ["u1: hiro@contoso.com resolved"]
@@ -152,7 +153,7 @@ async def test_a_mailbox_edited_by_hand_takes_effect_at_the_next_run() -> None:
     assert world.calendar.events("mbx-u1") == []  # moved out of the old mailbox
     (event,) = world.calendar.events("mbx-hiro")
     assert event.openair_key == openair_event_key(RecordKind.BOOKING, "b1")
-    world.store.backend.upsert(USER_MAPPINGS, Row(USER_PARTITION, "u1", {"Mailbox": "typo@contoso.com"}), merge=True)
+    world.tables.upsert(USER_MAPPINGS, Row(USER_PARTITION, "u1", {"Mailbox": "typo@contoso.com"}), merge=True)
     assert await resolve_edited_mailboxes(world.store, lambda: directory) == ["u1: typo@contoso.com not found"]
     (row,) = [r for r in world.store.mapping_rows() if r.row_key == "u1"]
     assert "typo@contoso.com is not in Microsoft 365" in row.columns["LastError"]

@@ -26,7 +26,7 @@ def world(sim: Any, sim_gateway: CalendarGateway, sample_graph: dict[str, Any]) 
 
 
 def mailbox(world: World) -> str:
-    row = world.store.backend.get("UserMappings", "User", "u1")
+    row = world.tables.get("UserMappings", "User", "u1")
     assert row is not None
     return str(row.columns["MailboxId"])
 
