@@ -6,7 +6,8 @@
     ├── BadMessage                a queue message that can never succeed (poisoned at once)
     ├── Incomplete                work that failed for a reason that passes: the queue retries it
     │   ├── MailboxIncomplete     (shared/sync/mailbox.py) some writes to a mailbox failed transiently
-    │   └── ImportIncomplete      (shared/sync/importing/engine.py) an import pass failed transiently
+    │   ├── ImportIncomplete      (shared/sync/importing/engine.py) an import pass failed transiently
+    │   └── LeaseLost             (shared/store/lease.py) the mailbox lease was lost while writing: stopped
     ├── PushRefused               (shared/push.py) a push that will never be accepted as sent (4xx)
     ├── Unrenderable              (shared/sync/render.py) one record cannot become an event
     ├── MissingDefaults           (shared/sync/importing/events.py) an import needs a setting the admin must fill

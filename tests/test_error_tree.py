@@ -9,6 +9,7 @@ import pkgutil
 import shared
 from shared.errors import BadMessage, Incomplete, SyncError
 from shared.push import PushRefused
+from shared.store.lease import LeaseLost
 from shared.sync.importing.engine import ImportIncomplete
 from shared.sync.mailbox import MailboxIncomplete
 
@@ -39,5 +40,6 @@ def test_every_exception_the_product_defines_is_in_the_tree() -> None:
 def test_the_signals_are_branches_of_the_tree() -> None:
     assert issubclass(MailboxIncomplete, Incomplete)
     assert issubclass(ImportIncomplete, Incomplete)
+    assert issubclass(LeaseLost, Incomplete)
     assert issubclass(PushRefused, SyncError)
     assert issubclass(BadMessage, ValueError)  # kept: handlers written for ValueError still catch it

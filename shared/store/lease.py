@@ -24,7 +24,7 @@ import logging
 import weakref
 from collections.abc import AsyncIterator
 
-from shared.errors import SyncError
+from shared.errors import Incomplete, SyncError
 from shared.store.backend import EtagMismatch, Row, StoreError, TableBackend
 from shared.store.offload import off_loop
 from shared.store.state import CURSORS
@@ -38,7 +38,7 @@ class MailboxBusy(SyncError):
     """Another worker is applying this user's outbox; try again later."""
 
 
-class LeaseLost(SyncError):
+class LeaseLost(Incomplete):
     """The mailbox lease was lost while held (taken over, or no longer renewable): the worker stopped writing;
     the queue retries the message."""
 
