@@ -15,7 +15,10 @@
  * What it sends (and nothing else: the product re-reads the record from OpenAir, this is only a hint):
  *   POST PushUrl, Content-Type: application/json, x-functions-key: FunctionKey,
  *   X-OpenAir-Signature: sha256=<hex HMAC-SHA256 of the exact body, key PushSecret>
- *   {"type":"Booking","id":"123","user_id":"45","timestamp":1764590400}
+ *   {"type":"Booking","id":"123","user_id":"45","timestamp":1764590400,
+ *    "refers_to":{"Projecttask":"9","Project":"3","Customer":"7"}}
+ * `refers_to` (left out when the record names none) lists the task, project and customer ids the saved record
+ * names, so the product reads them in the same OpenAir request as the record itself.
  *
  * It never fails or blocks the user's save beyond the post itself: every error is caught and written to the
  * script deployment log with NSOA.meta.log, and the save goes on. A missed push is caught up by the product's
@@ -40,6 +43,31 @@ function afterSaveTaskAssignment(type) {
 
 function afterSaveScheduleRequest(type) {
     notifyChanged('Schedulerequest');
+}
+
+// OpenAir XML API type name -> the fields of a saved record that may hold its id (bookings name their task
+// project_taskid, task assignments projecttaskid).
+var REFERENCE_FIELDS = {
+    Projecttask: ['project_taskid', 'projecttaskid'],
+    Project: ['projectid'],
+    Customer: ['customerid']
+};
+
+function referencesOf(record) {
+    var refs = {};
+    var any = false;
+    for (var typeName in REFERENCE_FIELDS) {
+        var fields = REFERENCE_FIELDS[typeName];
+        for (var i = 0; i < fields.length; i++) {
+            var value = record[fields[i]];
+            if (value !== undefined && value !== null && /^[0-9]{1,18}$/.test(String(value))) {
+                refs[typeName] = String(value);
+                any = true;
+                break;
+            }
+        }
+    }
+    return any ? refs : null;
 }
 
 function pushLog(severity, message) {
@@ -81,12 +109,17 @@ function notifyChanged(typeName) {
             pushLog('warning', 'script parameter PushUrl must be an https:// URL of the function app; nothing sent');
             return;
         }
-        var body = JSON.stringify({
+        var notice = {
             type: typeName,
             id: String(record.id),
             user_id: record.userid === undefined || record.userid === null ? '' : String(record.userid),
             timestamp: Math.floor(new Date().getTime() / 1000)
-        });
+        };
+        var refs = referencesOf(record);
+        if (refs) {
+            notice.refers_to = refs;
+        }
+        var body = JSON.stringify(notice);
         var headers = {
             'Content-Type': 'application/json',
             'X-OpenAir-Signature': 'sha256=' + hmacSha256Hex(String(secret), body)

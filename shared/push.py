@@ -7,13 +7,16 @@ Wire format (what `form_script/after_save.js` posts after a save, and what the s
     x-functions-key: <function key>
     X-OpenAir-Signature: sha256=<hex HMAC-SHA256 of the raw body, key = OPENAIR_PUSH_SECRET (UTF-8)>
 
-    {"type":"Booking","id":"123","user_id":"45","timestamp":1764590400}
+    {"type":"Booking","id":"123","user_id":"45","timestamp":1764590400,
+     "refers_to":{"Projecttask":"9","Project":"3","Customer":"7"}}
 
 `type` is the OpenAir XML API type name of the saved record (`Booking`, `Projecttaskassign`, `Schedulerequest`);
-`user_id` is the record's `userid` as the form saw it; `timestamp` is Unix seconds at the save. The body is a
-hint: the worker re-reads the record from OpenAir and never uses these values as data. The timestamp is inside
-the signed body, so it cannot be changed without the secret; a replay inside the freshness window only causes
-one more (idempotent) export of that record.
+`user_id` is the record's `userid` as the form saw it; `timestamp` is Unix seconds at the save; `refers_to`
+(optional: scripts before it, and records naming none, leave it out) the task, project and customer ids the
+record names. The body is a hint: the worker re-reads the record from OpenAir and never uses these values as
+data (`refers_to` only chooses which reads ride in the record's request, so a user's first save is one request).
+The timestamp is inside the signed body, so it cannot be changed without the secret; a replay inside the
+freshness window only causes one more (idempotent) export of that record.
 """
 
 from __future__ import annotations
@@ -24,8 +27,8 @@ import hashlib
 import hmac
 import json
 import weakref
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,6 +38,9 @@ from shared.kinds import KIND_OF_TYPE, RecordKind
 SIGNATURE_HEADER = "X-OpenAir-Signature"
 SIGNATURE_PREFIX = "sha256="
 MAX_BODY_BYTES = 4096  # the script sends ~100 bytes; anything large is not ours
+
+# What a record may refer to, by XML API type name (`refers_to`): the reads that complete its rendering.
+ReferenceType = Literal["Projecttask", "Project", "Customer"]
 
 
 class PushRefused(SyncError):
@@ -56,6 +62,7 @@ class ChangeNotice(BaseModel):
     id: str = Field(pattern=r"^[0-9]{1,18}$")
     user_id: str = Field(default="", pattern=r"^[0-9]{0,18}$")
     timestamp: int = Field(ge=0)
+    refers_to: dict[ReferenceType, Annotated[str, Field(pattern=r"^[0-9]{1,18}$")]] = Field(default_factory=dict)
 
     @property
     def kind(self) -> RecordKind:
@@ -69,9 +76,13 @@ def sign(secret: str, body: bytes) -> str:
     return SIGNATURE_PREFIX + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def notice_body(type_name: str, record_id: str, user_id: str, timestamp: int) -> bytes:
+def notice_body(
+    type_name: str, record_id: str, user_id: str, timestamp: int, refers_to: Mapping[str, str] | None = None
+) -> bytes:
     """The body exactly as the script's `JSON.stringify` writes it (key order, no spaces)."""
-    document = {"type": type_name, "id": record_id, "user_id": user_id, "timestamp": timestamp}
+    document: dict[str, object] = {"type": type_name, "id": record_id, "user_id": user_id, "timestamp": timestamp}
+    if refers_to:
+        document["refers_to"] = dict(refers_to)
     return json.dumps(document, separators=(",", ":")).encode()
 
 

@@ -2,7 +2,8 @@
 
 When configured (CLI `--form-script-url/--form-script-secret[/--form-script-key]` or `PATCH /_sim/form-script`),
 a record of those types created or modified through the UI-like control API is announced exactly as
-`form_script/after_save.js` would: a compact JSON body `{"type","id","user_id","timestamp"}`, signed with
+`form_script/after_save.js` would: a compact JSON body `{"type","id","user_id","timestamp"}` (and `refers_to`,
+the task, project and customer ids the record names, when it names any), signed with
 HMAC-SHA256 in `X-OpenAir-Signature: sha256=<hex>`, the function key in `x-functions-key`. As in OpenAir, the
 save waits for the post (up to 45 s) and never fails because of it; XML API writes and deletions run no form
 script, so they are never announced. Written with the standard library only, independently of `shared/push.py`,
@@ -21,6 +22,12 @@ import urllib.request
 from typing import Any
 
 FORMS = ("Booking", "Projecttaskassign", "Schedulerequest")
+# The ids a saved record names, sent along as `refers_to` (the first field holding digits wins).
+REFERENCE_FIELDS = {
+    "Projecttask": ["project_taskid", "projecttaskid"],
+    "Project": ["projectid"],
+    "Customer": ["customerid"],
+}
 TIMEOUT_SECONDS = 45.0  # NSOA.https.post's documented connection timeout
 
 
@@ -63,11 +70,13 @@ class FormScriptHook:
             url, secret, key = self.url, self._secret, self._function_key
         if not url or type_name not in FORMS:
             return
-        body = json.dumps(
-            {"type": type_name, "id": str(record["id"]), "user_id": str(record.get("userid") or ""),
-             "timestamp": int(time.time())},
-            separators=(",", ":"),
-        ).encode()  # fmt: skip
+        user_id = str(record.get("userid") or "")
+        notice: dict[str, Any] = {"type": type_name, "id": str(record["id"]), "user_id": user_id,
+                                  "timestamp": int(time.time())}  # fmt: skip
+        refers_to = _references(record)
+        if refers_to:
+            notice["refers_to"] = refers_to
+        body = json.dumps(notice, separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
             "X-OpenAir-Signature": "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest(),
@@ -92,3 +101,14 @@ class FormScriptHook:
                 self.posted += 1
             else:
                 self.failed += 1
+
+
+def _references(record: dict[str, Any]) -> dict[str, str]:
+    """`refers_to` as the script builds it: per type, the first of its fields that holds an id (digits)."""
+    out: dict[str, str] = {}
+    for target, names in REFERENCE_FIELDS.items():
+        ids = [str(record.get(name) or "") for name in names]
+        found = next((i for i in ids if i.isascii() and i.isdigit() and len(i) <= 18), "")
+        if found:
+            out[target] = found
+    return out

@@ -52,6 +52,8 @@ class RecordWork:
     record_id: str
     user_hint: str = ""  # what the form said; the worker trusts only what it re-reads from OpenAir
     received_at: float = 0.0  # Unix seconds when the endpoint accepted it (latency figures)
+    # What the form said the record names ({"Project": "3", ...}): reads to put in the record's request, no more.
+    refers_to: dict[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _RECORD_ID.fullmatch(self.record_id):

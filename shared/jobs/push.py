@@ -40,7 +40,13 @@ def accept_push(services: Services, body: bytes, signature: str | None, *, now: 
         raise ConfigurationError(f"{PUSH_SECRET_SETTING} is not set; the OpenAir form script push is disabled")
     settings: PushSettings = load(PushSettings, services.environ)
     notice = verify_push(body, signature, secret=secret, now=now, max_age_seconds=settings.max_age_seconds)
-    work = RecordWork(kind=notice.kind, record_id=notice.id, user_hint=notice.user_id, received_at=now.timestamp())
+    work = RecordWork(
+        kind=notice.kind,
+        record_id=notice.id,
+        user_hint=notice.user_id,
+        received_at=now.timestamp(),
+        refers_to={str(t): i for t, i in notice.refers_to.items()},
+    )
     log.info("push accepted", extra={"record": f"{notice.kind.value}:{notice.id}", "user": notice.user_id})
     return encode(work)
 
@@ -101,7 +107,11 @@ async def export_saves(services: Services, works: Sequence[RecordWork]) -> list[
         return [RecordExportResult("paused", w.user_hint, 0, time.monotonic() - clock) for w in works]
     # The user hint only chooses which reference reads ride in the records' request (one request per pass).
     records = OpenAirRecords(services.openair(), user_hint=works[0].user_hint)
-    await records.read_records([(w.kind, w.record_id) for w in works])
+    hints: dict[str, set[str]] = {}
+    for work in works:
+        for type_name, record_id in work.refers_to.items():
+            hints.setdefault(type_name, set()).add(record_id)
+    await records.read_records([(w.kind, w.record_id) for w in works], hints=hints)
     run_id = "push-" + uuid.uuid4().hex[:8]
     plans: list[RecordPlan | Exception] = []
     for work in works:

@@ -124,9 +124,13 @@ class OpenAirRecords:
             await self.read_records([key])
         return self._read_ahead.pop(key)
 
-    async def read_records(self, wanted: Sequence[tuple[RecordKind, str]]) -> None:
+    async def read_records(
+        self, wanted: Sequence[tuple[RecordKind, str]], *, hints: Mapping[str, Iterable[str]] | None = None
+    ) -> None:
         """Read these records, each with a `deleted="1"` read of its id, in one request with the small reference
-        tables and the user's likely references; `read_record` answers from it afterwards. Raises on any failure.
+        tables and their likely references: the tasks, projects and customers the form said they name (`hints`,
+        by type name) and those the user's earlier saves named. `read_record` answers from it afterwards. Raises
+        on any failure.
         """
         client = self.source.client
         before = client.requests_made
@@ -144,8 +148,11 @@ class OpenAirRecords:
             for kind, record_id in keys
             if kind is RecordKind.SCHEDULE_REQUEST
         ]
-        guesses = self.references.get(self.user_hint) if self.user_hint else {}
-        extra += [ReadSpec(type=t, query={"id": i}) for t in _REFERENCE_TYPES for i in guesses.get(t, ())]
+        remembered = self.references.get(self.user_hint) if self.user_hint else {}
+        said = hints or {}
+        for type_name in _REFERENCE_TYPES:
+            ids = dict.fromkeys([*sorted(said.get(type_name, ())), *remembered.get(type_name, ())])
+            extra += [ReadSpec(type=type_name, query={"id": i}) for i in ids]
         booking_types, timetypes, *rest = await self.source._read([*specs, *extra])
         if self._prefetched is None:
             self._prefetched = _Prefetched(

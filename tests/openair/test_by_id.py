@@ -92,6 +92,49 @@ async def test_one_openair_request_per_save_once_the_users_references_are_known(
         assert reference == await OpenAirSource(client).read_reference(changes)
 
 
+def form_hints(record: dict[str, Any]) -> dict[str, list[str]]:
+    """What the form script sends as `refers_to`: the ids the saved record itself names."""
+    fields = {"Projecttask": ("project_taskid", "projecttaskid"), "Project": ("projectid",)}
+    fields["Customer"] = ("customerid",)
+    return {t: [str(record[f])] for t, names in fields.items() for f in names if record.get(f)}
+
+
+@pytest.mark.parametrize("case", range(4))
+async def test_a_users_first_save_is_one_request_with_what_the_form_said_it_refers_to(
+    sample_sim: OpenAirSimulator, case: int
+) -> None:
+    """A booking names its task, project and customer; a task assignment only its task, whose project (and that
+    project's customer) are one more request each, the first time."""
+    kind, record = samples()[case]
+    factory = ClientFactory(sample_sim.url)
+    async with factory() as client, factory() as other:
+        records = OpenAirRecords(OpenAirSource(client), UserReferences(), user_hint=user_of(record))
+        await records.read_records([(kind, str(record["id"]))], hints=form_hints(record))
+        changes = await records.read_record(kind, str(record["id"]))
+        assert await records.read_reference(changes) == await OpenAirSource(other).read_reference(changes)
+        assert client.requests_made == (3 if kind is RecordKind.TASK_ASSIGNMENT else 1)
+
+
+async def test_several_saves_are_one_request_and_what_they_refer_to_one_more_per_link(
+    sample_sim: OpenAirSimulator,
+) -> None:
+    """Ten records of one user read together: one request for all of them; the references none of them was known
+    to name are read for all of them at once (at most one request per link of task -> project -> customer)."""
+    user = user_of(next(b for b in records_of("Booking") if b.get("projectid")))
+    bookings = [b for b in records_of("Booking") if b.get("projectid") and user_of(b) == user][:10]
+    assert len(bookings) > 2
+    factory = ClientFactory(sample_sim.url)
+    async with factory() as client, factory() as other:
+        records = OpenAirRecords(OpenAirSource(client), UserReferences(), user_hint=user)
+        await records.read_records([(RecordKind.BOOKING, str(b["id"])) for b in bookings])
+        assert client.requests_made == 1
+        for booking in bookings:
+            changes = await records.read_record(RecordKind.BOOKING, str(booking["id"]))
+            assert [b.id for b in changes.bookings] == [str(booking["id"])]
+            assert await records.read_reference(changes) == await OpenAirSource(other).read_reference(changes)
+        assert client.requests_made <= 1 + 3
+
+
 async def test_a_save_that_moves_the_booking_to_another_project_reads_that_project(
     sample_sim: OpenAirSimulator,
 ) -> None:

@@ -81,6 +81,27 @@ test('task assignments and schedule requests carry their own type names', () => 
   assert.equal(JSON.parse(calls.posts[0].body).type, 'Schedulerequest');
 });
 
+test('the task, project and customer the record names ride along, so the product reads them with the record', () => {
+  let calls = fakeNsoa({ record: { id: 1, userid: 2, booking_typeid: 3, projectid: 40, customerid: '50',
+    project_taskid: 60 } });
+  script.afterSaveBooking();
+  let body = JSON.parse(calls.posts[0].body);
+  assert.deepEqual(Object.keys(body), ['type', 'id', 'user_id', 'timestamp', 'refers_to']);
+  assert.deepEqual(body.refers_to, { Projecttask: '60', Project: '40', Customer: '50' });
+  calls = fakeNsoa({ record: { id: '9', userid: '4', projecttaskid: '3', planned_hours: 16 } });
+  script.afterSaveTaskAssignment();
+  assert.deepEqual(JSON.parse(calls.posts[0].body).refers_to, { Projecttask: '3' });
+  // Empty or odd values are left out (an id is digits); a record naming nothing sends no refers_to at all.
+  calls = fakeNsoa({ record: { id: 1, userid: 2, booking_typeid: 3, projectid: '', customerid: 'x',
+    project_taskid: null } });
+  script.afterSaveBooking();
+  body = JSON.parse(calls.posts[0].body);
+  assert.equal('refers_to' in body, false);
+  calls = fakeNsoa({ record: { id: '6', userid: '4', timetypeid: '1', startdate: '2026-12-01' } });
+  script.afterSaveScheduleRequest();
+  assert.equal('refers_to' in JSON.parse(calls.posts[0].body), false);
+});
+
 test('network errors are swallowed and logged; the save goes on', () => {
   const calls = fakeNsoa({
     record: { id: 1, userid: 2, booking_typeid: 3 },

@@ -34,6 +34,19 @@ def test_a_signed_fresh_notice_is_accepted() -> None:
 
 def test_the_body_matches_the_scripts_json_stringify() -> None:
     assert notice_body("Booking", "1", "2", 3) == b'{"type":"Booking","id":"1","user_id":"2","timestamp":3}'
+    assert notice_body("Booking", "1", "2", 3, {"Projecttask": "9", "Project": "4"}) == (
+        b'{"type":"Booking","id":"1","user_id":"2","timestamp":3,"refers_to":{"Projecttask":"9","Project":"4"}}'
+    )
+
+
+def test_what_the_record_refers_to_is_read_as_ids_of_known_types() -> None:
+    refs = {"Projecttask": "9", "Project": "4", "Customer": "7"}
+    notice = verify(notice_body("Booking", "1", "2", int(NOW.timestamp()), refs))
+    assert getattr(notice, "refers_to") == refs  # noqa: B009
+    assert getattr(verify(notice_body("Booking", "1", "2", int(NOW.timestamp()))), "refers_to") == {}  # noqa: B009
+    for odd in ({"Project": "4; DROP"}, {"User": "4"}, {"Project": 4}):
+        problem = refused(notice_body("Booking", "1", "2", int(NOW.timestamp()), odd))  # type: ignore[arg-type]
+        assert (problem.status, "refers_to" in problem.message) == (400, True), odd
 
 
 @pytest.mark.parametrize(
