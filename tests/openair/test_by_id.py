@@ -130,7 +130,7 @@ async def test_several_saves_are_one_request_and_what_they_refer_to_one_more_per
         assert client.requests_made == 1
         for booking in bookings:
             changes = await records.read_record(RecordKind.BOOKING, str(booking["id"]))
-            assert [b.id for b in changes.bookings] == [str(booking["id"])]
+            assert [b.id for b in changes.of(RecordKind.BOOKING)] == [str(booking["id"])]
             assert await records.read_reference(changes) == await OpenAirSource(other).read_reference(changes)
         assert client.requests_made <= 1 + 3
 
