@@ -50,6 +50,19 @@ def test_every_kind_has_a_model_owned_through_userid_and_a_renderer(kind: Record
 
 
 @pytest.mark.parametrize("kind", EVERY_KIND)
+def test_the_relations_the_openair_reads_follow_name_real_fields(kind: RecordKind) -> None:
+    model = model_of(kind)
+    for pull in model.PULLED_IN_BY:
+        assert pull.field in model.model_fields
+        assert pull.their in RECORD_TYPES[pull.type].model_fields
+    for child in model.CHILDREN:
+        assert child.parent in RECORD_TYPES[child.type].model_fields
+    # The reference reads (and `Reference`) hold these: a relation to another type needs them to read it too.
+    assert model.CHILDREN == () or [c.type for c in model.CHILDREN] == ["Schedulerequest_item"]
+    assert set(model.model_construct(id="1").refers_to()) <= {"Projecttask", "Project", "Customer"}
+
+
+@pytest.mark.parametrize("kind", EVERY_KIND)
 def test_a_user_mapping_row_with_only_the_kinds_switch_exports_only_that_kind(kind: RecordKind) -> None:
     column = KINDS[kind].switch_column
     mapping = parse_user_mapping(Row("User", "7", {"Mailbox": "ada@contoso.com", column: True}))
@@ -103,11 +116,6 @@ ENUMERATING = {
     "shared/openair/models.py": "a model per OpenAir type",
     "shared/sync/render.py": "a renderer per kind (RENDERERS)",
     "shared/sync/incumbent.py": "the Exchange Integration Manager's own subject formats, fixed history",
-    # What each type refers to and which changes of other types pull its records in: the reads that follow
-    # OpenAir's relations, one per relation.
-    "shared/openair/source.py": "the relations between OpenAir types (tenant-wide reads)",
-    "shared/openair/by_id.py": "the relations between OpenAir types (by-id reads)",
-    "shared/openair/memory.py": "the relations between OpenAir types (the in-memory twin)",
 }
 
 

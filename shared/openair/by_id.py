@@ -22,17 +22,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from shared.kinds import KINDS, RecordKind
-from shared.openair.changes import ChangeSet, Deletion, ExportedRecord, Reference, by_kind, model_of
+from shared.openair.changes import (
+    ChangeSet,
+    Deletion,
+    ExportedRecord,
+    Reference,
+    by_kind,
+    model_of,
+    referred,
+    with_children,
+)
 from shared.openair.models import (
-    Booking,
     BookingType,
     Customer,
     DeletedRecord,
     Project,
     Projecttask,
-    Projecttaskassign,
     Record,
-    Schedulerequest,
     SchedulerequestItem,
     Timetype,
 )
@@ -144,9 +150,9 @@ class OpenAirRecords:
                          return_fields=("id", "userid", "updated")),
             ]  # fmt: skip
         extra = [
-            ReadSpec(type="Schedulerequest_item", query={"schedule_requestid": record_id}, enable_custom=False)
+            ReadSpec(type=child.type, query={child.parent: record_id}, enable_custom=False)
             for kind, record_id in keys
-            if kind is RecordKind.SCHEDULE_REQUEST
+            for child in model_of(kind).CHILDREN
         ]
         remembered = self.references.get(self.user_hint) if self.user_hint else {}
         said = hints or {}
@@ -205,14 +211,14 @@ class OpenAirRecords:
         tasks: dict[str, Projecttask] = known.found["Projecttask"]  # type: ignore[assignment]
         projects: dict[str, Project] = known.found["Project"]  # type: ignore[assignment]
         customers: dict[str, Customer] = known.found["Customer"]  # type: ignore[assignment]
-        requests = {r.id for r in changes.of(RecordKind.SCHEDULE_REQUEST)}
+        parents = {parent for _child, parent in with_children(changes)}
         return Reference(
             booking_types=known.booking_types,
             projects={p: projects[p] for p in sorted(need_projects) if p in projects},
             customers={c: customers[c] for c in sorted(need_customers) if c in customers},
             tasks={t: tasks[t] for t in sorted(need_tasks) if t in tasks},
             timetypes=known.timetypes,
-            request_items={k: tuple(v) for k, v in known.items.items() if k in requests},
+            request_items={k: tuple(v) for k, v in known.items.items() if k in parents},
         )
 
     @staticmethod
@@ -220,11 +226,10 @@ class OpenAirRecords:
         """The task, project and customer ids `changes` refer to, as far as the rows read so far tell."""
         tasks: dict[str, Projecttask] = known.found["Projecttask"]  # type: ignore[assignment]
         projects: dict[str, Project] = known.found["Project"]  # type: ignore[assignment]
-        bookings = changes.of_model(Booking)
-        need_tasks = _ids([*(a.projecttaskid for a in changes.of_model(Projecttaskassign)),
-                           *(b.project_taskid for b in bookings)])  # fmt: skip
-        need_projects = _ids(b.projectid for b in bookings) | _ids(tasks[t].projectid for t in need_tasks if t in tasks)
-        need_customers = _ids(b.customerid for b in bookings) | _ids(
+        refs = referred(changes)
+        need_tasks = refs.get("Projecttask", set())
+        need_projects = refs.get("Project", set()) | _ids(tasks[t].projectid for t in need_tasks if t in tasks)
+        need_customers = refs.get("Customer", set()) | _ids(
             projects[p].customerid for p in need_projects if p in projects
         )
         return need_tasks, need_projects, need_customers
@@ -238,9 +243,9 @@ class OpenAirRecords:
             specs = [
                 *(ReadSpec(type=t, query={"id": i}) for t, ids in unasked.items() for i in ids),
                 *(
-                    ReadSpec(type="Schedulerequest_item", query={"schedule_requestid": r.id}, enable_custom=False)
-                    for r in changes.of_model(Schedulerequest)
-                    if r.id not in known.items_asked
+                    ReadSpec(type=child.type, query={child.parent: parent}, enable_custom=False)
+                    for child, parent in with_children(changes)
+                    if parent not in known.items_asked
                 ),
             ]  # fmt: skip
             if not specs:

@@ -14,9 +14,11 @@ from shared.kinds import KIND_OF_TYPE, KINDS, RecordKind
 from shared.openair.models import (
     RECORD_TYPES,
     BookingType,
+    Children,
     Customer,
     Project,
     Projecttask,
+    PulledIn,
     Record,
     SchedulerequestItem,
     Timetype,
@@ -42,10 +44,17 @@ class ExportedRecord(Protocol):
     @property
     def updated(self) -> dt.datetime | None: ...
 
+    def refers_to(self) -> Mapping[str, str | None]: ...
+
 
 def model_of(kind: RecordKind) -> type[Record]:
     """The model a record of `kind` is parsed into (`models.RECORD_TYPES` by the kind's OpenAir type)."""
     return RECORD_TYPES[KINDS[kind].openair_type]
+
+
+def pulls() -> list[tuple[RecordKind, PulledIn]]:
+    """Every change of another type that pulls records of an exported kind in again, kind by kind."""
+    return [(kind, pull) for kind in KINDS for pull in model_of(kind).PULLED_IN_BY]
 
 
 # OpenAir purges deleted records 180 days after their deletion (Oracle, "Data Deletion", section_1521018146): a
@@ -137,6 +146,21 @@ class ChangeSet:
 
     def __len__(self) -> int:
         return sum(len(records) for records in self.records.values()) + len(self.deletions)
+
+
+def referred(changes: ChangeSet) -> dict[str, set[str]]:
+    """The ids of the records the changed records' events show, by type name (`Record.refers_to`)."""
+    out: dict[str, set[str]] = {}
+    for _kind, record in changes.each():
+        for type_name, record_id in record.refers_to().items():
+            if record_id:
+                out.setdefault(type_name, set()).add(record_id)
+    return out
+
+
+def with_children(changes: ChangeSet) -> list[tuple[Children, str]]:
+    """(child relation, parent id) for every changed record whose type has child records (`Record.CHILDREN`)."""
+    return [(child, record.id) for kind, record in changes.each() for child in model_of(kind).CHILDREN]
 
 
 def by_kind(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,20 +17,13 @@ from shared.openair.changes import (
     by_kind,
     deleted_cursor,
     deletions_trusted,
+    pulls,
     updated_cursor,
+    with_children,
 )
 from shared.openair.models import (
-    Booking,
-    BookingType,
-    Customer,
-    Project,
-    Projecttask,
-    Projecttaskassign,
     Record,
-    Schedulerequest,
     SchedulerequestItem,
-    Timetype,
-    User,
 )
 from shared.openair.xml import Unreadable
 
@@ -89,9 +82,11 @@ class MemoryOpenAir:
     def all(self, type_name: str) -> list[Any]:
         return list(self.records.get(type_name, {}).values())
 
-    def _pulled(self, type_name: str, wanted: Callable[[Any], bool], bad: list[Unreadable]) -> dict[str, Any]:
-        """Records pulled in by a changed dependent, by id; unreadable ones go to `bad`."""
-        return {r.id: r for r in self._readable(type_name, [r for r in self.all(type_name) if wanted(r)], bad)}
+    def _pulled(self, type_name: str, field: str, values: set[Any], bad: list[Unreadable]) -> dict[str, Any]:
+        """Records whose `field` holds one of `values` (pulled in by a changed dependent), by id; unreadable ones go
+        to `bad`."""
+        wanted = [r for r in self.all(type_name) if getattr(r, field) in values]
+        return {r.id: r for r in self._readable(type_name, wanted, bad)}
 
     # ------------------------------------------------------------ the port
     def _read(self) -> None:
@@ -125,15 +120,14 @@ class MemoryOpenAir:
             return self._readable(type_name, self._newer(type_name, since.get(updated_cursor(type_name))), bad)
 
         found: dict[str, dict[str, Any]] = {name: {r.id: r for r in changed(name)} for name in KIND_OF_TYPE}
-        # Records whose rendering depends on a changed task, item or booking type are re-rendered.
-        tasks = {t.id for t in changed("Projecttask")}
-        items = {i.schedule_requestid for i in changed("Schedulerequest_item")}
-        types = {t.id for t in changed("BookingType")}
-        pulled = {
-            "Projecttaskassign": self._pulled("Projecttaskassign", lambda a: a.projecttaskid in tasks, bad),
-            "Schedulerequest": self._pulled("Schedulerequest", lambda r: r.id in items, bad),
-            "Booking": self._pulled("Booking", lambda b: b.booking_typeid in types, bad),
-        }
+        # Records whose rendering depends on a changed task, item or booking type are re-rendered
+        # (`Record.PULLED_IN_BY`).
+        dependents = {pull.type: changed(pull.type) for _kind, pull in pulls()}
+        pulled: dict[str, dict[str, Any]] = {}
+        for kind, pull in pulls():
+            values = {getattr(r, pull.their) for r in dependents[pull.type]}
+            name = KINDS[kind].openair_type
+            pulled.setdefault(name, {}).update(self._pulled(name, pull.field, values, bad))
         forced = frozenset(record_key(KIND_OF_TYPE[name], i) for name, records in pulled.items() for i in records)
         for name, records in pulled.items():
             found[name].update(records)
@@ -191,7 +185,7 @@ class MemoryOpenAir:
     async def read_reference(self, changes: ChangeSet) -> Reference:
         self._read()
         items: dict[str, list[SchedulerequestItem]] = {}
-        request_ids = {r.id for r in changes.of(RecordKind.SCHEDULE_REQUEST)}
+        request_ids = {parent for _child, parent in with_children(changes)}
         for item in self.all("Schedulerequest_item"):
             if item.schedule_requestid in request_ids:
                 items.setdefault(item.schedule_requestid, []).append(item)
@@ -205,17 +199,4 @@ class MemoryOpenAir:
         )
 
 
-__all__ = [
-    "Booking",
-    "BookingType",
-    "Customer",
-    "MemoryOpenAir",
-    "OpenAirUnavailable",
-    "Project",
-    "Projecttask",
-    "Projecttaskassign",
-    "Schedulerequest",
-    "SchedulerequestItem",
-    "Timetype",
-    "User",
-]
+__all__ = ["MemoryOpenAir", "OpenAirUnavailable"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 from zoneinfo import ZoneInfo
 
@@ -16,6 +17,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.openair.fields import CUSTOM_SUFFIX, FieldReader
 
 UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass(frozen=True)
+class PulledIn:
+    """A change of another type that changes how a record looks: a changed record of `type` pulls in the records
+    whose `field` holds that record's `their` value (a moved task re-renders its assignments)."""
+
+    type: str
+    their: str
+    field: str
+
+
+@dataclass(frozen=True)
+class Children:
+    """Records of `type` that belong to one record (its `parent` field holds the record's id) and are read with it."""
+
+    type: str
+    parent: str
 
 
 class Record(BaseModel):
@@ -28,6 +47,10 @@ class Record(BaseModel):
     WRITE_NAMES: ClassVar[Mapping[str, str]] = {}
     # Attributes never sent: read-only everywhere, or derived.
     READ_ONLY: ClassVar[frozenset[str]] = frozenset({"created", "updated"})
+    # The relations an exported type's event depends on (the OpenAir reads follow them; none by default): the
+    # changes of other types that pull its records in again, and the child records read with each record.
+    PULLED_IN_BY: ClassVar[tuple[PulledIn, ...]] = ()
+    CHILDREN: ClassVar[tuple[Children, ...]] = ()
 
     id: str
     created: dt.datetime | None = None
@@ -42,6 +65,10 @@ class Record(BaseModel):
     @classmethod
     def _parse(cls, f: FieldReader) -> dict[str, Any]:
         raise NotImplementedError
+
+    def refers_to(self) -> Mapping[str, str | None]:
+        """The records of other types this record's event shows, by type name: their ids (read for rendering)."""
+        return {}
 
     def to_fields(self, *, include_id: bool = True) -> dict[str, Any]:
         """The writable fields as OpenAir names (None values left out, so a Modify changes only what is set)."""
@@ -144,6 +171,7 @@ _BOOKING_FIELDS = frozenset(
 
 class Booking(Record):
     TYPE = "Booking"
+    PULLED_IN_BY = (PulledIn("BookingType", their="id", field="booking_typeid"),)  # Show As comes from the type
 
     userid: str | None = None
     projectid: str | None = None
@@ -182,6 +210,9 @@ class Booking(Record):
             "repeatid": f.text("repeatid"),
             "custom": f.custom(_BOOKING_FIELDS),
         }
+
+    def refers_to(self) -> Mapping[str, str | None]:
+        return {"Projecttask": self.project_taskid, "Project": self.projectid, "Customer": self.customerid}
 
 
 class BookingType(Record):
@@ -259,6 +290,7 @@ class Projecttask(Record):
 
 class Projecttaskassign(Record):
     TYPE = "Projecttaskassign"
+    PULLED_IN_BY = (PulledIn("Projecttask", their="id", field="projecttaskid"),)  # the event spans the task's dates
 
     projecttaskid: str | None = None
     userid: str | None = None
@@ -276,9 +308,15 @@ class Projecttaskassign(Record):
             "booking_id": f.text("booking_id"),
         }
 
+    def refers_to(self) -> Mapping[str, str | None]:
+        return {"Projecttask": self.projecttaskid}
+
 
 class Schedulerequest(Record):
     TYPE = "Schedulerequest"
+    # Its items hold the days and hours off: a changed item re-renders its request.
+    PULLED_IN_BY = (PulledIn("Schedulerequest_item", their="schedule_requestid", field="id"),)
+    CHILDREN = (Children("Schedulerequest_item", parent="schedule_requestid"),)
 
     userid: str | None = None
     startdate: dt.date | None = None

@@ -20,22 +20,22 @@ from shared.openair.changes import (
     by_kind,
     deleted_cursor,
     deletions_trusted,
+    pulls,
+    referred,
     updated_cursor,
+    with_children,
 )
 from shared.openair.client import OpenAirClient
 from shared.openair.clock import zone_mismatch
 from shared.openair.errors import OpenAirError
 from shared.openair.models import (
     RECORD_TYPES,
-    Booking,
     BookingType,
     Customer,
     DeletedRecord,
     Project,
     Projecttask,
-    Projecttaskassign,
     Record,
-    Schedulerequest,
     SchedulerequestItem,
     Timetype,
     User,
@@ -102,13 +102,12 @@ class OpenAirSource:
                 reconcile.add(kind)  # deletions older than 180 days are purged: the planner reconciles instead
             elif mark is not None:  # first run: nothing exported yet, so no deletion can matter
                 add("deleted", ReadSpec(type=name, since=mark, deleted=True, return_fields=("id", "userid", "updated")))
-        # Dependents: only their ids matter here (the full records come with the reference read).
-        dependents = {
-            "Projecttask": ("id",),
-            "Schedulerequest_item": ("id", "schedule_requestid"),
-            "BookingType": ("id",),
-            "User": ("id", "timezone"),
-        }
+        # Dependents (`Record.PULLED_IN_BY`, and users for their time zone): only the values that pull records in
+        # matter here (the full records come with the reference read).
+        dependents: dict[str, tuple[str, ...]] = {}
+        for _kind, pull in pulls():
+            dependents[pull.type] = tuple(dict.fromkeys([*dependents.get(pull.type, ("id",)), pull.their]))
+        dependents["User"] = ("id", "timezone")
         for name, fields in dependents.items():
             mark = since.get(updated_cursor(name))
             if mark is not None:
@@ -121,9 +120,7 @@ class OpenAirSource:
         pages = await self._read(specs, clock=True, bad=unreadable)
         changed: dict[str, dict[str, Record]] = {spec.openair_type: {} for spec in KINDS.values()}
         deletions: list[Deletion] = []
-        moved_tasks: set[str] = set()
-        touched_requests: set[str] = set()
-        retyped: set[str] = set()
+        dependent_rows: dict[str, list[Raw]] = {}
         users: list[User] = []
         for (role, name), rows in zip(roles, pages, strict=True):
             if role == "changed":
@@ -137,23 +134,18 @@ class OpenAirSource:
                         unreadable.append(Unreadable(name, _plain(row, "id"), _plain(row, "userid"), problem, True))
                         continue
                     deletions.append(Deletion(KIND_OF_TYPE[name], gone.id, gone.userid or "", gone.updated))
-            elif name == "Projecttask":
-                moved_tasks.update(str(row.get("id")) for row in rows)
-            elif name == "Schedulerequest_item":
-                touched_requests.update(
-                    str(row.get("schedule_requestid")) for row in rows if row.get("schedule_requestid")
-                )
-            elif name == "BookingType":
-                retyped.update(str(row.get("id")) for row in rows)
             elif name == "User":
                 users.extend(self._parse_each(User, rows, unreadable))
+            else:
+                dependent_rows[name] = rows
 
-        touched_requests -= set(changed["Schedulerequest"])
-        follow: list[ReadSpec] = [
-            *(ReadSpec(type="Projecttaskassign", query={"projecttaskid": t}) for t in sorted(moved_tasks)),
-            *(ReadSpec(type="Schedulerequest", query={"id": r}) for r in sorted(touched_requests)),
-            *(ReadSpec(type="Booking", query={"booking_typeid": b}) for b in sorted(retyped)),
-        ]
+        follow: list[ReadSpec] = []
+        for kind, pull in pulls():
+            name = KINDS[kind].openair_type
+            values = {str(row.get(pull.their)) for row in dependent_rows.get(pull.type, ()) if row.get(pull.their)}
+            if pull.field == "id":
+                values -= set(changed[name])  # read already, as changed itself
+            follow += [ReadSpec(type=name, query={pull.field: value}) for value in sorted(values)]
         forced: set[str] = set()
         for spec, rows in zip(follow, await self._read(follow, bad=unreadable), strict=True):
             pulled = {r.id: r for r in self._parse_each(RECORD_TYPES[spec.type], rows, unreadable)}
@@ -214,16 +206,14 @@ class OpenAirSource:
 
     async def read_reference(self, changes: ChangeSet) -> Reference:
         """Everything the records refer to, in one request per 100 commands: whole small tables, ids for big ones."""
-        bookings = changes.of_model(Booking)
-        tasks = {a.projecttaskid for a in changes.of_model(Projecttaskassign)} | {b.project_taskid for b in bookings}
-        tasks.discard(None)
+        refs = referred(changes)
         specs: list[ReadSpec] = [
             ReadSpec(type="BookingType"),
             ReadSpec(type="Timetype", enable_custom=False),
-            *(ReadSpec(type="Projecttask", query={"id": t}) for t in sorted(t for t in tasks if t)),
+            *(ReadSpec(type="Projecttask", query={"id": t}) for t in sorted(refs.get("Projecttask", ()))),
             *(
-                ReadSpec(type="Schedulerequest_item", query={"schedule_requestid": r.id}, enable_custom=False)
-                for r in changes.of_model(Schedulerequest)
+                ReadSpec(type=child.type, query={child.parent: parent}, enable_custom=False)
+                for child, parent in with_children(changes)
             ),
         ]
         pages = await self._read(specs)
@@ -234,17 +224,17 @@ class OpenAirSource:
         for spec, rows in zip(specs[2:], pages[2:], strict=True):
             if spec.type == "Projecttask":
                 task_map.update({t.id: t for t in self._parse(Projecttask, rows)})
-            else:
+            elif spec.type == "Schedulerequest_item":
                 for item in self._parse(SchedulerequestItem, rows):
                     items.setdefault(item.schedule_requestid or "", []).append(item)
 
         # Projects (of bookings and of tasks) and then customers need the tasks first: a second round.
-        projects = {b.projectid for b in bookings} | {t.projectid for t in task_map.values()}
+        projects = refs.get("Project", set()) | {t.projectid for t in task_map.values()}
         second = [ReadSpec(type="Project", query={"id": p}) for p in sorted(p for p in projects if p)]
         project_map = {
             p.id: p for rows in (await self._read(second) if second else []) for p in self._parse(Project, rows)
         }
-        customers = {b.customerid for b in bookings} | {p.customerid for p in project_map.values()}
+        customers = refs.get("Customer", set()) | {p.customerid for p in project_map.values()}
         third = [ReadSpec(type="Customer", query={"id": c}) for c in sorted(c for c in customers if c)]
         customer_map = {
             c.id: c for rows in (await self._read(third) if third else []) for c in self._parse(Customer, rows)
