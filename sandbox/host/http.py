@@ -11,7 +11,9 @@ host does. Request logs carry method, path, status and duration: never the query
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +28,7 @@ from sandbox.host.keys import HostKeys
 from sandbox.host.loader import FunctionSpec
 from sandbox.host.logs import fields, logger
 from sandbox.host.routes import RouteTable
+from sandbox.host.threads import THREAD_PREFIX
 
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024
 # "Regardless of the function app timeout setting, 230 seconds is the maximum amount of time that an HTTP triggered
@@ -76,8 +79,12 @@ class HttpFrontEnd:
             assert spec.http is not None
             self.routes.add(spec.http.route, spec)
         self.closing = False
+        self._connections: set[socket.socket] = set()  # open client connections, idle keep-alive ones included
+        self._connections_lock = threading.Lock()
         self._server = _Server((host, port), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="http", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.1,), name=f"{THREAD_PREFIX}http", daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -92,6 +99,23 @@ class HttpFrontEnd:
         self.closing = True
         self._server.shutdown()
         self._server.server_close()
+
+    def close_connections(self) -> None:
+        """End the connections still open (a client's idle keep-alive holds a thread until its timeout): reading
+        stops, so each connection's thread ends once the answer it may be writing is sent."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # closed by the client meanwhile
+                connection.shutdown(socket.SHUT_RD)
+
+    def opened(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.add(connection)
+
+    def closed(self, connection: socket.socket) -> None:
+        with self._connections_lock:
+            self._connections.discard(connection)
 
     def function_path(self, path: str) -> str | None:
         """The path under the route prefix, or None when the path is outside it."""
@@ -122,6 +146,15 @@ class _FunctionRequestHandler(BaseHTTPRequestHandler):
         self._handle()
 
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def setup(self) -> None:
+        threading.current_thread().name = f"{THREAD_PREFIX}http-connection"
+        super().setup()
+        self.front_end.opened(self.connection)
+
+    def finish(self) -> None:
+        self.front_end.closed(self.connection)
+        super().finish()
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the default access log prints the request line, query string (and ?code= key) included

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import functools
 import os
@@ -25,6 +26,7 @@ import azure.functions as func
 
 from sandbox.host.loader import FunctionSpec, QueueOutputSpec
 from sandbox.host.logs import fields, logger
+from sandbox.host.threads import THREAD_PREFIX
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,12 @@ class Invoker:
         self._outputs = outputs
         self._max_workers = max_workers or min(32, (os.cpu_count() or 1) + 4)
         self._loop = asyncio.new_event_loop()
-        self._loop_thread = threading.Thread(target=self._loop.run_forever, name="host-event-loop", daemon=True)
-        self._pool = concurrent.futures.ThreadPoolExecutor(self._max_workers, thread_name_prefix="invocation")
+        self._loop_thread = threading.Thread(
+            target=self._loop.run_forever, name=f"{THREAD_PREFIX}event-loop", daemon=True
+        )
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            self._max_workers, thread_name_prefix=f"{THREAD_PREFIX}invocation"
+        )
         self._closed = False
 
     def start(self) -> None:
@@ -137,11 +143,21 @@ class Invoker:
         """Refuse new invocations; those in flight go on."""
         self._closed = True
 
-    def shutdown(self) -> None:
-        """Stop the event loop and the pool; call after in-flight invocations finished or were given up on."""
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop the event loop and the pool; call after in-flight invocations finished or were given up on.
+
+        Invocations still running are cancelled, so every future `submit` returned is resolved and nobody waits on
+        one for ever; a sync function's thread cannot be stopped and ends when the function returns.
+        """
         self._closed = True
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._loop_thread.join(timeout=5)
+        if self._loop_thread.is_alive():
+            cancelled = asyncio.run_coroutine_threadsafe(_cancel_other_tasks(), self._loop)
+            with contextlib.suppress(concurrent.futures.TimeoutError):
+                cancelled.result(timeout)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._loop_thread.join(timeout)
+        if not self._loop_thread.is_alive() and not self._loop.is_closed():
+            self._loop.close()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     async def _invoke(self, spec: FunctionSpec, trigger_value: Any) -> Outcome:
@@ -197,6 +213,13 @@ class Invoker:
             if out_value is not None:
                 await self._loop.run_in_executor(self._pool, self._outputs.write, output, out_value)
         return value
+
+
+async def _cancel_other_tasks() -> None:
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 class Out(func.Out[Any]):

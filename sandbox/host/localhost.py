@@ -2,12 +2,17 @@
 
 Starts, in threads: the invoker (event loop + thread pool), the HTTP front end, a scheduler per timer and a
 listener per queue trigger. `stop()` stops accepting (HTTP socket closed, timers and queue polling
-stopped), waits up to `drain_timeout` for invocations in flight, then shuts the rest down.
+stopped), waits up to `drain_timeout` for invocations in flight and messages being processed, then shuts the rest
+down: what still runs is cancelled and open connections are closed, so no thread of the host outlives it (each is
+named `host-…`; the test session checks, tests/conftest.py).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextlib
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +28,7 @@ from sandbox.host.loader import AppIndex, FunctionSpec, index_app, load_app
 from sandbox.host.logs import fields, logger
 from sandbox.host.queues import QueueAccounts, QueueListener, QueueOutputs, wait_until_drained
 from sandbox.host.settings import AppSettings
+from sandbox.host.threads import THREAD_PREFIX
 from sandbox.host.timers import ScheduleMonitor, TimerRunner
 
 
@@ -136,11 +142,18 @@ class LocalHost:
             runner.stop()
         for listener in self._listeners:
             listener.stop_receiving()
-        drained = self.invocations.wait_idle(self.drain_timeout)
+        # Drained: no invocation runs and every message received is done with (one a worker took but had not yet
+        # handed to the invoker is not an invocation yet).
+        deadline = time.monotonic() + self.drain_timeout
+        drained = all(listener.wait_released(deadline - time.monotonic()) for listener in self._listeners)
+        drained = self.invocations.wait_idle(max(0.0, deadline - time.monotonic())) and drained
         self._invoker.close()
+        self._invoker.shutdown()  # cancels what still runs: no worker below waits on it
         for listener in self._listeners:
             listener.shutdown()
-        self._invoker.shutdown()
+        for runner in self._timers.values():
+            runner.join()
+        self._http.close_connections()
         if not drained:
             logger.warning(
                 "invocations still running at stop",
@@ -177,7 +190,8 @@ class LocalHost:
                 if self._invoker.closed:
                     return 503
                 runner = self._timers[spec.name.lower()]
-                threading.Thread(target=runner.fire, name=f"admin-{spec.name}", daemon=True).start()
+                name = f"{THREAD_PREFIX}admin-{spec.name}"
+                threading.Thread(target=_fire_unless_stopping, args=(runner,), name=name, daemon=True).start()
                 return 202
             if spec.trigger_type == "queueTrigger":
                 # The real admin API hands `input` to the function as the message; nothing is queued.
@@ -186,3 +200,9 @@ class LocalHost:
         except HostStoppingError:
             return 503
         return 400  # HTTP functions are called on their own route
+
+
+def _fire_unless_stopping(runner: TimerRunner) -> None:
+    """A timer run asked for through the admin API; the host stopping ends it, as it ends the schedule's runs."""
+    with contextlib.suppress(HostStoppingError, concurrent.futures.CancelledError):
+        runner.fire()

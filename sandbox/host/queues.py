@@ -35,9 +35,10 @@ from azure.functions.queue import QueueMessage as TriggerMessage
 from azure.storage.queue import QueueClient, QueueMessage, QueueServiceClient
 
 from sandbox.host.hostjson import MIN_POLLING_INTERVAL, QueuesOptions
-from sandbox.host.invoker import Invoker, Outcome
+from sandbox.host.invoker import HostStoppingError, Invoker, Outcome
 from sandbox.host.loader import FunctionSpec, QueueOutputSpec, QueueSpec
 from sandbox.host.logs import fields, logger
+from sandbox.host.threads import THREAD_PREFIX
 
 LEASE_SECONDS = 600  # how long a message being processed stays invisible (the extension's 10-minute lease)
 
@@ -159,9 +160,10 @@ class QueueListener:
         self._held = 0  # received and not yet deleted, released or poisoned
         self._held_changed = threading.Condition()
         self._workers = concurrent.futures.ThreadPoolExecutor(
-            options.batch_size + options.new_batch_threshold, thread_name_prefix=f"queue-{spec.name}"
+            options.batch_size + options.new_batch_threshold, thread_name_prefix=f"{THREAD_PREFIX}queue-{spec.name}"
         )
-        self._thread = threading.Thread(target=self._poll, name=f"listener-{spec.name}", daemon=True)
+        self._thread = threading.Thread(target=self._poll, name=f"{THREAD_PREFIX}listener-{spec.name}", daemon=True)
+        self._abandoned: concurrent.futures.Future[None] = concurrent.futures.Future()  # done at shutdown
 
     def start(self) -> None:
         self._thread.start()
@@ -173,8 +175,23 @@ class QueueListener:
             self._held_changed.notify_all()
         self._thread.join(timeout=10)
 
+    def wait_released(self, timeout: float) -> bool:
+        """Wait until every message received is deleted, released or poisoned; False if some are still held."""
+        deadline = time.monotonic() + timeout
+        with self._held_changed:
+            while self._held > 0:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._held_changed.wait(remaining)
+            return True
+
     def shutdown(self) -> None:
-        self._workers.shutdown(wait=False, cancel_futures=True)
+        """End the workers. A message still held stays invisible until its lease ends, then comes back, as when a
+        real host stops; call after the invoker's shutdown, so no worker waits on an invocation."""
+        if not self._abandoned.done():
+            self._abandoned.set_result(None)
+        self._workers.shutdown(wait=True, cancel_futures=True)
 
     def wake(self) -> None:
         self._wake.set()
@@ -247,6 +264,11 @@ class QueueListener:
                     message.pop_receipt,
                     visibility_timeout=math.ceil(self._options.visibility_timeout),
                 )
+        except (HostStoppingError, concurrent.futures.CancelledError):
+            logger.info(
+                "host stopped before the message was processed; it comes back when its lease ends",
+                extra=fields(event="queue_abandoned", queue=self.spec.queue_name, message_id=message.id),
+            )
         except Exception as exc:
             # Storage errors while completing: the lease runs out and the message comes back later.
             logger.error(
@@ -264,11 +286,14 @@ class QueueListener:
         future = self._invoker.submit(self.function, _trigger_message(message, body))
         while True:
             lease = LEASE_SECONDS  # read each time: tests shorten it
-            try:
-                return future.result(timeout=lease / 2)
-            except concurrent.futures.TimeoutError:
-                renewed = self._queue.update_message(message.id, message.pop_receipt, visibility_timeout=lease)
-                message.pop_receipt = renewed.pop_receipt  # the old receipt no longer deletes the message
+            pending: list[concurrent.futures.Future[Any]] = [future, self._abandoned]
+            concurrent.futures.wait(pending, lease / 2, concurrent.futures.FIRST_COMPLETED)
+            if future.done():
+                return future.result()
+            if self._abandoned.done():
+                raise HostStoppingError(f"host stopped while {self.function.name} ran")
+            renewed = self._queue.update_message(message.id, message.pop_receipt, visibility_timeout=lease)
+            message.pop_receipt = renewed.pop_receipt  # the old receipt no longer deletes the message
 
     def _to_poison(self, message: QueueMessage, reason: str) -> None:
         poison = self._accounts.queue(self._poison_spec)

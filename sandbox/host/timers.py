@@ -16,6 +16,7 @@ hosts that share the folder only one schedules the timer at all: its listener ho
 
 from __future__ import annotations
 
+import concurrent.futures
 import fcntl
 import json
 import os
@@ -25,9 +26,10 @@ from pathlib import Path
 
 from azure.functions.timer import TimerRequest
 
-from sandbox.host.invoker import Invoker, Outcome
+from sandbox.host.invoker import HostStoppingError, Invoker, Outcome
 from sandbox.host.loader import FunctionSpec
 from sandbox.host.logs import fields, logger
+from sandbox.host.threads import THREAD_PREFIX
 
 PAST_DUE_TOLERANCE = timedelta(milliseconds=500)
 
@@ -86,7 +88,7 @@ class TimerRunner:
         self._monitor = monitor
         self._lease: int | None = None
         self.standby = False  # another host holds this timer's singleton lock
-        self._thread = threading.Thread(target=self._loop, name=f"timer-{spec.name}", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=f"{THREAD_PREFIX}timer-{spec.name}", daemon=True)
 
     def start(self) -> None:
         if self._scheduled:
@@ -94,8 +96,12 @@ class TimerRunner:
 
     def stop(self) -> None:
         self._stop.set()
+        self.join(timeout=1)
+
+    def join(self, timeout: float = 5.0) -> None:
+        """Wait for the schedule's thread to end (after `stop`; a run in progress ends with the invoker)."""
         if self._thread.is_alive():
-            self._thread.join(timeout=1)
+            self._thread.join(timeout)
 
     def fire(self) -> Outcome:
         """Run the timer now (waiting for a run in progress to end first); return when it has finished."""
@@ -110,6 +116,8 @@ class TimerRunner:
             self._lease, self.standby = lease, False
         try:
             self._schedule_loop()
+        except (HostStoppingError, concurrent.futures.CancelledError):
+            pass  # the host stopped during a run: the schedule ends with it
         finally:
             if self._monitor is not None and self._lease is not None:
                 self._monitor.unlock(self._lease)

@@ -29,6 +29,7 @@ from sandbox.host.loader import index_app
 from sandbox.host.ncrontab import NcrontabError, Schedule
 from sandbox.host.routes import RouteTable
 from sandbox.host.settings import AppSettings
+from sandbox.host.threads import host_threads
 from tests.sandbox import sample_app
 from tests.sandbox.sample_app import POISON_MARK, RECORD, SLOW_MARK
 
@@ -162,6 +163,28 @@ def test_stop_finishes_an_invocation_in_flight(settings: dict[str, str]) -> None
     assert answers[0].text == "finally"
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{host.base_url}/api/hello/late")
+
+
+def test_a_host_stopped_while_a_message_outlives_its_drain_leaves_no_thread_behind(settings: dict[str, str]) -> None:
+    """The queue worker waiting on the invocation ends with the host (the invocation is cancelled); the message is
+    not completed, so it comes back when its lease ends, as on Azure when an instance stops."""
+    RECORD.reset()
+    host = LocalHost(sample_app.app, settings, host_json=FAST_QUEUES, timers=False, drain_timeout=0.3).start()
+    queue(settings, settings["WORK_QUEUE"]).send_message(f"{SLOW_MARK}60")
+    assert host.invocations.wait_until(lambda log: log.in_flight == 1, timeout=10)
+    assert host.stop() is False  # not drained: the function was still running
+    assert host_threads(grace=5.0) == []
+    assert contents(queue(settings, settings["DONE_QUEUE"])) == []
+
+
+def test_a_stopped_host_closes_idle_keep_alive_connections(settings: dict[str, str]) -> None:
+    """A client that keeps its connection open would hold a host thread until the 30 s idle timeout."""
+    host = LocalHost(sample_app.app, settings, host_json=FAST_QUEUES, timers=False, queues=False).start()
+    with httpx.Client() as client:
+        assert client.get(f"{host.base_url}/api/hello/x").status_code == 200  # the connection stays open
+        assert any(t.name.endswith("http-connection") for t in host_threads())
+        host.stop()
+        assert host_threads(grace=5.0) == []
 
 
 # --- timers -------------------------------------------------------------------------------------------------
