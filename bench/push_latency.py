@@ -68,6 +68,7 @@ def main() -> None:
             }  # fmt: skip
             graph.reset_counters()
             openair_before = openair.stats()
+            cpu_before, load_before = time.process_time(), os.getloadavg()[0]
 
             started: dict[str, float] = {}  # event key -> save start
             save_seconds: list[float] = []
@@ -104,7 +105,10 @@ def main() -> None:
                 for future in futures:
                     future.result()
             host.drain_queues(timeout=60)
+            cpu_seconds = time.process_time() - cpu_before
             openair_after = openair.stats()
+            graph_counters = graph.counters()
+            batches = sum(n for route, n in graph_counters["routes"].items() if "$batch" in route)
             openair_requests = openair_after["requests"] - openair_before["requests"]
             latencies = [seen[k] - begin for k, begin in started.items() if k in seen]
             duplicates = sum(
@@ -132,7 +136,10 @@ def main() -> None:
                 "export_record_failures": host.invocations.count("export_record", succeeded=False),
                 "export_record_p50_s": _median([i.duration for i in host.invocations.all("export_record")], 3),
                 "endpoint_p50_s": _median([i.duration for i in host.invocations.all("openair_changed")], 4),
-                "graph_requests": graph.counters()["http_total"],
+                "graph_requests": graph_counters["http_total"],
+                # One `$batch` per pass that wrote: saves per pass is how much a user's pending saves coalesced.
+                "graph_batches": batches,
+                "saves_per_batch": round(args.saves / batches, 2) if batches else None,
                 # api.pl requests during the burst (the saves themselves go through the simulator's control API)
                 "openair_requests": openair_requests,
                 "openair_requests_per_save": round(openair_requests / args.saves, 2),
@@ -142,7 +149,12 @@ def main() -> None:
                     if v != openair_before["by_command"].get(k, 0)
                 },
                 "poll_ms": args.poll_ms,
+                # This process runs the function host (every invocation) and the polling above; the simulators
+                # and Azurite are processes of their own.
+                "host_cpu_ms_per_save": round(cpu_seconds * 1000 / args.saves, 1),
                 "cpus": os.cpu_count(),
+                # Seconds are only comparable at a similar load: the 1-minute load average before and after.
+                "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             }
             print(json.dumps(result), flush=True)
 
