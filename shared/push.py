@@ -161,6 +161,7 @@ class PendingSaves:
     async def _passes(
         self, groups: dict[Hashable, list[tuple[Any, asyncio.Future[Any]]]], group: Hashable, run_pass: Pass[Any, R]
     ) -> None:
+        batch: list[tuple[Any, asyncio.Future[Any]]] = []
         try:
             await asyncio.sleep(self.gather_seconds)
             while groups[group]:
@@ -177,5 +178,7 @@ class PendingSaves:
                     else:
                         future.set_result(result)
         finally:
-            for _, future in groups.pop(group, []):  # only when this task itself was cancelled (shutdown)
-                future.cancel()
+            # Left undone only when this task itself was cancelled (shutdown): their invocations end with it.
+            for _, future in [*batch, *groups.pop(group, [])]:
+                if not future.done():
+                    future.cancel()

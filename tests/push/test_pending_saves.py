@@ -94,3 +94,17 @@ async def test_a_cancelled_save_does_not_break_the_pass_of_the_others() -> None:
     assert await patient == "done 2"
     with pytest.raises(asyncio.CancelledError):
         await impatient
+
+
+async def test_saves_of_a_pass_cancelled_at_shutdown_are_cancelled_not_left_waiting() -> None:
+    hold = asyncio.Event()
+    pending, passes = PendingSaves(), Passes(hold=hold)
+    running = asyncio.ensure_future(pending.apply("45", save("1"), passes))
+    await passes.started.wait()
+    waiting = asyncio.ensure_future(pending.apply("45", save("2"), passes))
+    await asyncio.sleep(0)
+    for task in list(pending._running):
+        task.cancel()
+    for save_ in (running, waiting):
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(save_, timeout=5)
