@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from shared.errors import BadMessage
 from shared.jobs.contracts import ExportWork, decode, encode, user_of
 from shared.runtime import Services
+from shared.store.offload import off_loop
 from shared.store.state import RunRecord
 
 if TYPE_CHECKING:
@@ -37,8 +38,8 @@ async def run_export_timer(services: Services, *, dry_run: bool = False) -> Expo
     started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
     store = services.store()
-    store.ensure_tables()
-    if not dry_run and (pause := store.pause_state()) is not None:
+    await off_loop(store.ensure_tables)
+    if not dry_run and (pause := await off_loop(store.pause_state)) is not None:
         # Nothing is read and no watermark moves: the first run after `resume` reads everything changed meanwhile.
         log.info("export skipped: the sync is paused", extra={"paused_by": pause.by})
         return ExportRunResult(RunRecord(run_id="paused", kind="export-plan", started=started, finished=started,
@@ -60,7 +61,7 @@ async def run_export_timer(services: Services, *, dry_run: bool = False) -> Expo
             status="failed",
             errors=(f"{type(exc).__name__}: {exc}",),
         )
-        store.record_run(run)
+        await off_loop(store.record_run, run)
         log.exception("export run failed before writing anything", extra={"run_id": run.run_id})
         raise
     status = "blocked" if plan.deletions_blocked else ("partial" if plan.problems or plan.skipped else "ok")
@@ -78,7 +79,7 @@ async def run_export_timer(services: Services, *, dry_run: bool = False) -> Expo
         errors=(*(str(p) for p in plan.problems), *plan.skipped_records()),
         alerts=tuple(plan.alerts),
     )
-    store.record_run(run)
+    await off_loop(store.record_run, run)
     log.info(
         "export planned",
         extra={
@@ -103,7 +104,7 @@ async def run_export_mailbox(services: Services, body: bytes | str, *, dequeue_c
     max_attempts = services.sync_settings.max_dequeue_count
     try:
         work = decode(ExportWork, body)
-        if store.pause_state() is not None:
+        if await off_loop(store.pause_state) is not None:
             # The outbox keeps this user's work; the first export run after `resume` queues the mailbox again.
             log.info("mailbox not written: the sync is paused", extra={"user": work.user_id})
             return
@@ -112,7 +113,8 @@ async def run_export_mailbox(services: Services, body: bytes | str, *, dequeue_c
         final = isinstance(exc, BadMessage) or dequeue_count >= max_attempts
         if final:
             user = user_of(body)
-            store.record_run(
+            await off_loop(
+                store.record_run,
                 RunRecord(
                     run_id=f"poison-{started:%H%M%S}",
                     kind="export-mailbox",
@@ -122,11 +124,12 @@ async def run_export_mailbox(services: Services, body: bytes | str, *, dequeue_c
                     user_id=user,
                     errors=(f"{type(exc).__name__}: {exc}",),
                     counts={"attempts": dequeue_count},
-                )
+                ),
             )
             log.error("export message poisoned", extra={"user": user, "attempts": dequeue_count})
         raise
-    store.record_run(
+    await off_loop(
+        store.record_run,
         RunRecord(
             run_id=work.run_id or f"mbx-{started:%H%M%S}",
             kind="export-mailbox",
@@ -136,5 +139,5 @@ async def run_export_mailbox(services: Services, body: bytes | str, *, dequeue_c
             user_id=work.user_id,
             counts=report.counts(),
             errors=tuple(report.errors),
-        )
+        ),
     )

@@ -15,6 +15,7 @@ from shared.jobs.contracts import ImportWork, decode, encode, user_of
 from shared.notifications.directory import client_state
 from shared.runtime import Services
 from shared.settings import ImportSettings, load
+from shared.store.offload import off_loop
 from shared.store.state import RunRecord
 from shared.sync.importing.subscriptions import Endpoints, handle_lifecycle, importing_users, manage_subscriptions
 
@@ -50,13 +51,14 @@ async def run_subscription_timer(services: Services) -> list[str]:
     """Create, renew and delete subscriptions; returns import messages for mailboxes newly subscribed."""
     started = dt.datetime.now(dt.UTC)
     store = services.store()
-    store.ensure_tables()
+    await off_loop(store.ensure_tables)
     report = await manage_subscriptions(store=store, graph=services.calendar(), endpoints=endpoints(services),
                                         now=started)  # fmt: skip
-    store.record_run(RunRecord(run_id=f"subs-{started:%H%M%S}", kind="import-subscriptions", started=started,
-                               finished=dt.datetime.now(dt.UTC), status="partial" if report.errors else "ok",
-                               counts=report.counts(), errors=tuple(report.errors)))  # fmt: skip
-    mailboxes = importing_users(store)
+    run = RunRecord(run_id=f"subs-{started:%H%M%S}", kind="import-subscriptions", started=started,
+                    finished=dt.datetime.now(dt.UTC), status="partial" if report.errors else "ok",
+                    counts=report.counts(), errors=tuple(report.errors))  # fmt: skip
+    await off_loop(store.record_run, run)
+    mailboxes = await off_loop(importing_users, store)
     return [encode(ImportWork(u, mailboxes.get(u, ""), "subscribed")) for u in report.resync]
 
 
@@ -85,7 +87,7 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
         if work.reason in SUBSCRIPTION_EVENTS:  # kept alive while paused: notifications keep arriving
             await handle_lifecycle(work.reason, work.subscription_id, store=store, graph=calendar,
                                    endpoints=endpoints(services), now=started)  # fmt: skip
-        if store.pause_state() is not None:
+        if await off_loop(store.pause_state) is not None:
             # The delta link stays where it is: the pass `resume` queues sees every change made meanwhile.
             log.info("import pass skipped: the sync is paused", extra={"user": work.user_id})
             return {"paused": 1}
@@ -100,10 +102,11 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
             return {"covered": 1}
     except Exception as exc:
         if isinstance(exc, BadMessage) or dequeue_count >= services.sync_settings.max_dequeue_count:
-            store.record_run(RunRecord(run_id=f"poison-{started:%H%M%S}", kind="import-mailbox", started=started,
-                                       finished=dt.datetime.now(dt.UTC), status="poison", user_id=user_of(body),
-                                       errors=(f"{type(exc).__name__}: {exc}",),
-                                       counts={"attempts": dequeue_count}))  # fmt: skip
+            poisoned = RunRecord(run_id=f"poison-{started:%H%M%S}", kind="import-mailbox", started=started,
+                                 finished=dt.datetime.now(dt.UTC), status="poison", user_id=user_of(body),
+                                 errors=(f"{type(exc).__name__}: {exc}",),
+                                 counts={"attempts": dequeue_count})  # fmt: skip
+            await off_loop(store.record_run, poisoned)
             log.error("import message poisoned", extra={"user": user_of(body), "attempts": dequeue_count})
         raise
     finished = dt.datetime.now(dt.UTC)
@@ -116,8 +119,9 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
     if report.busy:
         counts["collapsed"] = 1
     status = "blocked" if report.alerts else ("partial" if report.errors else "ok")
-    store.record_run(RunRecord(run_id=f"imp-{started:%H%M%S%f}", kind="import-mailbox", started=started,
-                               finished=finished, status=status, user_id=work.user_id, counts=counts,
-                               errors=tuple(report.errors), alerts=tuple(report.alerts)))  # fmt: skip
+    run = RunRecord(run_id=f"imp-{started:%H%M%S%f}", kind="import-mailbox", started=started, finished=finished,
+                    status=status, user_id=work.user_id, counts=counts, errors=tuple(report.errors),
+                    alerts=tuple(report.alerts))  # fmt: skip
+    await off_loop(store.record_run, run)
     log.info("import pass done", extra={"user": work.user_id, "reason": work.reason, **counts})
     return counts

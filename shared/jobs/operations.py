@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from shared.errors import BadMessage
 from shared.jobs.contracts import OperationMessage, decode, encode
+from shared.store.offload import off_loop
 from shared.store.state import RunRecord
 from shared.store.store import SyncStore
 
@@ -69,17 +70,17 @@ async def run_operation(services: Services, raw: bytes | str) -> list[str]:
         log.error("unknown admin operation", extra={"operation": message.operation_id})
         return []
     store = services.store()
-    store.record_run(_record(message, "running"))
+    await off_loop(store.record_run, _record(message, "running"))
     request = endpoints.Request({}, message.body.encode(), message.actor, in_queue=True)
     try:
         answer = await endpoints.handle(getattr(endpoints, message.handler), services, request)
     except Exception as exc:  # a bug: recorded as the operation's failure rather than retried five times
         log.exception("admin operation failed", extra={"operation": message.operation_id})
-        store.record_run(_record(message, "failed", errors=(f"{type(exc).__name__}: {exc}",)))
+        await off_loop(store.record_run, _record(message, "failed", errors=(f"{type(exc).__name__}: {exc}",)))
         return []
     body = answer.body
     if answer.status >= 400:
-        store.record_run(_record(message, "failed", errors=(str(body.get("error", answer.status)),)))
+        await off_loop(store.record_run, _record(message, "failed", errors=(str(body.get("error", answer.status)),)))
         return []
     counts = {k: int(v) for k, v in dict(body.get("counts") or {}).items() if isinstance(v, int)}
     if "mailboxes_queued" in body:
@@ -88,7 +89,7 @@ async def run_operation(services: Services, raw: bytes | str) -> list[str]:
         counts["mailboxes_queued"] = len(answer.messages)
     errors = tuple(str(e) for e in [*(body.get("errors") or []), *(body.get("problems") or [])])
     alerts = tuple(str(a) for a in body.get("alerts") or [])
-    store.record_run(_record(message, "partial" if errors else "ok", counts, errors, alerts))
+    await off_loop(store.record_run, _record(message, "partial" if errors else "ok", counts, errors, alerts))
     return answer.messages
 
 

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from shared.kinds import RecordKind, record_key
 from shared.openair.changes import ChangeSet, Reference
 from shared.store.admin import WhenRemoved
+from shared.store.offload import off_loop
 from shared.store.state import Desire, OutboxEntry
 from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan, apply_deletion_budget, drop_settled, user_zone
@@ -88,25 +89,28 @@ async def plan_record(
     changes = await openair.read_record(kind, record_id)
     requests = changes.requests_made
     # Table reads run off the event loop: a burst of saves is many of these at once in one worker.
-    mappings, (settings, _) = await asyncio.gather(
-        asyncio.to_thread(store.load_mappings), asyncio.to_thread(store.load_settings)
-    )
+    mappings, (settings, _) = await asyncio.gather(off_loop(store.load_mappings), off_loop(store.load_settings))
 
-    def outcome(result: Outcome, detail: str, user_id: str = "", entry: OutboxEntry | None = None) -> RecordPlan:
+    def settle(result: Outcome, detail: str, user_id: str, mailbox_id: str, entry: OutboxEntry) -> tuple[Outcome, str]:
+        """Against the links, then into the outbox: table calls, so run on a worker thread (`off_loop`)."""
+        plan = ExportPlan(run_id=run_id)
+        entries = {user_id: {key: entry}}
+        drop_settled(plan, store, entries, {user_id: mailbox_id})
+        if entry.desire is Desire.REMOVE:
+            apply_deletion_budget(plan, entries, settings)
+            if plan.deletions_blocked:
+                result, detail = Outcome.DELETION_BLOCKED, plan.alerts[0]
+                log.error("push deletion blocked", extra={"run_id": run_id, "record": key, "user": user_id})
+        if entries[user_id]:
+            store.put_outbox(list(entries[user_id].values()))
+        elif result is not Outcome.DELETION_BLOCKED:
+            result, detail = Outcome.SETTLED, "the mailbox already shows this"
+        return result, detail
+
+    async def outcome(result: Outcome, detail: str, user_id: str = "", entry: OutboxEntry | None = None) -> RecordPlan:
         mailbox_id = mappings.users[user_id].mailbox_id if user_id in mappings.users else ""
         if entry is not None:
-            plan = ExportPlan(run_id=run_id)
-            entries = {user_id: {key: entry}}
-            drop_settled(plan, store, entries, {user_id: mailbox_id})
-            if entry.desire is Desire.REMOVE:
-                apply_deletion_budget(plan, entries, settings)
-                if plan.deletions_blocked:
-                    result, detail = Outcome.DELETION_BLOCKED, plan.alerts[0]
-                    log.error("push deletion blocked", extra={"run_id": run_id, "record": key, "user": user_id})
-            if entries[user_id]:
-                store.put_outbox(list(entries[user_id].values()))
-            elif result is not Outcome.DELETION_BLOCKED:
-                result, detail = Outcome.SETTLED, "the mailbox already shows this"
+            result, detail = await off_loop(settle, result, detail, user_id, mailbox_id, entry)
         log.info(
             "record planned",
             extra={"run_id": run_id, "record": key, "user": user_id, "outcome": result.value},
@@ -116,44 +120,44 @@ async def plan_record(
     if changes.deletions:
         deletion = changes.deletions[0]
         if not deletion.user_id:
-            return outcome(Outcome.NOT_FOUND, "deleted in OpenAir, and OpenAir did not say whose it was")
+            return await outcome(Outcome.NOT_FOUND, "deleted in OpenAir, and OpenAir did not say whose it was")
         if settings.on_record_deleted is not WhenRemoved.REMOVE_EVENT:
-            return outcome(Outcome.KEPT, "deleted in OpenAir; OnRecordDeleted is Keep event", deletion.user_id)
+            return await outcome(Outcome.KEPT, "deleted in OpenAir; OnRecordDeleted is Keep event", deletion.user_id)
         entry = OutboxEntry(deletion.user_id, key, Desire.REMOVE, "deleted in OpenAir", run_id=run_id)
-        return outcome(Outcome.REMOVE, "deleted in OpenAir", deletion.user_id, entry)
+        return await outcome(Outcome.REMOVE, "deleted in OpenAir", deletion.user_id, entry)
 
     records = [record for _kind, record in changes.each()]
     if not records:
-        return outcome(Outcome.NOT_FOUND, f"OpenAir has no {kind.value} {record_id}")
+        return await outcome(Outcome.NOT_FOUND, f"OpenAir has no {kind.value} {record_id}")
     record = records[0]
     user_id = record.userid or ""
     mapping = mappings.users.get(user_id)
     if mapping is None or not mapping.mailbox_id:
         problems = [str(p) for p in mappings.problems if p.row_key == user_id]
         why = problems[0] if problems else f"OpenAir user {user_id or '(none)'} has no mapped mailbox"
-        return outcome(Outcome.USER_NOT_MAPPED, why, user_id)
+        return await outcome(Outcome.USER_NOT_MAPPED, why, user_id)
     if kind not in mapping.export_kinds:
-        return outcome(Outcome.TYPE_NOT_EXPORTED, f"exporting {kind.value}s is switched off for user {user_id}",
+        return await outcome(Outcome.TYPE_NOT_EXPORTED, f"exporting {kind.value}s is switched off for user {user_id}",
                        user_id)  # fmt: skip
     if settings.export_after is not None and record.updated is not None:
         export_after = dt.datetime.combine(settings.export_after, dt.time(0), dt.UTC)
         if record.updated < export_after:
-            return outcome(Outcome.BEFORE_EXPORT_AFTER, f"updated before ExportAfter {settings.export_after}", user_id)
+            return await outcome(
+                Outcome.BEFORE_EXPORT_AFTER, f"updated before ExportAfter {settings.export_after}", user_id
+            )
 
-    (show_as, _), reference = await asyncio.gather(
-        asyncio.to_thread(store.load_show_as), openair.read_reference(changes)
-    )
+    (show_as, _), reference = await asyncio.gather(off_loop(store.load_show_as), openair.read_reference(changes))
     zone = user_zone(mapping, settings)
     today = dt.datetime.now(dt.UTC).astimezone(ZoneInfo(zone)).date()
     rendered = render(record, reference, RenderContext(zone, settings, show_as, today=today))
     if isinstance(rendered, BeforeWindow):
-        return outcome(Outcome.BEFORE_EXPORT_WINDOW, rendered.reason, user_id)
+        return await outcome(Outcome.BEFORE_EXPORT_WINDOW, rendered.reason, user_id)
     if isinstance(rendered, OutOfScope):
         if settings.on_record_out_of_scope is not WhenRemoved.REMOVE_EVENT:
-            return outcome(Outcome.KEPT, f"out of scope ({rendered.reason}); OnRecordOutOfScope is Keep event",
+            return await outcome(Outcome.KEPT, f"out of scope ({rendered.reason}); OnRecordOutOfScope is Keep event",
                            user_id)  # fmt: skip
         entry = OutboxEntry(user_id, key, Desire.REMOVE, rendered.reason, run_id=run_id)
-        return outcome(Outcome.REMOVE, rendered.reason, user_id, entry)
+        return await outcome(Outcome.REMOVE, rendered.reason, user_id, entry)
     entry = OutboxEntry(user_id, key, Desire.WRITE, "changed in OpenAir (pushed)", rendered.model_dump_json(), run_id,
                         source_updated=record.updated)  # fmt: skip
-    return outcome(Outcome.WRITE, "changed in OpenAir", user_id, entry)
+    return await outcome(Outcome.WRITE, "changed in OpenAir", user_id, entry)
