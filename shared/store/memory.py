@@ -5,12 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import datetime as dt
 import itertools
 import threading
-from collections.abc import Iterator, Sequence
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from shared.store.backend import BatchOp, EtagMismatch, Row
+
+# The values a table entity can hold (Azure's property types). None of them can be changed in place, so a row
+# holding only these is copied with its dict alone; anything else (a test's odd value) is deep-copied, so a
+# caller never shares a mutable value with the table.
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), bytes, dt.datetime, dt.date, uuid.UUID})
+
+
+def _copy(columns: Mapping[str, Any]) -> dict[str, Any]:
+    if all(type(value) in _IMMUTABLE for value in columns.values()):
+        return dict(columns)
+    return copy.deepcopy(dict(columns))
 
 
 class BlockingCallOnLoop(AssertionError):
@@ -72,7 +85,7 @@ class MemoryTables:
                 keys = self._partitions.get(table, {}).get(partition_key, ())
                 items = sorted(((partition_key, rk), rows[(partition_key, rk)]) for rk in keys)
         for (pk, rk), (columns, etag) in items:
-            yield Row(pk, rk, copy.deepcopy(columns), etag)
+            yield Row(pk, rk, _copy(columns), etag)
 
     def _forget(self, table: str, key: tuple[str, str]) -> None:
         if self._table(table).pop(key, None) is not None:
@@ -87,13 +100,13 @@ class MemoryTables:
             hit = self._table(table).get((partition_key, row_key))
         if hit is None:
             return None
-        return Row(partition_key, row_key, copy.deepcopy(hit[0]), hit[1])
+        return Row(partition_key, row_key, _copy(hit[0]), hit[1])
 
     def _write(self, table: str, row: Row, merge: bool) -> str:
         key = (row.partition_key, row.row_key)
         existing = self._table(table).get(key)
         columns = dict(existing[0]) if (merge and existing) else {}
-        columns.update(copy.deepcopy(dict(row.columns)))
+        columns.update(_copy(row.columns))
         etag = self._etag()
         self._table(table)[key] = (columns, etag)
         self._partitions.setdefault(table, {}).setdefault(key[0], set()).add(key[1])

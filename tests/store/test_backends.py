@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,31 @@ def test_conditional_deletes_in_a_batch_are_atomic(backend: TableBackend, table:
     assert len(list(backend.query(table, "p"))) == 3  # nothing was deleted
     backend.submit(table, [BatchOp("delete", Row("p", f"r{i}", {}, etags[i])) for i in (0, 2)])
     assert [r.row_key for r in backend.query(table, "p")] == ["r1"]
+
+
+def test_rows_read_or_written_share_no_value_with_the_table(backend: TableBackend, table: str) -> None:
+    """A caller that edits what it wrote or read changes nothing stored (the twin copies a row of scalars with its
+    dict alone, anything else deeply)."""
+    columns = {"Name": "a", "When": dt.datetime(2026, 1, 2, tzinfo=dt.UTC), "Count": 1}
+    backend.upsert(table, Row("p", "r", columns))
+    columns["Name"] = "changed after writing"
+    read = stored(backend, table)
+    assert isinstance(read, dict)
+    read["Count"] = 99
+    assert stored(backend, table) == {"Name": "a", "When": dt.datetime(2026, 1, 2, tzinfo=dt.UTC), "Count": 1}
+    assert next(iter(backend.query(table, "p"))).columns["Count"] == 1
+
+
+def test_the_twin_deep_copies_a_value_that_can_change_in_place() -> None:
+    tables = MemoryTables()
+    tags = ["x"]
+    tables.upsert("T", Row("p", "r", {"Tags": tags}))
+    tags.append("y")
+    stored(tables, "T")["Tags"].append("z")
+    assert stored(tables, "T")["Tags"] == ["x"]
+
+
+def stored(backend: TableBackend, table: str) -> Any:
+    row = backend.get(table, "p", "r")
+    assert row is not None
+    return row.columns
