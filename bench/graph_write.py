@@ -21,9 +21,9 @@ from typing import Any
 
 from sandbox.graph.control import GraphControl
 from sandbox.processes import run_printing_url
+from shared.domain.events import CreateEvent, EventDraft
 from shared.graph.client import build_client
 from shared.graph.gateway import CalendarGateway
-from shared.graph.models import CreateEvent, EventDraft
 from shared.secrets import EnvironmentSecrets
 from shared.settings import GraphSettings
 

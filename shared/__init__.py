@@ -1,6 +1,7 @@
 """OpenAir <-> Microsoft 365 calendar sync: everything that is not a function binding.
 
 Layout (arrows point one way: bindings -> sync -> ports; adapters never import the engine):
+- `domain/`   the engine's vocabulary (links, outbox, events, settings, mappings, runs), imported by all
 - `openair/`  the OpenAir XML API client and its typed records
 - `graph/`    the Microsoft Graph calendar gateway (msgraph-sdk)
 - `store/`    Azure Table Storage state and admin tables

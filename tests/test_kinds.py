@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from shared.domain.settings import IntegrationSettings
 from shared.kinds import KIND_OF_TYPE, KINDS, RecordKind
 from shared.openair.changes import ChangeSet, by_kind, model_of
 from shared.openair.models import RECORD_TYPES, Booking
@@ -17,10 +18,10 @@ from shared.push import ChangeNotice
 from shared.store.admin import (
     SETTING_SPECS,
     SWITCH_WORDS,
-    IntegrationSettings,
     new_user_switches,
     parse_settings,
     parse_user_mapping,
+    setting_value,
 )
 from shared.store.backend import Row
 from shared.sync.render import RENDERERS, presentation
@@ -81,14 +82,14 @@ def test_the_kinds_settings_are_settings_and_reach_their_kind_only(kind: RecordK
         Row("Setting", spec.reminder_setting, {"Value": True}),
     ])  # fmt: skip
     assert problems == ()
-    assert settings.value(spec.new_users_setting) is False
-    assert settings.value(spec.reminder_setting) is True
+    assert setting_value(settings, spec.new_users_setting) is False
+    assert setting_value(settings, spec.reminder_setting) is True
     switches = new_user_switches(settings)
     assert {column for column, on in switches.items() if not on} == {spec.switch_column, "Import"}
     assert [k for k in RecordKind if presentation(k, settings).is_reminder_on] == [kind]
     defaults = IntegrationSettings()
-    assert defaults.value(spec.new_users_setting) is True
-    assert defaults.value(spec.reminder_setting) is False
+    assert setting_value(defaults, spec.new_users_setting) is True
+    assert setting_value(defaults, spec.reminder_setting) is False
 
 
 @pytest.mark.parametrize("kind", EVERY_KIND)

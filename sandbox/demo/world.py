@@ -15,7 +15,7 @@ from sandbox.host.localhost import LocalHost
 from sandbox.offline import product_settings
 from sandbox.openair.control import SimulatorControl
 from sandbox.processes import run_printing_url
-from shared.store.admin import UserMapping
+from shared.domain.mappings import UserMapping
 from shared.store.store import SyncStore
 
 PUSH_SECRET = "demo-push-secret"  # the offline world's OPENAIR_PUSH_SECRET (and the form script's PushSecret)

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING
 
 from azure.core.exceptions import AzureError
 
+from shared.domain.events import DeleteEvent
 from shared.errors import SyncError
 from shared.graph.errors import GraphAuthError, GraphError
-from shared.graph.models import DeleteEvent
 from shared.secrets import KeyVaultSecrets
 from shared.settings import (
     SECRET_SETTINGS,

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from shared.admin.mappings import MailboxDirectory, index_mailboxes
+from shared.domain.mappings import MappedBy, UserMapping
 from shared.errors import SyncError
-from shared.store.admin import SWITCH_WORDS, MappedBy, UserMapping, new_user_switches, parse_user_mapping
+from shared.store.admin import SWITCH_WORDS, new_user_switches, parse_user_mapping
 from shared.store.backend import EtagMismatch, Row
 from shared.store.store import SyncStore
 

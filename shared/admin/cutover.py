@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from shared.domain.events import DeleteEvent, EventDraft, EventWrite, WriteResult
+from shared.domain.links import Desire, Link, LinkState
+from shared.domain.runs import RunRecord
 from shared.errors import SyncError
-from shared.graph.models import DeleteEvent, EventDraft, EventWrite, GraphEvent, WriteResult
-from shared.store.state import Desire, Link, LinkState, RunRecord
+from shared.graph.models import GraphEvent
 from shared.store.store import SyncStore
 from shared.sync.cutover import CutoverMatch, cutover_links, draft_of_link, import_window, read_and_match
 from shared.sync.planner import ExportPlan, plan_export, user_zone

@@ -22,8 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from shared.graph.models import DeleteEvent, EventWrite, WriteResult
-from shared.store.state import Link, LinkState, Origin, RunRecord
+from shared.domain.events import DeleteEvent, EventWrite, WriteResult
+from shared.domain.links import Link, LinkState, Origin
+from shared.domain.runs import RunRecord
 from shared.store.store import SyncStore
 
 log = logging.getLogger(__name__)

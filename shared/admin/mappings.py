@@ -15,16 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from shared.domain.mappings import MappedBy, UserMapping
 from shared.graph.models import Mailbox
 from shared.openair.models import User
-from shared.store.admin import (
-    USER_MAPPINGS,
-    MappedBy,
-    UserMapping,
-    new_user_switches,
-    parse_user_mapping,
-    parse_user_mappings,
-)
+from shared.store.admin import USER_MAPPINGS, new_user_switches, parse_user_mapping, parse_user_mappings
 from shared.store.backend import EtagMismatch
 from shared.store.store import SyncStore
 

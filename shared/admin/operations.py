@@ -19,14 +19,14 @@ from shared.admin.decommission import DecommissionReport
 from shared.admin.mappings import MappingReport, refresh_mappings
 from shared.admin.resync import ResyncMode, ResyncReport, choose_users
 from shared.admin.status import StatusReport, build_status
+from shared.domain.runs import RunRecord
+from shared.domain.settings import PauseState
 from shared.errors import SyncPaused
 from shared.jobs import contracts
 from shared.jobs.contracts import ExportWork, ImportWork
 from shared.logging_setup import log_context
 from shared.runtime import Services
 from shared.settings import StorageSettings, load
-from shared.store.admin import PauseState
-from shared.store.state import RunRecord
 from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan
 

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from shared.store.admin import PauseState
+from shared.domain.runs import RunRecord
+from shared.domain.settings import PauseState
 from shared.store.backend import EtagMismatch
-from shared.store.state import RunRecord
 from shared.store.store import SyncStore
 
 log = logging.getLogger(__name__)

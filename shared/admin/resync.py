@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from shared.domain.events import DeleteEvent, EventWrite, WriteResult
+from shared.domain.links import Link, LinkState, Origin
+from shared.domain.runs import RunRecord
+from shared.domain.settings import IntegrationSettings
 from shared.errors import SyncError
-from shared.graph.models import DeleteEvent, DeltaResult, EventWrite, GraphEvent, WriteResult
-from shared.store.admin import IntegrationSettings
-from shared.store.state import Link, LinkState, Origin, RunRecord
+from shared.graph.models import DeltaResult, GraphEvent
 from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan, plan_export
 from shared.sync.ports import OpenAirPort

@@ -14,17 +14,13 @@ from typing import Any
 
 from shared.admin.queues import QueueInspector, QueueMessageView
 from shared.admin.resync import UnknownUser
+from shared.domain.mappings import RowProblem, UserMapping
+from shared.domain.runs import RunRecord
+from shared.domain.settings import CATEGORY_COLORS, IntegrationSettings
 from shared.errors import SyncError
 from shared.kinds import KINDS, RecordKind
-from shared.store.admin import (
-    CATEGORY_COLORS,
-    USER_MAPPINGS,
-    IntegrationSettings,
-    RowProblem,
-    UserMapping,
-    parse_user_mapping,
-)
-from shared.store.state import CURSORS, RunRecord
+from shared.store.admin import USER_MAPPINGS, parse_user_mapping
+from shared.store.state import CURSORS
 from shared.store.store import SyncStore
 from shared.sync.importing.rules import describe_filter, import_filter
 from shared.sync.render import presentation

@@ -12,20 +12,9 @@ Importing this package is cheap on purpose: it exposes only our own models and e
 - `retry`    Retry-After parsing and back-off; `middleware` applies it to every other request
 """
 
+from shared.domain.events import CreateEvent, DeleteEvent, EventDraft, EventWrite, UpdateEvent, WriteResult
 from shared.graph.errors import DeltaExpired, GraphAuthError, GraphError, GraphNotFound, GraphThrottled
-from shared.graph.models import (
-    OPENAIR_PROPERTY_ID,
-    CreateEvent,
-    DeleteEvent,
-    DeltaResult,
-    EventDraft,
-    EventWrite,
-    GraphEvent,
-    Mailbox,
-    Subscription,
-    UpdateEvent,
-    WriteResult,
-)
+from shared.graph.models import OPENAIR_PROPERTY_ID, DeltaResult, GraphEvent, Mailbox, Subscription
 
 __all__ = [
     "OPENAIR_PROPERTY_ID",

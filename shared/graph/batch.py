@@ -34,11 +34,11 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
+from shared.domain.events import CreateEvent, DeleteEvent, EventWrite, UpdateEvent, WriteResult
 from shared.graph import failures
 from shared.graph.errors import GraphError
 from shared.graph.limits import MailboxLimiter
 from shared.graph.middleware import Sleep
-from shared.graph.models import CreateEvent, DeleteEvent, EventWrite, UpdateEvent, WriteResult
 from shared.graph.render import event_json
 from shared.graph.retry import RetryPolicy, backoff_delay
 

@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 from kiota_abstractions.api_error import APIError
 
+from shared.domain.events import is_mailbox_unavailable
 from shared.graph.errors import (
     MAILBOX_HINT,
     DeltaExpired,
@@ -15,7 +16,6 @@ from shared.graph.errors import (
     GraphNotFound,
     GraphThrottled,
     MailboxUnavailable,
-    is_mailbox_unavailable,
 )
 
 AUTH_HINT = (

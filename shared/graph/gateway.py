@@ -16,22 +16,14 @@ from typing import Any, TypeVar
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_abstractions.headers_collection import HeadersCollection
 
+from shared.domain.events import EventWrite, WriteResult, is_event_gone
 from shared.graph import failures, parse
 from shared.graph.batch import BatchedRequest, BatchWriter, InnerResponse
 from shared.graph.client import GraphClient
-from shared.graph.errors import GraphError, GraphNotFound, is_event_gone
+from shared.graph.errors import GraphError, GraphNotFound
 from shared.graph.limits import MailboxLimiter
 from shared.graph.middleware import Sleep
-from shared.graph.models import (
-    OPENAIR_PROPERTY_ID,
-    AutomaticReplies,
-    DeltaResult,
-    EventWrite,
-    GraphEvent,
-    Mailbox,
-    Subscription,
-    WriteResult,
-)
+from shared.graph.models import OPENAIR_PROPERTY_ID, AutomaticReplies, DeltaResult, GraphEvent, Mailbox, Subscription
 from shared.graph.retry import RetryPolicy
 from shared.settings import GraphSettings
 

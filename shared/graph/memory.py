@@ -9,18 +9,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from shared.graph.errors import GraphAuthError, MailboxUnavailable
-from shared.graph.models import (
+from shared.domain.events import (
     DUPLICATE_TRANSACTION,
-    AutomaticReplies,
     CreateEvent,
     DeleteEvent,
     EventDraft,
     EventWrite,
-    GraphEvent,
     UpdateEvent,
     WriteResult,
 )
+from shared.graph.errors import GraphAuthError, MailboxUnavailable
+from shared.graph.models import AutomaticReplies, GraphEvent
 
 
 class LostResponse(Exception):

@@ -15,18 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shared.domain.events import DeleteEvent, EventDraft, EventWrite, UpdateEvent, WriteResult
 from shared.graph.errors import DeltaExpired, GraphNotFound, GraphThrottled
 from shared.graph.memory import MemoryCalendar, StoredEvent, exported_view, overlapping
-from shared.graph.models import (
-    DeleteEvent,
-    DeltaResult,
-    EventDraft,
-    EventWrite,
-    GraphEvent,
-    Subscription,
-    UpdateEvent,
-    WriteResult,
-)
+from shared.graph.models import DeltaResult, GraphEvent, Subscription
 
 
 def _stored(event: GraphEvent) -> StoredEvent:

@@ -1,8 +1,9 @@
-"""The gateway's own typed view of Graph: mailboxes, events we write, events we read, write results.
+"""The gateway's own typed view of what Graph holds: mailboxes, events read back, delta passes, automatic
+replies, subscriptions. The events the product writes and the outcome of each write are the engine's words:
+`shared/domain/events.py`.
 
 msgraph-sdk types stop at the gateway; everything past it (the engine, the store) speaks these models.
-Times: a draft carries naive wall-clock times plus an IANA zone, because all-day boundaries and DST are
-defined in the user's zone, never by UTC arithmetic. Events read back carry aware datetimes.
+Events read back carry aware datetimes.
 """
 
 from __future__ import annotations
@@ -10,17 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict
 
-from shared.graph.errors import is_event_gone, is_mailbox_unavailable
+from shared.domain.events import Sensitivity, ShowAs
 
 # Our single-value extended property. The GUID is this product's own property set; the name is
 # case-sensitive in Graph filters. Value format: "openair:<record type>:<id>", e.g. "openair:booking:123".
 OPENAIR_PROPERTY_SET = "{6b2c7a5e-1f0d-4a8e-9c3b-2d4e5f6a7b8c}"
 OPENAIR_PROPERTY_ID = f"String {OPENAIR_PROPERTY_SET} Name OpenAirKey"
 
-ShowAs = Literal["free", "tentative", "busy", "oof", "workingElsewhere", "unknown"]
-Sensitivity = Literal["normal", "personal", "private", "confidential"]
 EventType = Literal["singleInstance", "occurrence", "exception", "seriesMaster"]
 Response = Literal["none", "organizer", "tentativelyAccepted", "accepted", "declined", "notResponded"]
 
@@ -49,38 +48,6 @@ class Mailbox(_Model):
             if scheme.lower() == "smtp" and address:
                 found.add(address.lower())
         return frozenset(found)
-
-
-class EventDraft(_Model):
-    """An event as the product wants it to be in a mailbox."""
-
-    openair_key: str
-    subject: str
-    body: str
-    body_type: Literal["text", "html"] = "text"
-    start: dt.datetime  # naive wall-clock time in `time_zone`
-    end: dt.datetime
-    time_zone: str  # IANA name
-    is_all_day: bool
-    show_as: ShowAs = "free"
-    sensitivity: Sensitivity = "normal"
-    categories: tuple[str, ...] = ()
-    is_reminder_on: bool = False
-
-    @field_validator("start", "end")
-    @classmethod
-    def _naive(cls, value: dt.datetime) -> dt.datetime:
-        if value.tzinfo is not None:
-            raise ValueError("draft times are wall-clock times in time_zone; pass a naive datetime")
-        return value
-
-    @model_validator(mode="after")
-    def _consistent(self) -> EventDraft:
-        if self.end < self.start:
-            raise ValueError(f"event {self.openair_key} ends before it starts")
-        if self.is_all_day and (self.start.time() != dt.time(0) or self.end.time() != dt.time(0)):
-            raise ValueError(f"all-day event {self.openair_key} must start and end at midnight")
-        return self
 
 
 class Attendee(_Model):
@@ -123,66 +90,6 @@ class GraphEvent(_Model):
         the etag (microsoft-graph-docs-contrib issues #34 and #5602)."""
         needed = (self.change_key, self.start, self.end, self.type, self.show_as, self.sensitivity)
         return all(value is not None for value in needed) and None not in (self.is_all_day, self.is_cancelled)
-
-
-class CreateEvent(_Model):
-    draft: EventDraft
-    transaction_id: str  # stable per (mailbox, record, generation): a retried create makes no duplicate
-
-
-class UpdateEvent(_Model):
-    event_id: str
-    draft: EventDraft
-
-
-class DeleteEvent(_Model):
-    event_id: str
-
-
-EventWrite = CreateEvent | UpdateEvent | DeleteEvent
-
-
-# The error Graph answers (400, some clients report 409) to a create repeating a transactionId the mailbox has seen,
-# even one whose event was deleted since: the create already happened, or its id is spent.
-DUPLICATE_TRANSACTION = "ErrorDuplicateTransactionId"
-
-
-class WriteResult(_Model):
-    """The outcome of one write; failures come back per item, never lost."""
-
-    write: EventWrite
-    status: int
-    event_id: str | None = None
-    change_key: str | None = None
-    error_code: str | None = None
-    error_message: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
-
-    @property
-    def event_gone(self) -> bool:
-        """The event is not in the mailbox any more (deleted in Outlook): 404 ErrorItemNotFound."""
-        return is_event_gone(self.status, self.error_code)
-
-    @property
-    def mailbox_unavailable(self) -> bool:
-        """The whole mailbox answered 404 (licence removed, user deleted): nothing is known about the event."""
-        return is_mailbox_unavailable(self.status, self.error_code)
-
-    @property
-    def transaction_spent(self) -> bool:
-        """A create refused because its transactionId was used before: the event may exist (a retry after a lost
-        answer; find it by our extended property) or may have been deleted (create it under a new id)."""
-        return isinstance(self.write, CreateEvent) and (self.error_code or "").lower() == DUPLICATE_TRANSACTION.lower()
-
-    @property
-    def done(self) -> bool:
-        """The mailbox is now as the write wanted: it succeeded, or it deleted an event already gone.
-
-        Only an event-level 404 counts as gone: a mailbox-level 404 leaves the event where it was."""
-        return self.ok or (isinstance(self.write, DeleteEvent) and self.event_gone)
 
 
 class DeltaResult(_Model):

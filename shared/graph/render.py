@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.graph.models import OPENAIR_PROPERTY_ID, EventDraft
+from shared.domain.events import EventDraft
+from shared.graph.models import OPENAIR_PROPERTY_ID
 
 EVENT_ODATA_TYPE = "#microsoft.graph.event"
 

@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from shared.domain.runs import RunRecord
 from shared.errors import BadMessage
 from shared.jobs.contracts import ExportWork, decode, encode, user_of
 from shared.runtime import Services
 from shared.store.offload import off_loop
-from shared.store.state import RunRecord
 
 if TYPE_CHECKING:
     from shared.sync.planner import ExportPlan

@@ -10,13 +10,13 @@ import datetime as dt
 import logging
 import urllib.parse
 
+from shared.domain.runs import RunRecord
 from shared.errors import BadMessage, ConfigurationError
 from shared.jobs.contracts import ImportWork, decode, encode, user_of
 from shared.notifications.directory import client_state
 from shared.runtime import Services
 from shared.settings import ImportSettings, load
 from shared.store.offload import off_loop
-from shared.store.state import RunRecord
 from shared.sync.importing.subscriptions import Endpoints, handle_lifecycle, importing_users, manage_subscriptions
 
 log = logging.getLogger(__name__)

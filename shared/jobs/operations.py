@@ -17,10 +17,10 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from shared.domain.runs import RunRecord
 from shared.errors import BadMessage
 from shared.jobs.contracts import OperationMessage, decode, encode
 from shared.store.offload import off_loop
-from shared.store.state import RunRecord
 from shared.store.store import SyncStore
 
 if TYPE_CHECKING:

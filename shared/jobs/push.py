@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shared.domain.runs import RunRecord
 from shared.errors import BadMessage, ConfigurationError
 from shared.jobs.contracts import RecordWork, decode, encode
 from shared.kinds import record_key
@@ -25,7 +26,6 @@ from shared.push import PendingSaves, verify_push
 from shared.runtime import Services
 from shared.settings import PushSettings, load
 from shared.store.offload import off_loop
-from shared.store.state import RunRecord
 
 log = logging.getLogger(__name__)
 

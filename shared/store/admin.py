@@ -1,4 +1,5 @@
-"""The tables administrators edit in Storage Explorer, parsed into typed objects row by row.
+"""The tables administrators edit in Storage Explorer, parsed row by row into the domain's objects
+(`shared/domain/settings.py`, `shared/domain/mappings.py`).
 
 Parse, don't validate later: a row that parses is valid; a row that does not becomes a `RowProblem` with
 the table, the row, the column and what is allowed, and is skipped. Everyone else keeps syncing.
@@ -9,10 +10,25 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from shared.domain.mappings import MappedBy, Mappings, RowProblem, UserMapping
+from shared.domain.settings import (
+    ANY,
+    AUTO_REPLY_FIELDS,
+    CATEGORY_COLORS,
+    DEFAULT_AUTO_REPLY,
+    IMPORT_SHOW_AS,
+    ConflictResolution,
+    ImportDetail,
+    IntegrationSettings,
+    OutlookDeletion,
+    PauseState,
+    ShowAsChoice,
+    WhenRemoved,
+)
 from shared.kinds import KINDS, RecordKind
 from shared.store.backend import Row
 
@@ -23,17 +39,6 @@ SETTINGS = "IntegrationSettings"
 USER_PARTITION = "User"
 SHOW_AS_PARTITION = "BookingType"
 SETTINGS_PARTITION = "Setting"
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    table: str
-    row_key: str
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.table} row '{self.row_key}': column {self.column} {self.message}"
 
 
 class _BadValue(Exception):
@@ -119,85 +124,7 @@ def _optional_days(value: Any) -> int | None:
     return _int(value)
 
 
-class MappedBy(StrEnum):
-    EMAIL = "Email"
-    ALIAS = "Alias"
-    MANUAL = "Manual"
-
-
-class ShowAsChoice(StrEnum):
-    FREE = "Set event time as free"
-    TENTATIVE = "Set event time as tentative"
-    BUSY = "Set event time as busy"
-    OUT_OF_OFFICE = "Set event time as out of office"
-    DO_NOT_EXPORT = "Do not export"
-
-
-class WhenRemoved(StrEnum):
-    REMOVE_EVENT = "Remove event"
-    KEEP_EVENT = "Keep event"
-
-
-class ConflictResolution(StrEnum):
-    OPENAIR_WINS = "OpenAir wins"
-    EXCHANGE_WINS = "Exchange wins"
-
-
-class ImportDetail(StrEnum):
-    """How much of an Outlook event an imported booking carries."""
-
-    FULL = "Full"  # times, and the subject as the booking's notes
-    AVAILABILITY_ONLY = "Availability only"  # times and Show As only: never a subject or a body
-
-
-# Graph's categoryColor presets (https://learn.microsoft.com/graph/api/resources/outlookcategory): the name an
-# administrator sees in Outlook, for the constant Graph stores. Either may be written in IntegrationSettings.
-CATEGORY_COLORS: dict[str, str] = {
-    "None": "none", "Red": "preset0", "Orange": "preset1", "Brown": "preset2", "Yellow": "preset3",
-    "Green": "preset4", "Teal": "preset5", "Olive": "preset6", "Blue": "preset7", "Purple": "preset8",
-    "Cranberry": "preset9", "Steel": "preset10", "DarkSteel": "preset11", "Gray": "preset12",
-    "DarkGray": "preset13", "Black": "preset14", "DarkRed": "preset15", "DarkOrange": "preset16",
-    "DarkBrown": "preset17", "DarkYellow": "preset18", "DarkGreen": "preset19", "DarkTeal": "preset20",
-    "DarkOlive": "preset21", "DarkBlue": "preset22", "DarkPurple": "preset23", "DarkCranberry": "preset24",
-}  # fmt: skip
-# Show As values an import filter may list (Graph's freeBusyStatus, less `unknown`).
-IMPORT_SHOW_AS = ("free", "tentative", "busy", "oof", "workingElsewhere")
-ANY = "*"  # in a UserMappings filter column: no filter for this user, whatever IntegrationSettings say
-
-
-class OutlookDeletion(StrEnum):
-    IGNORE = "Ignore"
-    DELETE_BOOKINGS_FROM_OUTLOOK = "Delete bookings created from Outlook"
-    DELETE_ANY_BOOKING = "Delete booking regardless of origin"
-    CHANGE_BOOKING_TYPE = "Change booking type"
-
-
 # ---------------------------------------------------------------- user mappings
-
-
-@dataclass(frozen=True)
-class UserMapping:
-    """One OpenAir user and the mailbox their work goes to. RowKey = OpenAir user id."""
-
-    openair_user_id: str
-    mailbox: str  # SMTP address or UPN the admin (or the refresh) chose
-    mailbox_id: str  # Graph user id, written by the product when the mailbox is resolved
-    mapped_by: MappedBy
-    export_kinds: frozenset[RecordKind]
-    import_events: bool
-    time_zone: str | None  # per-user override (IANA or Windows name)
-    name: str = ""
-    email: str = ""
-    openair_time_zone: str = ""  # written by the product from the OpenAir user record
-    mailbox_time_zone: str = ""  # written by the product from the mailbox settings
-    # Per-user import choices; None = IntegrationSettings decide, `ANY` (categories, show as, tag) = no filter.
-    import_categories: tuple[str, ...] | None = None
-    import_show_as: tuple[str, ...] | None = None
-    import_subject_tag: str | None = None
-    import_detail: ImportDetail | None = None
-
-    def exports(self, kind: RecordKind) -> bool:
-        return kind in self.export_kinds
 
 
 IMPORT_SWITCH = "Import"
@@ -293,13 +220,6 @@ def parse_user_mapping(row: Row) -> UserMapping | RowProblem:
     )
 
 
-@dataclass(frozen=True)
-class Mappings:
-    users: dict[str, UserMapping]  # by OpenAir user id; only valid rows with a mailbox
-    unmapped: dict[str, UserMapping]  # valid rows without a mailbox yet
-    problems: tuple[RowProblem, ...]
-
-
 def parse_user_mappings(rows: Iterable[Row]) -> Mappings:
     parsed: list[UserMapping] = []
     problems: list[RowProblem] = []
@@ -375,12 +295,6 @@ class SettingSpec:
     description: str
 
 
-AUTO_REPLY_FIELDS = ("name", "first_day", "last_day", "return_day")
-DEFAULT_AUTO_REPLY = (
-    "I am out of the office from {first_day} to {last_day} and will reply when I am back on {return_day}."
-)
-
-
 def _reply_template(value: Any) -> str:
     import string
 
@@ -394,61 +308,6 @@ def _reply_template(value: Any) -> str:
         allowed = ", ".join("{" + n + "}" for n in AUTO_REPLY_FIELDS)
         raise _BadValue(f"uses {{{unknown[0]}}}; the placeholders are {allowed}")
     return text
-
-
-@dataclass(frozen=True)
-class IntegrationSettings:
-    export_after: dt.date | None = None
-    export_booking_notes_as_is: bool = False
-    on_record_deleted: WhenRemoved = WhenRemoved.REMOVE_EVENT
-    on_record_out_of_scope: WhenRemoved = WhenRemoved.REMOVE_EVENT
-    on_user_out_of_scope: WhenRemoved = WhenRemoved.KEEP_EVENT
-    max_deletions_per_run: int = 200
-    max_import_deletions_per_pass: int = 50
-    watermark_overlap_minutes: int = 10
-    default_time_zone: str = "UTC"
-    # Per record type (`KindSpec.new_users_setting`): the switch users mapped automatically get.
-    new_users_export: Mapping[RecordKind, bool] = field(default_factory=lambda: dict.fromkeys(KINDS, True))
-    new_users_import: bool = False
-    import_enabled: bool = False
-    sync_events_after: dt.date | None = None
-    conflict_resolution: ConflictResolution = ConflictResolution.OPENAIR_WINS
-    default_booking_type_id: str = ""
-    default_project_id: str = ""
-    import_private_events: bool = False
-    skip_free_events: bool = True
-    on_outlook_deletion: OutlookDeletion = OutlookDeletion.IGNORE
-    deleted_booking_type_id: str = ""
-    window_past_days: int = 30
-    window_future_days: int = 180
-    report_recipients: str = ""
-    report_sender: str = ""
-    report_when: str = "Never"
-    import_categories: tuple[str, ...] = ()
-    import_show_as: tuple[str, ...] = ()
-    import_subject_tag: str = ""
-    import_detail: ImportDetail = ImportDetail.FULL
-    export_category: str = ""
-    export_category_color: str = "preset7"
-    # Per record type (`KindSpec.reminder_setting`): whether its events have an Outlook reminder.
-    reminders: Mapping[RecordKind, bool] = field(default_factory=lambda: dict.fromkeys(KINDS, False))
-    export_window_past_days: int | None = None
-    export_window_future_days: int | None = None
-    incumbent_events_in_mailboxes: bool = False
-    paused: bool = False
-    auto_replies_for_time_off: bool = False
-    auto_reply_internal_message: str = DEFAULT_AUTO_REPLY
-    auto_reply_external_message: str = DEFAULT_AUTO_REPLY
-    conflict_report: bool = False
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def value(self, name: str) -> Any:
-        """The value of the setting named `name` (its row's RowKey), as parsed or defaulted."""
-        per_kind = _PER_KIND.get(name)
-        if per_kind is not None:
-            attribute, kind = per_kind
-            return getattr(self, attribute)[kind]
-        return getattr(self, _FIELD_OF[name])
 
 
 def _zone(value: Any) -> str:
@@ -590,15 +449,6 @@ def parse_settings(rows: Iterable[Row]) -> tuple[IntegrationSettings, tuple[RowP
 PAUSED = "Paused"
 
 
-@dataclass(frozen=True)
-class PauseState:
-    """The `Paused` row: the incumbent's Stop Engine. Who and why are kept beside the switch for `status`."""
-
-    since: dt.datetime | None
-    by: str
-    reason: str
-
-
 def parse_pause(row: Row | None) -> PauseState | None:
     """None when the sync runs. A Value that is not a Boolean does not pause (it is reported as a bad setting)."""
     if row is None or row.columns.get("Value") is not True:
@@ -623,3 +473,12 @@ def misplaced(table: str, partition: str, rows: Iterable[Row]) -> tuple[list[Row
             problems.append(RowProblem(table, row.row_key, "PartitionKey", f"is '{row.partition_key}'; use "
                                        f"'{partition}' (rows under another PartitionKey are not read)"))  # fmt: skip
     return kept, tuple(problems)
+
+
+def setting_value(settings: IntegrationSettings, name: str) -> Any:
+    """The value of the setting named `name` (its row's RowKey), as parsed or defaulted."""
+    per_kind = _PER_KIND.get(name)
+    if per_kind is not None:
+        attribute, kind = per_kind
+        return getattr(settings, attribute)[kind]
+    return getattr(settings, _FIELD_OF[name])

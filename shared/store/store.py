@@ -8,12 +8,14 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from shared.domain.links import Link, Origin, OutboxEntry, UserState
+from shared.domain.mappings import Mappings, RowProblem, UserMapping
+from shared.domain.runs import RunRecord
+from shared.domain.settings import IntegrationSettings, PauseState, ShowAsChoice
 from shared.store import admin, importing, state
-from shared.store.admin import IntegrationSettings, Mappings, PauseState, RowProblem, ShowAsChoice, UserMapping
 from shared.store.backend import BatchOp, EtagMismatch, Row, TableBackend
 from shared.store.importing import ImportStore
 from shared.store.lease import mailbox_lease
-from shared.store.state import Link, OutboxEntry, RunRecord, UserState
 
 ALL_TABLES = (
     admin.USER_MAPPINGS,
@@ -103,10 +105,10 @@ class SyncStore:
 
     # ------------------------------------------------------------ links
     def links(self, user_id: str) -> dict[str, Link]:
-        return {row.row_key: Link.from_row(row) for row in self._tables.query(state.LINKS, user_id)}
+        return {row.row_key: state.link_of(row) for row in self._tables.query(state.LINKS, user_id)}
 
     def all_links(self) -> Iterable[Link]:
-        return (Link.from_row(row) for row in self._tables.query(state.LINKS))
+        return (state.link_of(row) for row in self._tables.query(state.LINKS))
 
     def put_links(self, links: Sequence[Link]) -> None:
         # The owner index first: a link (and so an event) never exists that a reassignment could not find.
@@ -115,7 +117,7 @@ class SyncStore:
         ]
         if owners:
             self._tables.submit(state.LINK_OWNERS, owners)
-        self._tables.submit(state.LINKS, [BatchOp("upsert", link.to_row()) for link in links])
+        self._tables.submit(state.LINKS, [BatchOp("upsert", state.link_row(link)) for link in links])
 
     def delete_links(self, user_id: str, keys: Sequence[str]) -> None:
         self._tables.submit(state.LINKS, [BatchOp("delete", Row(user_id, key)) for key in keys])
@@ -142,7 +144,7 @@ class SyncStore:
         if self.cursor(OWNER_INDEX_SCOPE, OWNER_INDEX_NAME)[0]:
             return
         rows = [BatchOp("upsert", state.owner_row(link.key, link.user_id)) for link in self.all_links()
-                if link.origin is state.Origin.OPENAIR]  # fmt: skip
+                if link.origin is Origin.OPENAIR]  # fmt: skip
         if rows:
             self._tables.submit(state.LINK_OWNERS, rows)
         self.put_cursors(OWNER_INDEX_SCOPE, {OWNER_INDEX_NAME: "built"})
@@ -156,13 +158,13 @@ class SyncStore:
 
     # ------------------------------------------------------------ outbox
     def outbox(self, user_id: str) -> list[OutboxEntry]:
-        return [OutboxEntry.from_row(row) for row in self._tables.query(state.OUTBOX, user_id)]
+        return [state.outbox_entry_of(row) for row in self._tables.query(state.OUTBOX, user_id)]
 
     def outbox_users(self) -> set[str]:
         return {row.partition_key for row in self._tables.query(state.OUTBOX)}
 
     def put_outbox(self, entries: Sequence[OutboxEntry]) -> None:
-        self._tables.submit(state.OUTBOX, [BatchOp("upsert", e.to_row()) for e in entries])
+        self._tables.submit(state.OUTBOX, [BatchOp("upsert", state.outbox_row(e)) for e in entries])
 
     def settle_outbox_many(self, entries: Sequence[OutboxEntry]) -> int:
         """Remove applied entries (ETag-conditional) in batches; returns how many were removed."""
@@ -201,10 +203,10 @@ class SyncStore:
 
     # ------------------------------------------------------------ user state
     def user_states(self) -> dict[str, UserState]:
-        return {row.row_key: UserState.from_row(row) for row in self._tables.query(state.USER_STATE, "User")}
+        return {row.row_key: state.user_state_of(row) for row in self._tables.query(state.USER_STATE, "User")}
 
     def put_user_states(self, states: Sequence[UserState]) -> None:
-        self._tables.submit(state.USER_STATE, [BatchOp("upsert", s.to_row()) for s in states])
+        self._tables.submit(state.USER_STATE, [BatchOp("upsert", state.user_state_row(s)) for s in states])
 
     # ------------------------------------------------------------ audit log and report markers
     def append_audit(self, month: str, key: str, columns: dict[str, Any]) -> None:
@@ -241,7 +243,7 @@ class SyncStore:
 
     # ------------------------------------------------------------ runs
     def record_run(self, run: RunRecord) -> None:
-        self._tables.upsert(state.RUNS, run.to_row())
+        self._tables.upsert(state.RUNS, state.run_row(run))
 
     def recent_runs(self, limit: int = 50) -> list[RunRecord]:
         now = dt.datetime.now(dt.UTC)
@@ -249,7 +251,7 @@ class SyncStore:
         runs: list[RunRecord] = []
         for month in months:
             for row in self._tables.query(state.RUNS, month):
-                runs.append(RunRecord.from_row(row))
+                runs.append(state.run_record_of(row))
                 if len(runs) >= limit:
                     return runs
         return runs

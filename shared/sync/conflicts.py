@@ -15,11 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from shared.domain.links import Link, Origin
+from shared.domain.settings import IntegrationSettings
 from shared.graph.models import GraphEvent
 from shared.kinds import RecordKind, parse_record_key
-from shared.store.admin import IntegrationSettings
 from shared.store.offload import off_loop
-from shared.store.state import Link, Origin
 from shared.store.store import SyncStore
 from shared.sync.ports import CalendarPort
 

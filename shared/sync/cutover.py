@@ -26,10 +26,12 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from shared.graph.models import EventDraft, GraphEvent
+from shared.domain.events import EventDraft
+from shared.domain.links import Desire, Link, LinkState, OutboxEntry
+from shared.domain.runs import RunRecord
+from shared.domain.settings import IntegrationSettings
+from shared.graph.models import GraphEvent
 from shared.kinds import RecordKind, parse_record_key
-from shared.store.admin import IntegrationSettings
-from shared.store.state import Desire, Link, LinkState, OutboxEntry, RunRecord
 from shared.store.store import SyncStore
 from shared.sync.decide import transaction_id
 from shared.sync.incumbent import (

@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
-from shared.graph.models import CreateEvent, DeleteEvent, EventDraft, EventWrite, UpdateEvent
-from shared.store.state import Desire, Link, LinkState, OutboxEntry
+from shared.domain.events import CreateEvent, DeleteEvent, EventDraft, EventWrite, UpdateEvent
+from shared.domain.links import Desire, Link, LinkState, OutboxEntry
 from shared.sync.render import RENDER_VERSION
 
 # Namespace for transaction ids: the same (mailbox, record, generation) always yields the same id, so a create

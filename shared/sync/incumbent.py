@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from shared.graph.models import EventDraft, GraphEvent
+from shared.domain.events import EventDraft
+from shared.graph.models import GraphEvent
 from shared.kinds import RecordKind, parse_openair_event_key
 
 _AMOUNT = r"(?P<amount>\d+(?:\.\d+)?\s*(?:hrs|%))"

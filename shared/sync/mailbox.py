@@ -18,13 +18,14 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from shared.domain.events import DeleteEvent, EventDraft, WriteResult
+from shared.domain.links import Desire, Link, LinkState, OutboxEntry
+from shared.domain.mappings import UserMapping
+from shared.domain.settings import IntegrationSettings
 from shared.errors import Incomplete
 from shared.graph.errors import GraphError, MailboxUnavailable
-from shared.graph.models import DeleteEvent, EventDraft, WriteResult
 from shared.kinds import RecordKind, openair_event_key, parse_record_key
-from shared.store.admin import IntegrationSettings, UserMapping
 from shared.store.offload import off_loop
-from shared.store.state import Desire, Link, LinkState, OutboxEntry
 from shared.store.store import SyncStore
 from shared.sync import conflicts, time_off
 from shared.sync.cutover import adopt_on_first_export

@@ -22,13 +22,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from shared.graph.models import EventDraft
+from shared.domain.events import EventDraft
+from shared.domain.links import Desire, Link, LinkState, Origin, OutboxEntry, UserState
+from shared.domain.mappings import Mappings, RowProblem, UserMapping
+from shared.domain.settings import IntegrationSettings, WhenRemoved
 from shared.kinds import KIND_OF_TYPE, KINDS, RecordKind, record_key
 from shared.openair.changes import ChangeSet, Deletion, ExportedRecord, Reference, by_kind, updated_cursor
 from shared.openair.models import Booking
 from shared.openair.xml import Unreadable
-from shared.store.admin import IntegrationSettings, Mappings, RowProblem, UserMapping, WhenRemoved
-from shared.store.state import Desire, Link, LinkState, Origin, OutboxEntry, UserState
 from shared.store.store import SyncStore
 from shared.sync.decide import content_hash
 from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX

@@ -7,7 +7,8 @@ import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
-from shared.graph.models import AutomaticReplies, EventWrite, GraphEvent, WriteResult
+from shared.domain.events import EventWrite, WriteResult
+from shared.graph.models import AutomaticReplies, GraphEvent
 from shared.kinds import RecordKind
 from shared.openair.changes import ChangeSet, Reference
 

@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shared.store.state import OutboxEntry
+from shared.domain.links import OutboxEntry
 from shared.store.store import SyncStore
 from shared.sync.decide import Action, decide
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shared.domain.events import EventDraft, ShowAs
+from shared.domain.settings import IntegrationSettings, ShowAsChoice
 from shared.errors import SyncError
-from shared.graph.models import EventDraft, ShowAs
 from shared.kinds import KIND_OF_TYPE, RecordKind, openair_event_key
 from shared.openair.changes import ExportedRecord, Reference
 from shared.openair.models import Booking, Projecttaskassign, Schedulerequest
-from shared.store.admin import IntegrationSettings, ShowAsChoice
 
 log = logging.getLogger(__name__)
 

@@ -23,11 +23,11 @@ from enum import StrEnum
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from shared.domain.links import Desire, OutboxEntry
+from shared.domain.settings import WhenRemoved
 from shared.kinds import RecordKind, record_key
 from shared.openair.changes import ChangeSet, Reference
-from shared.store.admin import WhenRemoved
 from shared.store.offload import off_loop
-from shared.store.state import Desire, OutboxEntry
 from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan, apply_deletion_budget, drop_settled, user_zone
 from shared.sync.render import BeforeWindow, OutOfScope, RenderContext, render

@@ -17,12 +17,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from shared.domain.links import Link
+from shared.domain.mappings import UserMapping
+from shared.domain.settings import IntegrationSettings
 from shared.graph.errors import GraphError
 from shared.graph.models import AutomaticReplies
 from shared.kinds import RecordKind
-from shared.store.admin import IntegrationSettings, UserMapping
 from shared.store.offload import off_loop
-from shared.store.state import Link
 from shared.store.store import SyncStore
 from shared.sync.ports import CalendarPort
 

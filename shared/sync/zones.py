@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from shared.store.admin import IntegrationSettings, UserMapping
+from shared.domain.mappings import UserMapping
+from shared.domain.settings import IntegrationSettings
 from shared.timezones import is_fixed_offset, resolve_zone
 
 # Offsets a zone takes over a year: its winter and summer offsets (either hemisphere).

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import pytest
 
 from shared.admin.reports import send_due_reports
+from shared.domain.runs import RunRecord
 from shared.store.admin import SETTINGS, SETTINGS_PARTITION
 from shared.store.memory import MemoryTables
-from shared.store.state import RunRecord
 from shared.store.store import SyncStore
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import pytest
 
 from shared.admin.resync import ResyncMode, UnknownUser, resync
+from shared.domain.events import CreateEvent, EventDraft
 from shared.graph.memory import MemoryCalendar
-from shared.graph.models import CreateEvent, DeltaResult, EventDraft, GraphEvent
+from shared.graph.models import DeltaResult, GraphEvent
 from shared.kinds import RecordKind
 from shared.sync.mailbox import MailboxReport, export_mailbox
 from tests.sync.world import World

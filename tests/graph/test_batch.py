@@ -11,15 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from shared.domain.events import CreateEvent, DeleteEvent, EventDraft, EventWrite, UpdateEvent
 from shared.graph.batch import batch_size, slots_taken
-from shared.graph.models import (
-    OPENAIR_PROPERTY_ID,
-    CreateEvent,
-    DeleteEvent,
-    EventDraft,
-    EventWrite,
-    UpdateEvent,
-)
+from shared.graph.models import OPENAIR_PROPERTY_ID
 from tests.graph.conftest import GraphFactory, RecordingSleep, json_response
 
 

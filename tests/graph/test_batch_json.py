@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from kiota_serialization_json.json_serialization_writer import JsonSerializationWriter
 
+from shared.domain.events import CreateEvent, DeleteEvent, EventDraft, UpdateEvent
 from shared.graph.batch import path_segment, write_item
-from shared.graph.models import CreateEvent, DeleteEvent, EventDraft, UpdateEvent
 from shared.graph.render import event_json, render_event
 
 

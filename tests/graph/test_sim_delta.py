@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from shared.domain.events import CreateEvent, EventDraft
 from shared.graph.errors import DeltaExpired
 from shared.graph.gateway import CalendarGateway
-from shared.graph.models import CreateEvent, EventDraft
 from tests.graph.conftest import user_in_zone
 
 WINDOW = (dt.datetime(2027, 3, 1, tzinfo=dt.UTC), dt.datetime(2027, 5, 1, tzinfo=dt.UTC))

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from shared.domain.events import CreateEvent, DeleteEvent, EventDraft, UpdateEvent
 from shared.graph.client import build_client
 from shared.graph.errors import GraphAuthError
 from shared.graph.gateway import CalendarGateway
-from shared.graph.models import CreateEvent, DeleteEvent, EventDraft, UpdateEvent
 from shared.secrets import EnvironmentSecrets
 from tests.graph.conftest import graph_settings, user_in_zone
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from sandbox.graph.control import ControlError
+from shared.domain.events import CreateEvent, DeleteEvent, UpdateEvent
 from shared.graph.errors import GraphNotFound, MailboxUnavailable
 from shared.graph.gateway import CalendarGateway
-from shared.graph.models import CreateEvent, DeleteEvent, UpdateEvent
 from tests.graph.conftest import SIM_TOKEN
 from tests.graph.test_sim_events import draft
 

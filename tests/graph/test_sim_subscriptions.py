@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from shared.domain.events import CreateEvent, EventDraft
 from shared.graph.errors import GraphError
 from shared.graph.gateway import CalendarGateway
-from shared.graph.models import CreateEvent, EventDraft
 
 CLIENT_STATE = "s3cret-client-state"
 

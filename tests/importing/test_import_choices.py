@@ -5,14 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from shared.store.admin import (
-    USER_MAPPINGS,
-    ImportDetail,
-    RowProblem,
-    UserMapping,
-    parse_settings,
-    parse_user_mapping,
-)
+from shared.domain.mappings import RowProblem, UserMapping
+from shared.domain.settings import ImportDetail
+from shared.store.admin import USER_MAPPINGS, parse_settings, parse_user_mapping
 from shared.store.backend import Row
 from tests.importing.world import ImportWorld
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from shared.graph.models import CreateEvent, EventDraft
-from shared.store.state import LinkState
+from shared.domain.events import CreateEvent, EventDraft
+from shared.domain.links import LinkState
 from shared.sync.decide import new_link
 from tests.importing.world import ImportWorld, at
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from shared.domain.settings import ConflictResolution
 from shared.openair.models import Booking
-from shared.store.admin import ConflictResolution
 from shared.sync.importing.merge import merge
 from tests.importing.world import ImportWorld, at
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shared.domain.events import EventWrite, WriteResult
 from shared.graph.memory_delta import MemoryMailboxes
-from shared.graph.models import EventWrite, WriteResult
 from shared.openair.bookings import BookingWritten, MemoryBookings
 from shared.openair.models import Booking
 from shared.store.backend import BatchOp, Row

@@ -10,16 +10,17 @@ from typing import Any
 
 import pytest
 
+from shared.domain.settings import ShowAsChoice
 from shared.store.admin import (
     SETTING_SPECS,
     SETTINGS,
     SHOW_AS,
     USER_MAPPINGS,
-    ShowAsChoice,
     parse_settings,
     parse_show_as,
     parse_user_mapping,
     parse_user_mappings,
+    setting_value,
 )
 from shared.store.backend import Row
 
@@ -99,12 +100,12 @@ def test_every_setting_with_a_bad_value_keeps_its_default_and_says_what_is_allow
     neighbour = "MaxDeletionsPerRun" if name != "MaxDeletionsPerRun" else "WindowPastDays"
     rows = [Row("Setting", neighbour, {"Value": 7}), Row("Setting", name, {"Value": value})]
     parsed, problems = parse_settings(rows)
-    assert parsed.value(neighbour) == 7, "the other setting is not disturbed"
+    assert setting_value(parsed, neighbour) == 7, "the other setting is not disturbed"
     if not problems:
         return  # an accepted value (an empty optional date or text)
     (problem,) = problems
     default = next(spec.default for spec in SETTING_SPECS if spec.name == name)
-    assert parsed.value(name) == default
+    assert setting_value(parsed, name) == default
     assert str(problem).startswith(f"{SETTINGS} row '{name}': column Value ")
     assert "use" in str(problem)
 

@@ -21,9 +21,9 @@ from sandbox.host.localhost import LocalHost
 from sandbox.offline import map_users, product_settings
 from sandbox.openair import OpenAirSimulator, SimulatorControl
 from sandbox.sample import build
+from shared.domain.mappings import UserMapping
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
-from shared.store.admin import UserMapping
 from shared.store.store import SyncStore
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,18 +6,10 @@ import datetime as dt
 
 import pytest
 
+from shared.domain.mappings import MappedBy
+from shared.domain.settings import ConflictResolution, ShowAsChoice, WhenRemoved
 from shared.kinds import RecordKind
-from shared.store.admin import (
-    SETTINGS,
-    USER_MAPPINGS,
-    ConflictResolution,
-    MappedBy,
-    ShowAsChoice,
-    WhenRemoved,
-    parse_settings,
-    parse_show_as,
-    parse_user_mappings,
-)
+from shared.store.admin import SETTINGS, USER_MAPPINGS, parse_settings, parse_show_as, parse_user_mappings
 from shared.store.backend import Row
 
 

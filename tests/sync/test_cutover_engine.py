@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 
 from shared.admin.cutover import CutoverAction, cutover
+from shared.domain.links import LinkState
 from shared.graph.memory_delta import MemoryMailboxes
 from shared.graph.models import Attendee, GraphEvent
-from shared.store.state import LinkState
 from shared.sync.mailbox import export_mailbox
 from tests.sync.world import World
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from shared.graph.models import Attendee, EventDraft, GraphEvent
+from shared.domain.events import EventDraft
+from shared.graph.models import Attendee, GraphEvent
 from shared.kinds import RecordKind
 from shared.sync.cutover import match_incumbent, window
 from shared.sync.incumbent import parse_subject
@@ -209,7 +210,7 @@ def test_subject_parsing_and_the_window() -> None:
 
 
 def test_the_import_never_turns_an_incumbent_event_into_a_booking() -> None:
-    from shared.store.admin import IntegrationSettings
+    from shared.domain.settings import IntegrationSettings
     from shared.sync.importing.rules import Skip, classify
 
     settings = IntegrationSettings(skip_free_events=False)

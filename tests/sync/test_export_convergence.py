@@ -20,13 +20,13 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from shared.domain.events import EventDraft, EventWrite
+from shared.domain.settings import IntegrationSettings
 from shared.graph.memory import LostResponse
-from shared.graph.models import EventDraft, EventWrite
 from shared.kinds import KINDS, RecordKind, openair_event_key
 from shared.openair.changes import ChangeSet, by_kind
 from shared.openair.memory import OpenAirUnavailable
 from shared.openair.models import Projecttask
-from shared.store.admin import IntegrationSettings
 from shared.sync.mailbox import MailboxIncomplete
 from shared.sync.render import RenderContext, Unrenderable, render
 from tests.proof.ledger import DEEP

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
+from shared.domain.events import CreateEvent, EventWrite
 from shared.graph.memory import LostResponse
-from shared.graph.models import CreateEvent, EventWrite
 from shared.kinds import RecordKind
 from shared.openair.memory import OpenAirUnavailable
 from shared.store.state import OUTBOX

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from shared.domain.links import LinkState
 from shared.graph.gateway import CalendarGateway
-from shared.store.state import LinkState
 from tests.sync.world import World
 
 D = dt.date

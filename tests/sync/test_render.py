@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.graph.models import EventDraft
+from shared.domain.events import EventDraft
+from shared.domain.settings import IntegrationSettings, ShowAsChoice
 from shared.openair.changes import Reference
 from shared.openair.models import (
     Booking,
@@ -20,7 +21,6 @@ from shared.openair.models import (
     SchedulerequestItem,
     Timetype,
 )
-from shared.store.admin import IntegrationSettings, ShowAsChoice
 from shared.sync.render import (
     OutOfScope,
     RenderContext,

@@ -11,12 +11,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.graph.models import EventDraft
+from shared.domain.events import EventDraft
+from shared.domain.settings import IntegrationSettings
 from shared.openair.changes import Reference
 from shared.openair.dates import read_date
 from shared.openair.errors import OpenAirProtocolError
 from shared.openair.models import Booking, Projecttask, Projecttaskassign, Schedulerequest, SchedulerequestItem
-from shared.store.admin import IntegrationSettings
 from shared.sync.render import MAX_EVENT_YEARS, RenderContext, Unrenderable, render
 from tests.sync.test_render import REF
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from shared.graph.models import EventDraft
+from shared.domain.events import EventDraft
 from shared.kinds import RecordKind
 from shared.sync import decide, planner
 from shared.sync.decide import content_hash

@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from shared.domain.mappings import MappedBy, UserMapping
+from shared.domain.settings import IntegrationSettings
 from shared.kinds import RecordKind
-from shared.store.admin import IntegrationSettings, MappedBy, UserMapping
 from shared.sync.zones import ZoneSource, choose_zone
 from tests.sync.world import World
 

@@ -22,9 +22,9 @@ import logging
 import uuid
 from collections.abc import Callable
 
+from shared.domain.settings import IntegrationSettings
 from shared.errors import Incomplete
 from shared.graph.errors import DeltaExpired, MailboxUnavailable
-from shared.store.admin import IntegrationSettings
 from shared.store.importing import Covered, DeltaCursor
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore

@@ -19,16 +19,16 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
+from shared.domain.links import Link, LinkState, Origin
+from shared.domain.settings import IntegrationSettings, OutlookDeletion
 from shared.errors import SyncError
 from shared.graph.models import GraphEvent
 from shared.kinds import RecordKind, parse_record_key, record_key
 from shared.openair.bookings import UserDefaults
 from shared.openair.errors import OpenAirConditionFailed, OpenAirError, is_retryable
 from shared.openair.models import Booking
-from shared.store.admin import IntegrationSettings, OutlookDeletion
 from shared.store.importing import ImportedEvent
 from shared.store.offload import off_loop
-from shared.store.state import Link, LinkState, Origin
 from shared.store.store import SyncStore
 from shared.sync.importing.merge import merge
 from shared.sync.importing.ports import BookingPort, MailboxReader

@@ -15,7 +15,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from shared.store.admin import ConflictResolution
+from shared.domain.settings import ConflictResolution
 
 WHEN = ("start", "end", "is_all_day")
 FIELDS = (*WHEN, "notes")

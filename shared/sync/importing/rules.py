@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from shared.domain.mappings import UserMapping
+from shared.domain.settings import ANY, ImportDetail, IntegrationSettings
 from shared.graph.models import GraphEvent
 from shared.openair.characters import xml_text
 from shared.openair.models import Booking
-from shared.store.admin import ANY, ImportDetail, IntegrationSettings, UserMapping
 from shared.sync.incumbent import written_by_incumbent
 
 # A booking whose externalid starts with this was made by the import: the export never renders it over the
