@@ -155,4 +155,4 @@ def test_no_other_module_lists_the_kinds_one_by_one() -> None:
         for path in sources
         if all(_mentions(_names_in_code(path), kind) for kind in RecordKind)
     )
-    assert listing == sorted(ENUMERATING)
+    assert set(listing) <= set(ENUMERATING)
