@@ -23,8 +23,6 @@
     "import-subscriptions": "Import: subscriptions", "resync-update": "Resync (update)",
     "resync-recreate": "Resync (recreate)",
   }; // other kinds (cutover-…) show in plain words
-  const SWITCH_WORDS = { booking: "bookings", task_assignment: "task assignments", schedule_request: "time off",
-    import: "import" };
   const OUTCOMES = { ok: ["✔ ok", "outcome-ok"], partial: ["⚠ partial", "outcome-warn"],
     paused: ["❚❚ paused", "outcome-warn"], failed: ["✖ failed", "outcome-bad"],
     blocked: ["✖ blocked by the deletion guard", "outcome-bad"], poison: ["✖ poisoned", "outcome-bad"] };
@@ -118,7 +116,8 @@
   }
 
   const words = (name) => String(name).replaceAll("_", " ").replaceAll("-", " ");
-  const switchWords = (switches) => (switches || []).map((s) => SWITCH_WORDS[s] || words(s));
+  // `manage/status` says each user's switches in words already (shared/kinds.py `KindSpec.words`).
+  const switchWords = (switches) => (switches || []).map(words);
   const plural = (n, one, many) => `${n} ${n === 1 ? one : many || `${one}s`}`;
 
   function outcome(status) {
