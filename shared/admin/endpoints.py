@@ -23,6 +23,7 @@ from shared.admin.resync import ResyncMode, UnknownUser
 from shared.errors import ConfigurationError, SyncError, SyncPaused
 from shared.jobs import operations as background
 from shared.runtime import Services
+from shared.store.offload import off_loop
 
 
 @dataclass
@@ -120,7 +121,7 @@ async def status(services: Services, request: Request) -> Answer:
     limit = query.get("runs", "20")
     if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 500:
         raise BadRequest(f"query parameter runs is '{limit}'; use a number from 1 to 500")
-    report = operations.status(services, user_id=query.get("user") or None, runs=int(limit))  # unknown user: 404
+    report = await off_loop(operations.status, services, user_id=query.get("user") or None, runs=int(limit))  # 404
     return Answer(200, {"healthy": report.healthy, "state": report.state, **report.as_json()})
 
 
@@ -131,7 +132,7 @@ async def runs(services: Services, request: Request) -> Answer:
     from shared.admin.status import UnknownRun, runs_of
 
     try:
-        found = runs_of(services.store(), int(limit), run_id=request.query.get("run") or None)
+        found = await off_loop(runs_of, services.store(), int(limit), run_id=request.query.get("run") or None)
     except UnknownRun as exc:
         return Answer(404, {"error": str(exc)})
     return Answer(200, {"runs": found})
@@ -147,7 +148,7 @@ async def check(services: Services, request: Request) -> Answer:
 async def refresh(services: Services, request: Request) -> Answer:
     body = _body(RefreshRequest, request.body)
     if not body.dry_run and not request.in_queue:  # reads every OpenAir user and Graph mailbox: on the queue
-        return background.accept(services.store(), "refresh", request)
+        return await off_loop(background.accept, services.store(), "refresh", request)
     report = await operations.refresh(services, dry_run=body.dry_run, actor=request.actor)
     return Answer(200, {"dry_run": body.dry_run, "counts": report.counts(), **asdict(report)})
 
@@ -171,8 +172,8 @@ async def resync(services: Services, request: Request) -> Answer:
         raise BadRequest(f"recreate deletes {who} events written by the product and writes them again; add "
                          '"confirm": true to go ahead, or "dry_run": true to see how many')  # fmt: skip
     if asked.all and not asked.dry_run and not request.in_queue:  # every user: on the queue
-        operations.refuse_while_paused(services.store(), f"a resync ({asked.mode.value})")
-        return background.accept(services.store(), "resync", request)
+        await off_loop(operations.refuse_while_paused, services.store(), f"a resync ({asked.mode.value})")
+        return await off_loop(background.accept, services.store(), "resync", request)
     report = await operations.resync(services, user=asked.user, mode=asked.mode, dry_run=asked.dry_run,
                                       actor=request.actor)  # fmt: skip
     body = {"run_id": report.run_id, "mode": report.mode.value, "dry_run": report.dry_run, "users": report.users,
@@ -184,8 +185,8 @@ async def resync(services: Services, request: Request) -> Answer:
 async def export(services: Services, request: Request) -> Answer:
     asked = _body(ExportRequest, request.body)
     if asked.user is None and not asked.dry_run and not request.in_queue:  # the whole tenant: on the queue
-        operations.refuse_while_paused(services.store(), "an export")
-        return background.accept(services.store(), "export", request)
+        await off_loop(operations.refuse_while_paused, services.store(), "an export")
+        return await off_loop(background.accept, services.store(), "export", request)
     outcome = await operations.export(services, user=asked.user, dry_run=asked.dry_run, actor=request.actor)
     body = {"run_id": outcome.run_id, "dry_run": asked.dry_run, "status": outcome.status, "counts": outcome.counts,
             "writes": outcome.preview, "mailboxes_queued": len(outcome.messages), "alerts": outcome.alerts,
@@ -219,13 +220,14 @@ def _pause_json(outcome: operations.PauseOutcome) -> dict[str, Any]:
 async def pause(services: Services, request: Request) -> Answer:
     """Stop every write; notifications are still accepted and nothing is lost."""
     asked = _body(PauseRequest, request.body)
-    return Answer(200, _pause_json(operations.pause(services, actor=request.actor, reason=asked.reason.strip())))
+    outcome = await off_loop(operations.pause, services, actor=request.actor, reason=asked.reason.strip())
+    return Answer(200, _pause_json(outcome))
 
 
 async def resume(services: Services, request: Request) -> Answer:
     if request.body.strip() not in (b"", b"{}"):
         raise BadRequest("this route takes no body")
-    outcome = operations.resume(services, actor=request.actor)
+    outcome = await off_loop(operations.resume, services, actor=request.actor)
     return Answer(200, _pause_json(outcome), outcome.import_passes)
 
 
@@ -243,7 +245,7 @@ async def decommission(services: Services, request: Request) -> Answer:
 
 async def operation(services: Services, request: Request) -> Answer:
     """A queued operation (refresh, export of the tenant, resync of everyone): its state, then its result."""
-    found = background.operation_state(services.store(), request.query.get("id", ""))
+    found = await off_loop(background.operation_state, services.store(), request.query.get("id", ""))
     if found is None:
         return Answer(404, {"error": f"no operation {request.query.get('id', '')} among the recent runs"})
     return Answer(200, found)
@@ -253,7 +255,8 @@ async def audit_trail(services: Services, request: Request) -> Answer:
     limit = request.query.get("limit", "50")
     if not (limit.isascii() and limit.isdigit()) or not 1 <= int(limit) <= 500:
         raise BadRequest(f"query parameter limit is '{limit}'; use a number from 1 to 500")
-    return Answer(200, {"entries": [e.as_json() for e in audit.recent(services.store(), int(limit))]})
+    entries = await off_loop(audit.recent, services.store(), int(limit))
+    return Answer(200, {"entries": [e.as_json() for e in entries]})
 
 
 async def renew_subscriptions(services: Services, request: Request) -> Answer:
@@ -263,11 +266,13 @@ async def renew_subscriptions(services: Services, request: Request) -> Answer:
     if request.body.strip() not in (b"", b"{}"):
         raise BadRequest("this route takes no body")
     messages = await run_subscription_timer(services)
-    latest = services.store().recent_runs(1)
+    latest = await off_loop(services.store().recent_runs, 1)
     run = latest[0] if latest and latest[0].kind == "import-subscriptions" else None
     body = {"counts": dict(run.counts) if run else {}, "errors": list(run.errors) if run else [],
             "mailboxes_resynced": len(messages)}  # fmt: skip
-    audit.record(services.store(), request.actor, "subscriptions-renew", "", dict(run.counts) if run else {})
+    await off_loop(
+        audit.record, services.store(), request.actor, "subscriptions-renew", "", dict(run.counts) if run else {}
+    )
     return Answer(200, body, messages)
 
 

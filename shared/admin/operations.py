@@ -27,6 +27,7 @@ from shared.jobs.contracts import ExportWork, ImportWork
 from shared.logging_setup import log_context
 from shared.runtime import Services
 from shared.settings import StorageSettings, load
+from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan
 
@@ -121,11 +122,11 @@ def status(services: Services, *, user_id: str | None = None, runs: int = 20) ->
 async def refresh(services: Services, *, dry_run: bool = False, actor: str = "") -> MappingReport:
     with log_context(function="mappings-refresh"):
         store = services.store()
-        store.ensure_tables()
+        await off_loop(store.ensure_tables)
         report = await refresh_mappings(store, services.openair(), services.calendar(), dry_run=dry_run)
         log.info("mappings refreshed", extra={"dry_run": dry_run, **report.counts()})
         if actor and not dry_run:
-            audit.record(store, actor, "mappings-refresh", "", report.counts())
+            await off_loop(audit.record, store, actor, "mappings-refresh", "", report.counts())
         return report
 
 
@@ -134,14 +135,14 @@ async def import_csv(
 ) -> CsvImportReport:
     with log_context(function="mappings-import-csv"):
         store = services.store()
-        store.ensure_tables()
+        await off_loop(store.ensure_tables)
         text = decode(data)
         report = await import_mailbox_csv(store, text, add_new=add_new, replace_existing=replace_existing,
                                           directory=services.calendar(), dry_run=dry_run)  # fmt: skip
         log.info("mailbox list imported", extra={"dry_run": dry_run, **report.counts()})
         if actor and not dry_run:
             switches = " and ".join(n for n, on in (("add new", add_new), ("replace existing", replace_existing)) if on)
-            audit.record(store, actor, "mappings-import-csv", switches, report.counts())
+            await off_loop(audit.record, store, actor, "mappings-import-csv", switches, report.counts())
         return report
 
 
@@ -152,14 +153,14 @@ async def resync(
 
     with log_context(function=f"resync-{mode.value}", user=user):
         store = services.store()
-        store.ensure_tables()
+        await off_loop(store.ensure_tables)
         if not dry_run:
-            refuse_while_paused(store, f"a resync ({mode.value})")
+            await off_loop(refuse_while_paused, store, f"a resync ({mode.value})")
         report = await prepare(store, services.openair(), services.calendar(), user_ids=[user] if user else None,
                                mode=mode, dry_run=dry_run)  # fmt: skip
         if actor and not dry_run:
-            audit.record(store, actor, f"resync-{mode.value}", f"user {user}" if user else "every mapped user",
-                         report.counts())  # fmt: skip
+            whom = f"user {user}" if user else "every mapped user"
+            await off_loop(audit.record, store, actor, f"resync-{mode.value}", whom, report.counts())
         return report
 
 
@@ -171,15 +172,15 @@ async def cutover(
 
     with log_context(function=f"cutover-{action.value}", user=users[0] if users and len(users) == 1 else None):
         store = services.store()
-        store.ensure_tables()
+        await off_loop(store.ensure_tables)
         if not dry_run:
-            refuse_while_paused(store, f"a cutover ({action.value})")
-        chosen = choose_users(store, users)
+            await off_loop(refuse_while_paused, store, f"a cutover ({action.value})")
+        chosen = await off_loop(choose_users, store, users)
         report = await run(store, services.openair(), services.calendar(), users=chosen, action=action,
                            dry_run=dry_run)  # fmt: skip
         if actor and not dry_run:
-            audit.record(store, actor, f"cutover-{action.value}", ", ".join(users) if users else "every mapped user",
-                         report.counts())  # fmt: skip
+            whom = ", ".join(users) if users else "every mapped user"
+            await off_loop(audit.record, store, actor, f"cutover-{action.value}", whom, report.counts())
         return report
 
 
@@ -189,8 +190,9 @@ async def export(
     """An export run now: the whole tenant from the watermarks, or one user's records in full."""
     outcome = await _export(services, user=user, dry_run=dry_run)
     if actor and not dry_run:
-        audit.record(services.store(), actor, "export", f"user {user}" if user else "incremental run, every user",
-                     {"mailboxes_queued": len(outcome.messages)})  # fmt: skip
+        whom = f"user {user}" if user else "incremental run, every user"
+        await off_loop(audit.record, services.store(), actor, "export", whom,
+                       {"mailboxes_queued": len(outcome.messages)})  # fmt: skip
     return outcome
 
 
@@ -200,32 +202,33 @@ async def _export(services: Services, *, user: str | None, dry_run: bool) -> Exp
 
     with log_context(function="export", user=user):
         store = services.store()
-        store.ensure_tables()
+        await off_loop(store.ensure_tables)
         if not dry_run:
-            refuse_while_paused(store, "an export")
+            await off_loop(refuse_while_paused, store, "an export")
         if user is None:
             result = await export.run_export_timer(services, dry_run=dry_run)
             run = result.run
             outcome = ExportOutcome(run.run_id, run.status, dict(run.counts), [], list(run.alerts), list(run.errors),
                                     result.messages)  # fmt: skip
             if dry_run and result.plan is not None:
-                outcome.preview = _preview(store, result.plan.entries, None)
+                outcome.preview = await off_loop(_preview, store, result.plan.entries, None)
                 outcome.users_with_work = [str(p["user"]) for p in outcome.preview]
             return outcome
-        choose_users(store, [user])
+        await off_loop(choose_users, store, [user])
         started = dt.datetime.now(dt.UTC)
         plan = await plan_export(store=store, openair=services.openair(), now=started, dry_run=dry_run,
                                  only_users=[user], full_resync=True)  # fmt: skip
         run_status = "blocked" if plan.deletions_blocked else ("partial" if plan.problems else "ok")
         if not dry_run:
-            store.record_run(RunRecord(run_id=plan.run_id, kind="export-plan-user", started=started,
-                                       finished=dt.datetime.now(dt.UTC), status=run_status, counts=plan.counts,
-                                       errors=tuple(str(p) for p in plan.problems), alerts=tuple(plan.alerts),
-                                       user_id=user))  # fmt: skip
+            run = RunRecord(run_id=plan.run_id, kind="export-plan-user", started=started,
+                            finished=dt.datetime.now(dt.UTC), status=run_status, counts=plan.counts,
+                            errors=tuple(str(p) for p in plan.problems), alerts=tuple(plan.alerts),
+                            user_id=user)  # fmt: skip
+            await off_loop(store.record_run, run)
         outcome = ExportOutcome(plan.run_id, run_status, dict(plan.counts), list(plan.users_with_work), plan.alerts,
                                 [str(p) for p in plan.problems], [] if dry_run else queue_messages(plan))  # fmt: skip
         if dry_run:
-            outcome.preview = _preview(store, plan.entries, {user})
+            outcome.preview = await off_loop(_preview, store, plan.entries, {user})
         return outcome
 
 
@@ -242,10 +245,10 @@ async def decommission(services: Services, *, dry_run: bool, actor: str) -> Deco
 
     with log_context(function="decommission"):
         store = services.store()
-        store.ensure_tables()
+        await off_loop(store.ensure_tables)
         report = await remove(store, services.calendar(), dry_run=dry_run, actor=actor)
         if not dry_run:
-            audit.record(store, actor, "decommission", "every event the product wrote", report.counts())
+            await off_loop(audit.record, store, actor, "decommission", "every event the product wrote", report.counts())
         return report
 
 
@@ -271,10 +274,10 @@ async def apply_outbox(
             except MailboxIncomplete as exc:
                 # The writes that failed transiently stay in the outbox; the next export run retries them.
                 outcome = MailboxOutcome(work.user_id, "partial", {}, [str(exc)])
-        store.record_run(RunRecord(run_id=work.run_id or f"cli-{started:%H%M%S}", kind="export-mailbox",
-                                   started=started, finished=dt.datetime.now(dt.UTC), status=outcome.status,
-                                   counts=outcome.counts, errors=tuple(outcome.errors),
-                                   user_id=work.user_id))  # fmt: skip
+        run = RunRecord(run_id=work.run_id or f"cli-{started:%H%M%S}", kind="export-mailbox", started=started,
+                        finished=dt.datetime.now(dt.UTC), status=outcome.status, counts=outcome.counts,
+                        errors=tuple(outcome.errors), user_id=work.user_id)  # fmt: skip
+        await off_loop(store.record_run, run)
         outcomes.append(outcome)
         if progress is not None:
             progress(outcome)
