@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import weakref
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -182,3 +183,41 @@ class PendingSaves:
             for _, future in [*batch, *groups.pop(group, [])]:
                 if not future.done():
                     future.cancel()
+
+
+class AppliedSaves:
+    """Which records this worker's passes read and applied, and when: the import's rule "a pass that started after
+    this message arrived already covers it", for saves.
+
+    A pass reads, besides its own saves' records, its user's records updated in the last minutes (saves whose
+    messages are still in the queue) and applies them too. A message whose record such a pass read after the
+    message arrived is then already in the mailbox: it completes without a pass of its own. Only this process's
+    passes count (memory, bounded); a message another instance holds runs its pass as before, and the outbox and
+    the lease keep that from writing twice. `margin_seconds` absorbs clock differences between the instance that
+    accepted the push and this one.
+    """
+
+    def __init__(self, *, margin_seconds: float = 1.0, max_records: int = 50_000) -> None:
+        self.margin_seconds = margin_seconds
+        self.max_records = max_records
+        # record key -> (Unix seconds the pass's read started, the record's `updated` as that read saw it)
+        self._applied: OrderedDict[str, tuple[float, dt.datetime | None]] = OrderedDict()
+
+    def applied(self, key: str, read_at: float, updated: dt.datetime | None) -> None:
+        known = self._applied.get(key)
+        if known is not None and known[0] >= read_at:
+            return  # a later pass already recorded it
+        self._applied[key] = (read_at, updated)
+        self._applied.move_to_end(key)
+        while len(self._applied) > self.max_records:
+            self._applied.popitem(last=False)
+
+    def covers(self, key: str, received_at: float) -> bool:
+        """True when a pass that read `key` started after a push received at `received_at` (Unix seconds)."""
+        known = self._applied.get(key)
+        return known is not None and received_at > 0 and known[0] > received_at + self.margin_seconds
+
+    def unchanged(self, key: str, updated: dt.datetime | None) -> bool:
+        """True when a pass already applied this record as last updated at `updated`: nothing new to plan."""
+        known = self._applied.get(key)
+        return known is not None and updated is not None and known[1] == updated

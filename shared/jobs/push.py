@@ -22,7 +22,7 @@ from shared.domain.runs import RunRecord
 from shared.errors import BadMessage, ConfigurationError
 from shared.jobs.contracts import RecordWork, decode, encode
 from shared.kinds import record_key
-from shared.push import PendingSaves, verify_push
+from shared.push import AppliedSaves, PendingSaves, verify_push
 from shared.runtime import Services
 from shared.settings import PushSettings, load
 from shared.store.offload import off_loop
@@ -87,7 +87,19 @@ async def run_export_record(services: Services, body: bytes | str, *, dequeue_co
 
 
 async def export_saves(services: Services, works: Sequence[RecordWork]) -> list[RecordExportResult | Exception]:
-    """One pass: the saves' records read in one OpenAir request, each planned into the outbox, then each user's
+    """One pass over saves of (usually) one user. A save whose record an earlier pass of this worker read after the
+    save arrived is already applied (`AppliedSaves`); the others are read, planned and applied by `_export_pass`.
+    """
+    covered = [APPLIED_SAVES.covers(record_key(w.kind, w.record_id), w.received_at) for w in works]
+    rest = [work for work, done in zip(works, covered, strict=True) if not done]
+    results = iter(await _export_pass(services, rest) if rest else [])
+    return [RecordExportResult("covered", w.user_hint, 0, 0.0) if done else next(results)
+            for w, done in zip(works, covered, strict=True)]  # fmt: skip
+
+
+async def _export_pass(services: Services, works: Sequence[RecordWork]) -> list[RecordExportResult | Exception]:
+    """The saves' records read in one OpenAir request (with their user's other records updated in the last
+    `LOOKBACK_SECONDS`: saves whose messages are still queued), each planned into the outbox, then each user's
     mailbox applied once. Raises when the read fails (every save is retried); a record that cannot be planned, or
     a mailbox that cannot be written, fails only its own saves."""
     from shared.openair.by_id import OpenAirRecords
@@ -111,7 +123,12 @@ async def export_saves(services: Services, works: Sequence[RecordWork]) -> list[
     for work in works:
         for type_name, record_id in work.refers_to.items():
             hints.setdefault(type_name, set()).add(record_id)
-    await records.read_records([(w.kind, w.record_id) for w in works], hints=hints)
+    user = works[0].user_hint if all(w.user_hint == works[0].user_hint for w in works) else ""
+    read_at = time.time()
+    since = dt.datetime.fromtimestamp(min(w.received_at or read_at for w in works) - LOOKBACK_SECONDS, dt.UTC)
+    found = await records.read_records(
+        [(w.kind, w.record_id) for w in works], hints=hints, user_since=(user, since) if user else None
+    )
     run_id = "push-" + uuid.uuid4().hex[:8]
     plans: list[RecordPlan | Exception] = []
     for work in works:
@@ -119,8 +136,23 @@ async def export_saves(services: Services, works: Sequence[RecordWork]) -> list[
             plans.append(await plan_record(work.kind, work.record_id, store=store, openair=records, run_id=run_id))
         except Exception as exc:  # this save's own failure, retried by its own message
             plans.append(exc)
+    # The user's other saves this read saw, unless a pass already applied them as they are: applied now, their
+    # messages find them done. Anything else (a failure, a record not to export) is left to their own messages,
+    # whose passes record it in Runs as before.
+    others: list[RecordPlan] = []
+    for kind, record_id, updated in found:
+        if APPLIED_SAVES.unchanged(record_key(kind, record_id), updated):
+            continue
+        try:
+            other = await plan_record(kind, record_id, store=store, openair=records, run_id=run_id)
+        except Exception as exc:  # its own message retries it
+            log.warning("a queued save not applied ahead", extra={"record": f"{kind.value}:{record_id}",
+                                                                  "error": type(exc).__name__})  # fmt: skip
+            continue
+        if other.outcome in (Outcome.WRITE, Outcome.REMOVE, Outcome.SETTLED):
+            others.append(other)
     by_user: dict[str, list[RecordPlan]] = {}
-    for plan in plans:
+    for plan in [*plans, *others]:
         if isinstance(plan, RecordPlan):
             by_user.setdefault(plan.user_id, []).append(plan)
     reports: dict[str, MailboxReport | Exception] = {}
@@ -150,6 +182,9 @@ async def export_saves(services: Services, works: Sequence[RecordWork]) -> list[
                 alerts=tuple(f"{p.key}: {p.outcome.value}: {p.detail}" for p in notable),
             ),
         )
+    for plan in [*plans, *others]:
+        if isinstance(plan, RecordPlan) and not isinstance(reports.get(plan.user_id), Exception):
+            APPLIED_SAVES.applied(plan.key, read_at, records.updated_of.get(plan.key))
     seconds = time.monotonic() - clock
     results: list[RecordExportResult | Exception] = []
     for work, plan in zip(works, plans, strict=True):
@@ -171,3 +206,7 @@ async def export_saves(services: Services, works: Sequence[RecordWork]) -> list[
 
 # One per worker process: the export_record invocations of one host share its event loop.
 PENDING_SAVES = PendingSaves()
+APPLIED_SAVES = AppliedSaves()
+# How far back a pass reads its user's other records: saves whose messages are queued behind this one are seconds
+# old; a minute or two also absorbs a clock difference between OpenAir's `updated` stamps and ours.
+LOOKBACK_SECONDS = 120.0

@@ -16,12 +16,13 @@ The `Reference` is exactly what `OpenAirSource.read_reference` builds for the sa
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from shared.kinds import KINDS, RecordKind
+from shared.kinds import KINDS, RecordKind, record_key
 from shared.openair.changes import (
     ChangeSet,
     Deletion,
@@ -119,6 +120,8 @@ class OpenAirRecords:
         # Every live record read in this pass: the first `read_reference` completes what all of them refer to at
         # once, so ten saves that each need one more project still cost one more request, not ten.
         self._pass_records = ChangeSet()
+        # Record key -> its `updated` as this pass read it (for `shared.push.AppliedSaves`).
+        self.updated_of: dict[str, dt.datetime | None] = {}
 
     async def read_record(self, kind: RecordKind, record_id: str) -> ChangeSet:
         """The record (in `records[kind]`), or its `Deletion`, or an empty set.
@@ -131,12 +134,20 @@ class OpenAirRecords:
         return self._read_ahead.pop(key)
 
     async def read_records(
-        self, wanted: Sequence[tuple[RecordKind, str]], *, hints: Mapping[str, Iterable[str]] | None = None
-    ) -> None:
+        self,
+        wanted: Sequence[tuple[RecordKind, str]],
+        *,
+        hints: Mapping[str, Iterable[str]] | None = None,
+        user_since: tuple[str, dt.datetime] | None = None,
+    ) -> list[tuple[RecordKind, str, dt.datetime | None]]:
         """Read these records, each with a `deleted="1"` read of its id, in one request with the small reference
         tables and their likely references: the tasks, projects and customers the form said they name (`hints`,
         by type name) and those the user's earlier saves named. `read_record` answers from it afterwards. Raises
         on any failure.
+
+        With `user_since` (a user id and a time) the same request also reads that user's records of every exported
+        type updated since then: saves whose messages are still on their way. Those not in `wanted` are returned
+        (kind, id, updated) and `read_record` answers for them too.
         """
         client = self.source.client
         before = client.requests_made
@@ -159,13 +170,22 @@ class OpenAirRecords:
         for type_name in _REFERENCE_TYPES:
             ids = dict.fromkeys([*sorted(said.get(type_name, ())), *remembered.get(type_name, ())])
             extra += [ReadSpec(type=type_name, query={"id": i}) for i in ids]
+        scoped = (
+            [
+                ReadSpec(type=spec.openair_type, query={"userid": user_since[0]}, since=user_since[1])
+                for spec in KINDS.values()
+            ]
+            if user_since
+            else []
+        )
+        extra = [*scoped, *extra]
         booking_types, timetypes, *rest = await self.source._read([*specs, *extra])
         if self._prefetched is None:
             self._prefetched = _Prefetched(
                 booking_types={t.id: t for t in self.source._parse(BookingType, booking_types)},
                 timetypes={t.id: t for t in self.source._parse(Timetype, timetypes)},
             )
-        self._take(self._prefetched, extra, rest[2 * len(keys) :])
+        self._take(self._prefetched, extra[len(scoped) :], rest[2 * len(keys) + len(scoped) :])
         for n, (kind, record_id) in enumerate(keys):
             live, gone = rest[2 * n], rest[2 * n + 1]
             type_name = KINDS[kind].openair_type
@@ -182,6 +202,19 @@ class OpenAirRecords:
             )
             self._read_ahead[(kind, record_id)] = changes
             self._pass_records = self._pass_records.merged(changes)
+            self.updated_of.update({record_key(kind, r.id): r.updated for r in records})
+        found: list[tuple[RecordKind, str, dt.datetime | None]] = []
+        scoped_rows = rest[2 * len(keys) : 2 * len(keys) + len(scoped)]
+        for kind, rows in zip(KINDS if scoped else (), scoped_rows, strict=True):
+            for record in (model_of(kind).from_raw(row, client.zone) for row in rows):
+                if (kind, record.id) in self._read_ahead or (kind, record.id) in keys:
+                    continue
+                changes = ChangeSet(records=by_kind([(kind, [record])]))
+                self._read_ahead[(kind, record.id)] = changes
+                self._pass_records = self._pass_records.merged(changes)
+                found.append((kind, record.id, record.updated))
+                self.updated_of[record_key(kind, record.id)] = record.updated
+        return found
 
     def _take(self, into: _Prefetched, specs: Iterable[ReadSpec], pages: Iterable[list[dict[str, object]]]) -> None:
         models: dict[str, type[Record]] = {"Projecttask": Projecttask, "Project": Project, "Customer": Customer}

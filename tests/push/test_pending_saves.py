@@ -1,15 +1,17 @@
-"""`PendingSaves`: a user's saves waiting in one worker are applied in one pass, and each gets its own answer."""
+"""`PendingSaves`: a user's saves waiting in one worker are applied in one pass, and each gets its own answer;
+`AppliedSaves`: a save a later pass already read needs no pass of its own."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import Sequence
 
 import pytest
 
 from shared.jobs.contracts import RecordWork
 from shared.kinds import RecordKind
-from shared.push import PendingSaves
+from shared.push import AppliedSaves, PendingSaves
 
 
 def save(record_id: str, user: str = "45") -> RecordWork:
@@ -108,3 +110,25 @@ async def test_saves_of_a_pass_cancelled_at_shutdown_are_cancelled_not_left_wait
     for save_ in (running, waiting):
         with pytest.raises(asyncio.CancelledError):
             await asyncio.wait_for(save_, timeout=5)
+
+
+def test_a_save_is_covered_only_by_a_read_that_started_after_it_arrived() -> None:
+    applied = AppliedSaves(margin_seconds=1.0)
+    stamp = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    applied.applied("booking:7", read_at=1000.0, updated=stamp)
+    assert applied.covers("booking:7", received_at=998.0)
+    assert not applied.covers("booking:7", received_at=999.5)  # within the clock margin: not trusted
+    assert not applied.covers("booking:7", received_at=1001.0)  # saved after that read
+    assert not applied.covers("booking:8", received_at=900.0)  # never read
+    assert not applied.covers("booking:7", received_at=0.0)  # a message that does not say when it arrived
+    assert applied.unchanged("booking:7", stamp)
+    assert not applied.unchanged("booking:7", stamp + dt.timedelta(seconds=1))
+    applied.applied("booking:7", read_at=900.0, updated=None)  # an older pass finishing late changes nothing
+    assert applied.covers("booking:7", received_at=998.0)
+
+
+def test_applied_saves_are_bounded() -> None:
+    applied = AppliedSaves(max_records=3)
+    for n in range(5):
+        applied.applied(f"booking:{n}", read_at=100.0 + n, updated=None)
+    assert [applied.covers(f"booking:{n}", received_at=50.0) for n in range(5)] == [False, False, True, True, True]
