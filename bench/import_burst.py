@@ -24,18 +24,19 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from shared.graph.memory_delta import MemoryMailboxes
 from shared.graph.models import DeltaResult, GraphEvent
 from shared.jobs.contracts import ImportWork, decode
 from shared.notifications.webhook import SubscriptionRef, handle_notifications
-from shared.openair.bookings import BookingWritten, MemoryBookings
-from shared.openair.memory import MemoryOpenAir
+from shared.openair.bookings import BookingWritten
 from shared.openair.models import Booking
 from shared.store.admin import SETTINGS, SETTINGS_PARTITION, USER_MAPPINGS, USER_PARTITION
 from shared.store.importing import ImportStore, SubscriptionRecord
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
 from shared.sync.importing.engine import import_mailbox
+from twins.bookings import MemoryBookings
+from twins.graph_delta import MemoryMailboxes
+from twins.openair import MemoryOpenAir
+from twins.tables import MemoryTables
 
 STATE = "bench-client-state"
 NOW = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)

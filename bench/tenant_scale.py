@@ -54,10 +54,10 @@ from shared.graph.batch import MAX_BATCH_REQUESTS, OUTLOOK_BATCH_PARALLELISM
 from shared.runtime import Services, table_backend
 from shared.secrets import EnvironmentSecrets
 from shared.settings import StorageSettings, load
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
 from shared.sync.mailbox import MailboxIncomplete, export_mailbox
 from shared.sync.planner import plan_export
+from twins.tables import MemoryTables
 
 
 @dataclass(frozen=True)
@@ -259,7 +259,7 @@ def main() -> None:
         "--tables",
         choices=("memory", "azurite"),
         default="memory",
-        help="memory: the in-memory table twin (shared/store/memory.py, partition-indexed like Azure); azurite",
+        help="memory: the in-memory table twin (twins/tables.py, partition-indexed like Azure); azurite",
     )
     parser.add_argument("--latency-ms", type=float, default=50.0, help="Graph simulator, per request and item")
     parser.add_argument("--openair-latency-ms", type=float, default=50.0)

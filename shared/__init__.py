@@ -8,4 +8,5 @@ Layout (arrows point one way: bindings -> sync -> ports; adapters never import t
 - `sync/`     the engine that decides what to write
 - `jobs/`     what each timer and queue worker does (export, push, importing, admin operations)
 - `settings`, `secrets`  configuration from the environment and Key Vault
+The adapters' in-memory twins live outside this package, in the top-level `twins/` (never deployed).
 """

@@ -13,15 +13,14 @@ from shared.store.lease import LeaseLost
 from shared.sync.importing.engine import ImportIncomplete
 from shared.sync.mailbox import MailboxIncomplete
 
-# The in-memory twins' injected faults stand for a foreign failure (an outage, a lost answer), not for anything the
-# product raises; private classes never leave their module.
-TWINS = ("memory", "memory_delta")
+# Private classes never leave their module. (The in-memory twins live outside `shared/`, in `twins/`: their
+# injected faults stand for a foreign failure, not for anything the product raises.)
 
 
 def _product_exceptions() -> list[type[BaseException]]:
     found = []
     for module_info in pkgutil.walk_packages(shared.__path__, "shared."):
-        if module_info.name.endswith("__main__") or module_info.name.rpartition(".")[2] in TWINS:
+        if module_info.name.endswith("__main__"):
             continue
         module = importlib.import_module(module_info.name)
         for name, value in vars(module).items():

@@ -9,8 +9,8 @@ from shared.errors import BadMessage
 from shared.jobs.importing import run_import_mailbox
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
+from twins.tables import MemoryTables
 
 
 async def test_a_deeply_nested_message_is_recorded_as_poison() -> None:

@@ -16,8 +16,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableServiceClient, UpdateMode
 
-from shared.store.backend import BatchOp, EtagMismatch, Row, StoreError
-from shared.store.memory import chunk_batch_ops
+from shared.store.backend import BatchOp, EtagMismatch, Row, StoreError, batch_chunks
 
 _SYSTEM = {"PartitionKey", "RowKey", "Timestamp", "etag"}
 
@@ -145,7 +144,7 @@ class AzureTables:
 
     def submit(self, table: str, ops: Sequence[BatchOp]) -> None:
         client = self._client(table)
-        for chunk in chunk_batch_ops(ops):
+        for chunk in batch_chunks(ops):
             self.operations += 1
             operations: list[Any] = []
             for op in chunk:

@@ -65,3 +65,13 @@ class TableBackend(Protocol):
         """Upserts and deletes in transactions of ≤100 rows of one partition. A delete whose row carries an ETag
         is conditional; if any condition fails the transaction fails with EtagMismatch (Azure's atomicity)."""
         ...
+
+
+def batch_chunks(ops: Sequence[BatchOp]) -> Iterator[list[BatchOp]]:
+    """Azure transactions: one partition, at most 100 operations, each row once."""
+    by_partition: dict[str, list[BatchOp]] = {}
+    for op in ops:
+        by_partition.setdefault(op.row.partition_key, []).append(op)
+    for group in by_partition.values():
+        for start in range(0, len(group), 100):
+            yield group[start : start + 100]

@@ -9,8 +9,8 @@ import pytest
 from shared.admin.csv_import import CsvImportError, decode, import_mailbox_csv, parse_mailbox_csv
 from shared.graph.models import Mailbox
 from shared.store.admin import USER_MAPPINGS, USER_PARTITION
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
+from twins.tables import MemoryTables
 
 
 @dataclass

@@ -15,9 +15,9 @@ from blueprints import admin
 from sandbox.offline import product_settings
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
 from tests.direct import Output, call, request
+from twins.tables import MemoryTables
 
 # A complete configuration whose services are never reached: bad input is refused before any call.
 NOWHERE = product_settings(

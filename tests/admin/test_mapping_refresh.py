@@ -9,8 +9,8 @@ from shared.graph.models import Mailbox
 from shared.openair.models import User
 from shared.store.admin import USER_MAPPINGS, USER_PARTITION
 from shared.store.backend import Row
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
+from twins.tables import MemoryTables
 
 
 @dataclass

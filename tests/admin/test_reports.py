@@ -10,8 +10,8 @@ import pytest
 from shared.admin.reports import send_due_reports
 from shared.domain.runs import RunRecord
 from shared.store.admin import SETTINGS, SETTINGS_PARTITION
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
+from twins.tables import MemoryTables
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 

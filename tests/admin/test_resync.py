@@ -10,11 +10,11 @@ import pytest
 
 from shared.admin.resync import ResyncMode, UnknownUser, resync
 from shared.domain.events import CreateEvent, EventDraft
-from shared.graph.memory import MemoryCalendar
 from shared.graph.models import DeltaResult, GraphEvent
 from shared.kinds import RecordKind
 from shared.sync.mailbox import MailboxReport, export_mailbox
 from tests.sync.world import World
+from twins.graph import MemoryCalendar
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 

@@ -11,9 +11,9 @@ from shared.admin.resync import UnknownUser
 from shared.admin.status import build_status
 from shared.domain.runs import RunRecord
 from shared.store.admin import SETTINGS, SETTINGS_PARTITION, USER_MAPPINGS, USER_PARTITION
-from shared.store.memory import MemoryTables
 from shared.store.state import CURSORS
 from shared.store.store import SyncStore
+from twins.tables import MemoryTables
 
 NOW = dt.datetime(2026, 11, 22, 9, tzinfo=dt.UTC)
 

@@ -13,10 +13,10 @@ from shared.graph.gateway import CalendarGateway
 from shared.graph.models import AutomaticReplies
 from shared.store.admin import SETTINGS, SETTINGS_PARTITION, USER_MAPPINGS, USER_PARTITION
 from shared.store.importing import ImportStore
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
 from shared.sync.importing.subscriptions import SHORTER_LIFETIME, Endpoints, manage_subscriptions, renew_subscription
 from tests.sandbox.receiver import receiver
+from twins.tables import MemoryTables
 
 
 async def test_the_category_is_created_once_with_its_colour_and_an_existing_one_is_kept(

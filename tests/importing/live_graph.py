@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.graph.gateway import CalendarGateway
-from shared.openair.bookings import MemoryBookings
 from shared.openair.models import Booking
 from shared.sync.importing.engine import import_mailbox
 from shared.sync.importing.report import ImportReport
 from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX
 from tests.sync.world import World
+from twins.bookings import MemoryBookings
 
 ZONE = "UTC"
 

@@ -9,12 +9,13 @@ from typing import Any
 import pytest
 
 from shared.graph.errors import GraphThrottled
-from shared.graph.memory_delta import throttle_once
-from shared.openair.bookings import BookingWritten, MemoryBookings
+from shared.openair.bookings import BookingWritten
 from shared.openair.models import Booking
 from shared.store.importing import Covered, DeltaCursor
 from shared.sync.importing.engine import LEASE
 from tests.importing.world import NOW, ImportWorld, at
+from twins.bookings import MemoryBookings
+from twins.graph_delta import throttle_once
 
 D = dt.date
 POLICIES = ["Ignore", "Delete bookings created from Outlook", "Delete booking regardless of origin",

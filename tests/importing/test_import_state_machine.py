@@ -18,12 +18,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from shared.graph.errors import GraphThrottled
-from shared.graph.memory_delta import throttle_once
 from shared.kinds import RecordKind
-from shared.openair.bookings import BookingWritten, MemoryBookings
+from shared.openair.bookings import BookingWritten
 from shared.openair.models import Booking
 from tests.importing.world import ImportWorld, at
 from tests.proof.ledger import DEEP
+from twins.bookings import MemoryBookings
+from twins.graph_delta import throttle_once
 
 
 class FlakyBookings(MemoryBookings):

@@ -11,9 +11,9 @@ from shared.jobs.contracts import ImportWork, encode
 from shared.jobs.importing import run_import_mailbox
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
 from shared.sync.importing.report import ImportReport
+from twins.tables import MemoryTables
 
 
 class Counted:

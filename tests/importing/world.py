@@ -6,14 +6,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.graph.memory_delta import MemoryMailboxes
-from shared.openair.bookings import MemoryBookings
 from shared.openair.models import Booking
 from shared.store.admin import USER_MAPPINGS, USER_PARTITION
 from shared.sync.importing.engine import import_mailbox
 from shared.sync.importing.events import ImportReport
 from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX
 from tests.sync.world import World
+from twins.bookings import MemoryBookings
+from twins.graph_delta import MemoryMailboxes
 
 NOW = dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC)
 UTC = dt.UTC

@@ -4,6 +4,7 @@ tree (untracked files included — azd zips the directory, not the git index) mi
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -24,6 +25,7 @@ MUST_SHIP = ("function_app.py", "host.json", "requirements.txt")
 NEVER_SHIP_DIRS = (
     "tests/",
     "sandbox/",
+    "twins/",
     "bench/",
     "docs/",
     "infra/",
@@ -80,6 +82,21 @@ def test_package_leaves_out_everything_that_is_not_the_app(shipped: list[str]) -
     assert not unexpected, f"not part of the app: {unexpected} (add them to .funcignore, or here if the app needs them)"
 
 
+def test_no_twin_is_deployed_and_no_deployed_module_imports_one(shipped: list[str]) -> None:
+    """The in-memory twins live in `twins/`, outside the package; a product module importing one (even inside a
+    function) would fail on Azure, so every import of every shipped module is read, lazy ones included."""
+    assert (REPO / "twins" / "tables.py").is_file()  # the check below looks at the right name
+    assert not [path for path in shipped if path.startswith("twins/")]
+    importers = []
+    for path in (p for p in shipped if p.endswith(".py")):
+        for node in ast.walk(ast.parse((REPO / path).read_text(), path)):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            importers += [f"{path}: {name}" for name in names if name.split(".")[0] == "twins"]
+    assert importers == []
+
+
 def test_funcignore_alone_keeps_local_and_tooling_files_out(tmp_path: Path) -> None:
     """On a tree where every excluded thing exists (local settings are git-ignored, so the repo may lack them)."""
     shutil.copy(REPO / ".funcignore", tmp_path / ".funcignore")
@@ -98,6 +115,7 @@ def test_funcignore_alone_keeps_local_and_tooling_files_out(tmp_path: Path) -> N
         "tests/test_x.py",
         "tests/infra/test_y.py",
         "sandbox/host/__init__.py",
+        "twins/tables.py",
         "bench/export.py",
         "docs/architecture.md",
         "infra/main.bicep",

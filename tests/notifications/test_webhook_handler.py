@@ -18,9 +18,9 @@ from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
 from shared.store.backend import Row, StoreError
 from shared.store.importing import SubscriptionRecord
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
 from tests.direct import Output, call, request
+from twins.tables import MemoryTables
 
 CLIENT_STATE = "client-state-secret"
 GRAPH_KEY = "graph-webhook-key"

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.events import EventWrite, WriteResult
-from shared.graph.memory_delta import MemoryMailboxes
-from shared.openair.bookings import BookingWritten, MemoryBookings
+from shared.openair.bookings import BookingWritten
 from shared.openair.models import Booking
 from shared.store.backend import BatchOp, Row
-from shared.store.memory import MemoryTables
+from twins.bookings import MemoryBookings
+from twins.graph_delta import MemoryMailboxes
+from twins.tables import MemoryTables
 
 
 class ProcessKilled(BaseException):

@@ -9,13 +9,13 @@ import datetime as dt
 import pytest
 
 from shared.kinds import RecordKind
-from shared.openair.memory import OpenAirUnavailable
 from shared.store.lease import MailboxBusy, mailbox_lease
 from shared.sync.mailbox import export_mailbox
 from shared.sync.planner import plan_export
 from shared.sync.targeted import Outcome, RecordPlan, plan_record
 from tests.push.twin import MemoryRecords
 from tests.sync.world import World
+from twins.openair import OpenAirUnavailable
 
 D = dt.date
 

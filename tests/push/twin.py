@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shared.kinds import KINDS, RecordKind
 from shared.openair.changes import ChangeSet, Deletion, Reference
-from shared.openair.memory import MemoryOpenAir
+from twins.openair import MemoryOpenAir
 
 
 class MemoryRecords:

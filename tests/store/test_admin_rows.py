@@ -126,8 +126,8 @@ def test_an_unknown_setting_suggests_the_right_spelling() -> None:
 
 
 def test_storage_explorer_mistakes_that_used_to_pass_are_named() -> None:
-    from shared.store.memory import MemoryTables
     from shared.store.store import SyncStore
+    from twins.tables import MemoryTables
 
     tables = MemoryTables()
     tables.raw_put(USER_MAPPINGS, "User", "1", {"Mailbox": "hiro nakamura@contoso.com", "ExportBookings": True})

@@ -12,7 +12,7 @@ import pytest
 from sandbox.azurite import Azurite
 from shared.store.azure_backend import AzureTables
 from shared.store.backend import BatchOp, EtagMismatch, Row, TableBackend
-from shared.store.memory import MemoryTables
+from twins.tables import MemoryTables
 
 
 @pytest.fixture(params=["memory", "azurite"])

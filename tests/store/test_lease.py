@@ -10,8 +10,8 @@ import pytest
 
 from shared.store.backend import Row, StoreError
 from shared.store.lease import LEASE_PARTITION, LeaseLost, MailboxBusy, mailbox_lease
-from shared.store.memory import MemoryTables
 from shared.store.state import CURSORS
+from twins.tables import MemoryTables
 
 TTL = 0.3  # renewed every 0.1 s
 

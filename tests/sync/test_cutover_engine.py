@@ -8,10 +8,10 @@ import datetime as dt
 
 from shared.admin.cutover import CutoverAction, cutover
 from shared.domain.links import LinkState
-from shared.graph.memory_delta import MemoryMailboxes
 from shared.graph.models import Attendee, GraphEvent
 from shared.sync.mailbox import export_mailbox
 from tests.sync.world import World
+from twins.graph_delta import MemoryMailboxes
 
 NOW = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 SUBJECT = "OA Booking: 8.00 hrs for Northwind Traders : ERP rollout"

@@ -9,9 +9,9 @@ import datetime as dt
 import pytest
 
 from shared.openair.changes import DELETED_RETENTION, DELETED_RETENTION_MARGIN, deletions_trusted
-from shared.openair.memory import OpenAirUnavailable
 from shared.sync.planner import CURSOR_SCOPE
 from tests.sync.world import World
+from twins.openair import OpenAirUnavailable
 
 D = dt.date
 

@@ -22,15 +22,15 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from shared.domain.events import EventDraft, EventWrite
 from shared.domain.settings import IntegrationSettings
-from shared.graph.memory import LostResponse
 from shared.kinds import KINDS, RecordKind, openair_event_key
 from shared.openair.changes import ChangeSet, by_kind
-from shared.openair.memory import OpenAirUnavailable
 from shared.openair.models import Projecttask
 from shared.sync.mailbox import MailboxIncomplete
 from shared.sync.render import RenderContext, Unrenderable, render
 from tests.proof.ledger import DEEP
 from tests.sync.world import ZONES, World
+from twins.graph import LostResponse
+from twins.openair import OpenAirUnavailable
 
 USERS = ("u1", "u2", "u3")
 KIND_SWITCH = {

@@ -7,12 +7,12 @@ import datetime as dt
 import pytest
 
 from shared.domain.events import CreateEvent, EventWrite
-from shared.graph.memory import LostResponse
 from shared.kinds import RecordKind
-from shared.openair.memory import OpenAirUnavailable
 from shared.store.state import OUTBOX
 from shared.sync.mailbox import MailboxIncomplete, export_mailbox
 from tests.sync.world import World
+from twins.graph import LostResponse
+from twins.openair import OpenAirUnavailable
 
 D = dt.date
 

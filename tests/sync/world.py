@@ -7,9 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.graph.memory import LostResponse, MemoryCalendar
 from shared.kinds import RecordKind, openair_event_key
-from shared.openair.memory import MemoryOpenAir
 from shared.openair.models import (
     Booking,
     BookingType,
@@ -22,10 +20,12 @@ from shared.openair.models import (
     Timetype,
 )
 from shared.store.admin import SETTINGS, SETTINGS_PARTITION, USER_MAPPINGS, USER_PARTITION
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
 from shared.sync.mailbox import MailboxIncomplete, MailboxReport, export_mailbox
 from shared.sync.planner import ExportPlan, plan_export
+from twins.graph import LostResponse, MemoryCalendar
+from twins.openair import MemoryOpenAir
+from twins.tables import MemoryTables
 
 ZONES = {"u1": "America/New_York", "u2": "Europe/Berlin", "u3": "Asia/Kolkata"}
 

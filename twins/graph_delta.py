@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from shared.domain.events import DeleteEvent, EventDraft, EventWrite, UpdateEvent, WriteResult
 from shared.graph.errors import DeltaExpired, GraphNotFound, GraphThrottled
-from shared.graph.memory import MemoryCalendar, StoredEvent, exported_view, overlapping
 from shared.graph.models import DeltaResult, GraphEvent, Subscription
+from twins.graph import MemoryCalendar, StoredEvent, exported_view, overlapping
 
 
 def _stored(event: GraphEvent) -> StoredEvent:

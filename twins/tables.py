@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from shared.store.backend import BatchOp, EtagMismatch, Row
+from shared.store.backend import BatchOp, EtagMismatch, Row, batch_chunks
 
 # The values a table entity can hold (Azure's property types). None of them can be changed in place, so a row
 # holding only these is copied with its dict alone; anything else (a test's odd value) is deep-copied, so a
@@ -149,7 +149,7 @@ class MemoryTables:
     def submit(self, table: str, ops: Sequence[BatchOp]) -> None:
         self._check_thread("submit", table)
         with self._lock:
-            for chunk in _chunks(ops):
+            for chunk in batch_chunks(ops):
                 self.operations += 1
                 # Azure transactions are atomic: one failed condition fails the whole chunk.
                 for op in chunk:
@@ -167,16 +167,3 @@ class MemoryTables:
     def raw_put(self, table: str, partition_key: str, row_key: str, columns: dict[str, Any]) -> None:
         with self._lock:
             self._write(table, Row(partition_key, row_key, columns), False)
-
-
-def _chunks(ops: Sequence[BatchOp]) -> Iterator[list[BatchOp]]:
-    """Azure transactions: one partition, at most 100 operations, each row once."""
-    by_partition: dict[str, list[BatchOp]] = {}
-    for op in ops:
-        by_partition.setdefault(op.row.partition_key, []).append(op)
-    for group in by_partition.values():
-        for start in range(0, len(group), 100):
-            yield group[start : start + 100]
-
-
-chunk_batch_ops = _chunks
