@@ -24,9 +24,9 @@ from typing import Protocol
 
 from shared.domain.events import DeleteEvent, EventDraft, EventWrite, WriteResult
 from shared.domain.links import Desire, Link, LinkState
-from shared.domain.runs import RunRecord
 from shared.errors import SyncError
 from shared.graph.models import GraphEvent
+from shared.jobs.runs import Run, status_of
 from shared.store.store import SyncStore
 from shared.sync.cutover import CutoverMatch, cutover_links, draft_of_link, import_window, read_and_match
 from shared.sync.planner import ExportPlan, plan_export, user_zone
@@ -174,17 +174,11 @@ async def _remove_stale(calendar: CutoverCalendar, mailbox: MailboxCutover) -> N
 
 
 def _record(store: SyncStore, report: CutoverReport, now: dt.datetime) -> None:
-    errors = report.errors()
-    store.record_run(
-        RunRecord(
-            run_id=report.run_id,
-            kind=f"cutover-{report.action.value}",
-            started=now,
-            finished=dt.datetime.now(dt.UTC),
-            status="partial" if errors or report.ambiguous() else "ok",
-            counts=report.counts(),
-            errors=tuple(errors + report.ambiguous()),
-            alerts=tuple(report.plan.alerts) if report.plan else (),
-            user_id=report.users[0] if len(report.users) == 1 else "",
-        )
+    problems = report.errors() + report.ambiguous()
+    user = report.users[0] if len(report.users) == 1 else ""
+    Run(store, f"cutover-{report.action.value}", run_id=report.run_id, user_id=user, started=now).record(
+        status_of(problems=bool(problems)),
+        counts=report.counts(),
+        errors=problems,
+        alerts=report.plan.alerts if report.plan else (),
     )

@@ -24,7 +24,7 @@ from typing import Protocol
 
 from shared.domain.events import DeleteEvent, EventWrite, WriteResult
 from shared.domain.links import Link, LinkState, Origin
-from shared.domain.runs import RunRecord
+from shared.jobs.runs import Run, status_of
 from shared.store.store import SyncStore
 
 log = logging.getLogger(__name__)
@@ -121,8 +121,8 @@ async def decommission(
             store.delete_links(removal.user_id, gone)
         removal.removed = len(gone)
     errors = tuple(f"user {m.user_id}: {e}" for m in report.mailboxes for e in m.errors)
-    store.record_run(RunRecord(run_id=f"decommission-{now:%H%M%S}", kind="decommission", started=now,
-                               finished=dt.datetime.now(dt.UTC), status="ok" if report.complete else "partial",
-                               counts=report.counts(), errors=errors))  # fmt: skip
+    Run(store, "decommission", run_id=f"decommission-{now:%H%M%S}", started=now).record(
+        status_of(problems=not report.complete), counts=report.counts(), errors=errors
+    )
     log.info("decommissioned", extra=report.counts())
     return report

@@ -19,11 +19,11 @@ from shared.admin.decommission import DecommissionReport
 from shared.admin.mappings import MappingReport, refresh_mappings
 from shared.admin.resync import ResyncMode, ResyncReport, choose_users
 from shared.admin.status import StatusReport, build_status
-from shared.domain.runs import RunRecord
 from shared.domain.settings import PauseState
 from shared.errors import SyncPaused
 from shared.jobs import contracts
 from shared.jobs.contracts import ExportWork, ImportWork
+from shared.jobs.runs import Run, status_of
 from shared.logging_setup import log_context
 from shared.runtime import Services
 from shared.settings import StorageSettings, load
@@ -218,13 +218,11 @@ async def _export(services: Services, *, user: str | None, dry_run: bool) -> Exp
         started = dt.datetime.now(dt.UTC)
         plan = await plan_export(store=store, openair=services.openair(), now=started, dry_run=dry_run,
                                  only_users=[user], full_resync=True)  # fmt: skip
-        run_status = "blocked" if plan.deletions_blocked else ("partial" if plan.problems else "ok")
+        run_status = status_of(problems=bool(plan.problems), blocked=plan.deletions_blocked)
         if not dry_run:
-            run = RunRecord(run_id=plan.run_id, kind="export-plan-user", started=started,
-                            finished=dt.datetime.now(dt.UTC), status=run_status, counts=plan.counts,
-                            errors=tuple(str(p) for p in plan.problems), alerts=tuple(plan.alerts),
-                            user_id=user)  # fmt: skip
-            await off_loop(store.record_run, run)
+            await Run(store, "export-plan-user", run_id=plan.run_id, user_id=user, started=started).record_off_loop(
+                run_status, counts=plan.counts, errors=[str(p) for p in plan.problems], alerts=plan.alerts
+            )
         outcome = ExportOutcome(plan.run_id, run_status, dict(plan.counts), list(plan.users_with_work), plan.alerts,
                                 [str(p) for p in plan.problems], [] if dry_run else queue_messages(plan))  # fmt: skip
         if dry_run:
@@ -265,19 +263,18 @@ async def apply_outbox(
     outcomes: list[MailboxOutcome] = []
     for message in messages:
         work = contracts.decode(ExportWork, message)
-        started = dt.datetime.now(dt.UTC)
-        with log_context(function="export-mailbox", run_id=work.run_id, user=work.user_id):
+        with log_context(function="export-mailbox"), Run(store, "export-mailbox", run_id=work.run_id,
+                                                          user_id=work.user_id) as run:  # fmt: skip
             try:
-                report = await export_mailbox(work.user_id, store=store, calendar=services.calendar(), now=started)
-                outcome = MailboxOutcome(work.user_id, "partial" if report.errors else "ok", report.counts(),
+                report = await export_mailbox(work.user_id, store=store, calendar=services.calendar(),
+                                              now=run.started)  # fmt: skip
+                outcome = MailboxOutcome(work.user_id, status_of(problems=bool(report.errors)), report.counts(),
                                          list(report.errors))  # fmt: skip
             except MailboxIncomplete as exc:
                 # The writes that failed transiently stay in the outbox; the next export run retries them.
                 outcome = MailboxOutcome(work.user_id, "partial", {}, [str(exc)])
-        run = RunRecord(run_id=work.run_id or f"cli-{started:%H%M%S}", kind="export-mailbox", started=started,
-                        finished=dt.datetime.now(dt.UTC), status=outcome.status, counts=outcome.counts,
-                        errors=tuple(outcome.errors), user_id=work.user_id)  # fmt: skip
-        await off_loop(store.record_run, run)
+            await run.record_off_loop(outcome.status, run_id=work.run_id or f"cli-{run.started:%H%M%S}",
+                                      counts=outcome.counts, errors=outcome.errors)  # fmt: skip
         outcomes.append(outcome)
         if progress is not None:
             progress(outcome)

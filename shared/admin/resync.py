@@ -26,10 +26,10 @@ from typing import Protocol
 
 from shared.domain.events import DeleteEvent, EventWrite, WriteResult
 from shared.domain.links import Link, LinkState, Origin
-from shared.domain.runs import RunRecord
 from shared.domain.settings import IntegrationSettings
 from shared.errors import SyncError
 from shared.graph.models import DeltaResult, GraphEvent
+from shared.jobs.runs import Run, status_of
 from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan, plan_export
 from shared.sync.ports import OpenAirPort
@@ -190,18 +190,13 @@ async def resync(
     if mode is ResyncMode.RECREATE and not dry_run:
         _forget_unplanned(store, report.recreating)
     if not dry_run:
-        store.record_run(
-            RunRecord(
-                run_id=report.run_id,
-                kind=f"resync-{mode.value}",
-                started=now,
-                finished=dt.datetime.now(dt.UTC),
-                status="ok" if not report.delete_failures and not report.plan.alerts else "partial",
-                counts=report.counts(),
-                errors=tuple(report.delete_failures),
-                alerts=tuple(report.plan.alerts),
-                user_id=report.users[0] if len(report.users) == 1 else "",
-            )
+        user = report.users[0] if len(report.users) == 1 else ""
+        # A resync is partial when its plan raised an alert (the deletion budget): the alert is the problem.
+        Run(store, f"resync-{mode.value}", run_id=report.run_id, user_id=user, started=now).record(
+            status_of(problems=bool(report.delete_failures or report.plan.alerts)),
+            counts=report.counts(),
+            errors=report.delete_failures,
+            alerts=report.plan.alerts,
         )
     log.info("resync planned", extra={"run_id": report.run_id, "mode": mode.value, "users": len(chosen)})
     return report

@@ -10,9 +10,9 @@ import datetime as dt
 import logging
 import urllib.parse
 
-from shared.domain.runs import RunRecord
-from shared.errors import BadMessage, ConfigurationError
-from shared.jobs.contracts import ImportWork, decode, encode, user_of
+from shared.errors import ConfigurationError
+from shared.jobs.contracts import ImportWork, decode, encode
+from shared.jobs.runs import Run, status_of
 from shared.notifications.directory import client_state
 from shared.runtime import Services
 from shared.settings import ImportSettings, load
@@ -49,15 +49,14 @@ def endpoints(services: Services) -> Endpoints:
 
 async def run_subscription_timer(services: Services) -> list[str]:
     """Create, renew and delete subscriptions; returns import messages for mailboxes newly subscribed."""
-    started = dt.datetime.now(dt.UTC)
     store = services.store()
-    await off_loop(store.ensure_tables)
-    report = await manage_subscriptions(store=store, graph=services.calendar(), endpoints=endpoints(services),
-                                        now=started)  # fmt: skip
-    run = RunRecord(run_id=f"subs-{started:%H%M%S}", kind="import-subscriptions", started=started,
-                    finished=dt.datetime.now(dt.UTC), status="partial" if report.errors else "ok",
-                    counts=report.counts(), errors=tuple(report.errors))  # fmt: skip
-    await off_loop(store.record_run, run)
+    with Run(store, "import-subscriptions") as run:
+        run.about(run_id=f"subs-{run.started:%H%M%S}")
+        await off_loop(store.ensure_tables)
+        report = await manage_subscriptions(store=store, graph=services.calendar(), endpoints=endpoints(services),
+                                            now=run.started)  # fmt: skip
+        await run.record_off_loop(status_of(problems=bool(report.errors)), counts=report.counts(),
+                                  errors=report.errors)  # fmt: skip
     mailboxes = await off_loop(importing_users, store)
     return [encode(ImportWork(u, mailboxes.get(u, ""), "subscribed")) for u in report.resync]
 
@@ -79,49 +78,44 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
     from shared.openair.bookings import OpenAirBookings
     from shared.sync.importing.engine import import_mailbox
 
-    started = dt.datetime.now(dt.UTC)
     store = services.store()
-    try:
-        work = decode(ImportWork, body)
-        calendar = services.calendar()
-        if work.reason in SUBSCRIPTION_EVENTS:  # kept alive while paused: notifications keep arriving
-            await handle_lifecycle(work.reason, work.subscription_id, store=store, graph=calendar,
-                                   endpoints=endpoints(services), now=started)  # fmt: skip
-        if await off_loop(store.pause_state) is not None:
-            # The delta link stays where it is: the pass `resume` queues sees every change made meanwhile.
-            log.info("import pass skipped: the sync is paused", extra={"user": work.user_id})
-            return {"paused": 1}
-        bookings = OpenAirBookings(services.openair_client())
-        graph_before, openair_before = calendar.requests_made, bookings.requests_made
-        # The reconciliation lists the window afresh: it catches what delta never signalled, not only missed news.
-        report = await import_mailbox(work.user_id, store=store, calendar=calendar, bookings=bookings, now=started,
-                                      full=work.reason == "reconcile", notified=work.received_at)  # fmt: skip
-        if report.covered:
-            # A pass that began after this notification arrived has read it: no pass, no run row.
-            log.info("import pass covered by an earlier one", extra={"user": work.user_id, "reason": work.reason})
-            return {"covered": 1}
-    except Exception as exc:
-        if isinstance(exc, BadMessage) or dequeue_count >= services.sync_settings.max_dequeue_count:
-            poisoned = RunRecord(run_id=f"poison-{started:%H%M%S}", kind="import-mailbox", started=started,
-                                 finished=dt.datetime.now(dt.UTC), status="poison", user_id=user_of(body),
-                                 errors=(f"{type(exc).__name__}: {exc}",),
-                                 counts={"attempts": dequeue_count})  # fmt: skip
-            await off_loop(store.record_run, poisoned)
-            log.error("import message poisoned", extra={"user": user_of(body), "attempts": dequeue_count})
-        raise
-    finished = dt.datetime.now(dt.UTC)
-    counts = dict(report.counts())
-    # Requests are counted on the process's shared clients: exact when one pass runs at a time, an upper bound else.
-    counts["graph_requests"] = calendar.requests_made - graph_before
-    counts["openair_requests"] = bookings.requests_made - openair_before
-    if work.received_at is not None and (report.created or report.updated or report.deleted or report.retyped):
-        counts["latency_ms"] = int((finished - work.received_at).total_seconds() * 1000)
-    if report.busy:
-        counts["collapsed"] = 1
-    status = "blocked" if report.alerts else ("partial" if report.errors else "ok")
-    run = RunRecord(run_id=f"imp-{started:%H%M%S%f}", kind="import-mailbox", started=started, finished=finished,
-                    status=status, user_id=work.user_id, counts=counts, errors=tuple(report.errors),
-                    alerts=tuple(report.alerts))  # fmt: skip
-    await off_loop(store.record_run, run)
-    log.info("import pass done", extra={"user": work.user_id, "reason": work.reason, **counts})
+    with Run(store, "import-mailbox") as run:
+        run.about(run_id=f"imp-{run.started:%H%M%S%f}")
+        max_attempts = services.sync_settings.max_dequeue_count
+        poison_id = f"poison-{run.started:%H%M%S}"
+        async with run.poisoned_when_final(body, attempts=dequeue_count, max_attempts=max_attempts,
+                                           poison_id=poison_id, what="import"):  # fmt: skip
+            work = decode(ImportWork, body)
+            run.about(user_id=work.user_id)
+            calendar = services.calendar()
+            if work.reason in SUBSCRIPTION_EVENTS:  # kept alive while paused: notifications keep arriving
+                await handle_lifecycle(work.reason, work.subscription_id, store=store, graph=calendar,
+                                       endpoints=endpoints(services), now=run.started)  # fmt: skip
+            if await off_loop(store.pause_state) is not None:
+                # The delta link stays where it is: the pass `resume` queues sees every change made meanwhile.
+                log.info("import pass skipped: the sync is paused", extra={"user": work.user_id})
+                return {"paused": 1}
+            bookings = OpenAirBookings(services.openair_client())
+            graph_before, openair_before = calendar.requests_made, bookings.requests_made
+            # The reconciliation lists the window afresh: it catches what delta never signalled, not only news.
+            report = await import_mailbox(work.user_id, store=store, calendar=calendar, bookings=bookings,
+                                          now=run.started, full=work.reason == "reconcile",
+                                          notified=work.received_at)  # fmt: skip
+            if report.covered:
+                # A pass that began after this notification arrived has read it: no pass, no run row.
+                log.info("import pass covered by an earlier one", extra={"user": work.user_id, "reason": work.reason})
+                return {"covered": 1}
+        finished = dt.datetime.now(dt.UTC)
+        counts = dict(report.counts())
+        # Requests are counted on the process's shared clients: exact when one pass runs at a time, else a bound.
+        counts["graph_requests"] = calendar.requests_made - graph_before
+        counts["openair_requests"] = bookings.requests_made - openair_before
+        if work.received_at is not None and (report.created or report.updated or report.deleted or report.retyped):
+            counts["latency_ms"] = int((finished - work.received_at).total_seconds() * 1000)
+        if report.busy:
+            counts["collapsed"] = 1
+        await run.record_off_loop(status_of(problems=bool(report.errors), blocked=bool(report.alerts)),
+                                  counts=counts, errors=report.errors, alerts=report.alerts,
+                                  finished=finished)  # fmt: skip
+        log.info("import pass done", extra={"user": work.user_id, "reason": work.reason, **counts})
     return counts

@@ -17,10 +17,9 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from shared.domain.runs import RunRecord
 from shared.errors import BadMessage
 from shared.jobs.contracts import OperationMessage, decode, encode
-from shared.store.offload import off_loop
+from shared.jobs.runs import Run, describe, status_of
 from shared.store.store import SyncStore
 
 if TYPE_CHECKING:
@@ -35,12 +34,9 @@ KINDS = {"refresh": "admin-mappings-refresh", "export": "admin-sync-export", "re
 STATES = {"queued": "queued", "running": "running", "failed": "failed"}  # any other run status: succeeded
 
 
-def _record(message: OperationMessage, status: str, counts: dict[str, int] | None = None,
-            errors: tuple[str, ...] = (), alerts: tuple[str, ...] = ()) -> RunRecord:  # fmt: skip
+def _run(store: SyncStore, message: OperationMessage) -> Run:
     # `started` stays the time it was queued: every step rewrites the same Runs row.
-    return RunRecord(run_id=message.operation_id, kind=KINDS[message.handler], started=message.queued,
-                     finished=dt.datetime.now(dt.UTC), status=status, counts=counts or {}, errors=errors,
-                     alerts=alerts)  # fmt: skip
+    return Run(store, KINDS[message.handler], run_id=message.operation_id, started=message.queued)
 
 
 def accept(store: SyncStore, handler: str, request: Request) -> Answer:
@@ -51,7 +47,7 @@ def accept(store: SyncStore, handler: str, request: Request) -> Answer:
                                handler=handler, body=request.body.decode("utf-8", "replace"), actor=request.actor,
                                queued=dt.datetime.now(dt.UTC))  # fmt: skip
     store.ensure_tables()
-    store.record_run(_record(message, "queued"))
+    _run(store, message).record("queued")
     location = ROUTE + message.operation_id
     body = {"operation_id": message.operation_id, "kind": KINDS[handler], "state": "queued", "status_url": location}
     return Answer(202, body, headers={"Location": location}, operation=encode(message))
@@ -69,27 +65,27 @@ async def run_operation(services: Services, raw: bytes | str) -> list[str]:
     if message.handler not in KINDS:
         log.error("unknown admin operation", extra={"operation": message.operation_id})
         return []
-    store = services.store()
-    await off_loop(store.record_run, _record(message, "running"))
-    request = endpoints.Request({}, message.body.encode(), message.actor, in_queue=True)
-    try:
-        answer = await endpoints.handle(getattr(endpoints, message.handler), services, request)
-    except Exception as exc:  # a bug: recorded as the operation's failure rather than retried five times
-        log.exception("admin operation failed", extra={"operation": message.operation_id})
-        await off_loop(store.record_run, _record(message, "failed", errors=(f"{type(exc).__name__}: {exc}",)))
-        return []
-    body = answer.body
-    if answer.status >= 400:
-        await off_loop(store.record_run, _record(message, "failed", errors=(str(body.get("error", answer.status)),)))
-        return []
-    counts = {k: int(v) for k, v in dict(body.get("counts") or {}).items() if isinstance(v, int)}
-    if "mailboxes_queued" in body:
-        counts["mailboxes_queued"] = int(body["mailboxes_queued"])
-    elif answer.messages:
-        counts["mailboxes_queued"] = len(answer.messages)
-    errors = tuple(str(e) for e in [*(body.get("errors") or []), *(body.get("problems") or [])])
-    alerts = tuple(str(a) for a in body.get("alerts") or [])
-    await off_loop(store.record_run, _record(message, "partial" if errors else "ok", counts, errors, alerts))
+    with _run(services.store(), message) as run:
+        await run.record_off_loop("running")
+        request = endpoints.Request({}, message.body.encode(), message.actor, in_queue=True)
+        try:
+            answer = await endpoints.handle(getattr(endpoints, message.handler), services, request)
+        except Exception as exc:  # a bug: recorded as the operation's failure rather than retried five times
+            log.exception("admin operation failed", extra={"operation": message.operation_id})
+            await run.record_off_loop("failed", errors=(describe(exc),))
+            return []
+        body = answer.body
+        if answer.status >= 400:
+            await run.record_off_loop("failed", errors=(str(body.get("error", answer.status)),))
+            return []
+        counts = {k: int(v) for k, v in dict(body.get("counts") or {}).items() if isinstance(v, int)}
+        if "mailboxes_queued" in body:
+            counts["mailboxes_queued"] = int(body["mailboxes_queued"])
+        elif answer.messages:
+            counts["mailboxes_queued"] = len(answer.messages)
+        errors = [str(e) for e in [*(body.get("errors") or []), *(body.get("problems") or [])]]
+        await run.record_off_loop(status_of(problems=bool(errors)), counts=counts, errors=errors,
+                                  alerts=[str(a) for a in body.get("alerts") or []])  # fmt: skip
     return answer.messages
 
 

@@ -18,10 +18,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from shared.domain.runs import RunRecord
-from shared.errors import BadMessage, ConfigurationError
+from shared.errors import ConfigurationError
 from shared.jobs.contracts import RecordWork, decode, encode
+from shared.jobs.runs import Run, status_of
 from shared.kinds import record_key
+from shared.logging_setup import log_context
 from shared.push import AppliedSaves, PendingSaves, verify_push
 from shared.runtime import Services
 from shared.settings import PushSettings, load
@@ -62,28 +63,17 @@ class RecordExportResult:
 async def run_export_record(services: Services, body: bytes | str, *, dequeue_count: int = 1) -> RecordExportResult:
     """Export one record now, in a pass with the other saves of its user waiting in this worker. Raises (so the
     queue retries) on OpenAir or transient Graph failures."""
-    started = dt.datetime.now(dt.UTC)
-    try:
-        work = decode(RecordWork, body)
-        # A save without its user (an older script) gets a pass of its own.
-        group = (id(services), work.user_hint or record_key(work.kind, work.record_id))
-        return await PENDING_SAVES.apply(group, work, lambda works: export_saves(services, works))
-    except Exception as exc:
-        if isinstance(exc, BadMessage) or dequeue_count >= services.sync_settings.max_dequeue_count:
-            await off_loop(
-                services.store().record_run,
-                RunRecord(
-                    run_id=f"push-poison-{started:%H%M%S}",
-                    kind="export-record",
-                    started=started,
-                    finished=dt.datetime.now(dt.UTC),
-                    status="poison",
-                    errors=(f"{type(exc).__name__}: {exc}",),
-                    counts={"attempts": dequeue_count},
-                ),
-            )
-            log.error("export-record message poisoned", extra={"attempts": dequeue_count})
-        raise
+    # The pass's own run (its id, its rows) is `_export_pass`'s; this one is the message's, recorded if poisoned.
+    with Run(services.store(), "export-record") as message_run:
+        max_attempts = services.sync_settings.max_dequeue_count
+        poison_id = f"push-poison-{message_run.started:%H%M%S}"
+        async with message_run.poisoned_when_final(body, attempts=dequeue_count, max_attempts=max_attempts,
+                                                   poison_id=poison_id, what="export-record"):  # fmt: skip
+            work = decode(RecordWork, body)
+            # A save without its user (an older script) gets a pass of its own.
+            group = (id(services), work.user_hint or record_key(work.kind, work.record_id))
+            result = await PENDING_SAVES.apply(group, work, lambda works: export_saves(services, works))
+    return result
 
 
 async def export_saves(services: Services, works: Sequence[RecordWork]) -> list[RecordExportResult | Exception]:
@@ -92,12 +82,16 @@ async def export_saves(services: Services, works: Sequence[RecordWork]) -> list[
     """
     covered = [APPLIED_SAVES.covers(record_key(w.kind, w.record_id), w.received_at) for w in works]
     rest = [work for work, done in zip(works, covered, strict=True) if not done]
-    results = iter(await _export_pass(services, rest) if rest else [])
+    # One run id for the pass, chosen first: every line the pass logs carries it (and the user, per mailbox).
+    with Run(services.store(), "export-record", run_id="push-" + uuid.uuid4().hex[:8]) as run:
+        results = iter(await _export_pass(services, rest, run) if rest else [])
     return [RecordExportResult("covered", w.user_hint, 0, 0.0) if done else next(results)
             for w, done in zip(works, covered, strict=True)]  # fmt: skip
 
 
-async def _export_pass(services: Services, works: Sequence[RecordWork]) -> list[RecordExportResult | Exception]:
+async def _export_pass(
+    services: Services, works: Sequence[RecordWork], run: Run
+) -> list[RecordExportResult | Exception]:
     """The saves' records read in one OpenAir request (with their user's other records updated in the last
     `LOOKBACK_SECONDS`: saves whose messages are still queued), each planned into the outbox, then each user's
     mailbox applied once. Raises when the read fails (every save is retried); a record that cannot be planned, or
@@ -106,7 +100,6 @@ async def _export_pass(services: Services, works: Sequence[RecordWork]) -> list[
     from shared.sync.mailbox import MailboxReport, export_mailbox
     from shared.sync.targeted import Outcome, RecordPlan, plan_record
 
-    started = dt.datetime.now(dt.UTC)
     clock = time.monotonic()
     store = services.store()
     if await off_loop(store.pause_state) is not None:
@@ -129,11 +122,10 @@ async def _export_pass(services: Services, works: Sequence[RecordWork]) -> list[
     found = await records.read_records(
         [(w.kind, w.record_id) for w in works], hints=hints, user_since=(user, since) if user else None
     )
-    run_id = "push-" + uuid.uuid4().hex[:8]
     plans: list[RecordPlan | Exception] = []
     for work in works:
         try:
-            plans.append(await plan_record(work.kind, work.record_id, store=store, openair=records, run_id=run_id))
+            plans.append(await plan_record(work.kind, work.record_id, store=store, openair=records, run_id=run.run_id))
         except Exception as exc:  # this save's own failure, retried by its own message
             plans.append(exc)
     # The user's other saves this read saw, unless a pass already applied them as they are: applied now, their
@@ -144,7 +136,7 @@ async def _export_pass(services: Services, works: Sequence[RecordWork]) -> list[
         if APPLIED_SAVES.unchanged(record_key(kind, record_id), updated):
             continue
         try:
-            other = await plan_record(kind, record_id, store=store, openair=records, run_id=run_id)
+            other = await plan_record(kind, record_id, store=store, openair=records, run_id=run.run_id)
         except Exception as exc:  # its own message retries it
             log.warning("a queued save not applied ahead", extra={"record": f"{kind.value}:{record_id}",
                                                                   "error": type(exc).__name__})  # fmt: skip
@@ -160,7 +152,8 @@ async def _export_pass(services: Services, works: Sequence[RecordWork]) -> list[
         report: MailboxReport | Exception | None = None
         if any(p.has_work for p in user_plans):
             try:
-                report = await export_mailbox(user_id, store=store, calendar=services.calendar(), now=started)
+                with log_context(user=user_id):
+                    report = await export_mailbox(user_id, store=store, calendar=services.calendar(), now=run.started)
             except Exception as exc:  # the queue retries this user's saves
                 report = exc
             reports[user_id] = report
@@ -168,19 +161,13 @@ async def _export_pass(services: Services, works: Sequence[RecordWork]) -> list[
         if isinstance(report, Exception) or (report is None and not notable):
             # A settled push (the timer got there first, or a save that changed nothing) leaves no trace in Runs.
             continue
-        await off_loop(
-            store.record_run,
-            RunRecord(
-                run_id=run_id if n == 0 else f"{run_id}-{n}",
-                kind="export-record",
-                started=started,
-                finished=dt.datetime.now(dt.UTC),
-                status="ok" if report is None or not report.errors else "partial",
-                user_id=user_id,
-                counts={**(report.counts() if report is not None else {}), "records": len(user_plans)},
-                errors=tuple(report.errors) if report is not None else (),
-                alerts=tuple(f"{p.key}: {p.outcome.value}: {p.detail}" for p in notable),
-            ),
+        await run.record_off_loop(
+            status_of(problems=bool(report is not None and report.errors)),
+            run_id=run.run_id if n == 0 else f"{run.run_id}-{n}",
+            user_id=user_id,
+            counts={**(report.counts() if report is not None else {}), "records": len(user_plans)},
+            errors=report.errors if report is not None else (),
+            alerts=[f"{p.key}: {p.outcome.value}: {p.detail}" for p in notable],
         )
     for plan in [*plans, *others]:
         if isinstance(plan, RecordPlan) and not isinstance(reports.get(plan.user_id), Exception):
@@ -198,8 +185,9 @@ async def _export_pass(services: Services, works: Sequence[RecordWork]) -> list[
         written = (done.created + done.updated + done.deleted) if done is not None else 0
         if work.received_at:
             lag = dt.datetime.now(dt.UTC).timestamp() - work.received_at
-            log.info("record exported", extra={"record": plan.key, "outcome": plan.outcome.value,
-                                               "push_to_done_s": lag, "pass_records": len(works)})  # fmt: skip
+            with log_context(user=plan.user_id):
+                log.info("record exported", extra={"record": plan.key, "outcome": plan.outcome.value,
+                                                   "push_to_done_s": lag, "pass_records": len(works)})  # fmt: skip
         results.append(RecordExportResult(plan.outcome.value, plan.user_id, written, seconds))
     return results
 
