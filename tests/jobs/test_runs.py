@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+import shared.openair.by_id
 import shared.sync.importing.engine
 import shared.sync.mailbox
 import shared.sync.targeted
@@ -170,7 +171,11 @@ async def test_every_record_the_push_worker_logs_after_the_plan_names_the_run_an
         engine_log.info("planning")
         return RecordPlan(f"{kind.value}:{record_id}", Outcome.NOT_FOUND, "no such booking", run_id, "u1")
 
+    async def read_records(self: object, wanted: object) -> None:
+        engine_log.info("reading")
+
     monkeypatch.setattr(shared.sync.targeted, "plan_record", plan_record)
+    monkeypatch.setattr(shared.openair.by_id.OpenAirRecords, "read_records", read_records)
     world = World.build(("u1",))
     services = Services({}, EnvironmentSecrets({}), _store=world.store, _openair=world.openair,  # type: ignore[arg-type]
                         _calendar=world.calendar)  # type: ignore[arg-type]  # fmt: skip
@@ -178,6 +183,7 @@ async def test_every_record_the_push_worker_logs_after_the_plan_names_the_run_an
     (run,) = world.store.recent_runs()
     assert (result.outcome, run.status, run.user_id) == ("not found", "ok", "u1")
     records = logged.take()
-    assert [m for m, _, _ in records] == ["planning", "record exported"]
-    # The planner runs before the run knows whose record it is: its lines carry the run id; the rest the user too.
-    assert [(run_id, user) for _, run_id, user in records] == [(run.run_id, None), (run.run_id, "u1")]
+    assert [m for m, _, _ in records] == ["reading", "planning", "record exported"]
+    # The read and the plan come before the pass knows whose records they are: their lines carry the run id.
+    assert [(run_id, user) for _, run_id, user in records] == [(run.run_id, None), (run.run_id, None),
+                                                               (run.run_id, "u1")]  # fmt: skip
