@@ -171,8 +171,9 @@ async def test_every_record_the_push_worker_logs_after_the_plan_names_the_run_an
         engine_log.info("planning")
         return RecordPlan(f"{kind.value}:{record_id}", Outcome.NOT_FOUND, "no such booking", run_id, "u1")
 
-    async def read_records(self: object, wanted: object, **_: object) -> None:
+    async def read_records(self: object, wanted: object, **_: object) -> list[object]:
         engine_log.info("reading")
+        return []  # no other saves of the user's read ahead
 
     monkeypatch.setattr(shared.sync.targeted, "plan_record", plan_record)
     monkeypatch.setattr(shared.openair.by_id.OpenAirRecords, "read_records", read_records)
