@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from shared.store.memory import MemoryTables
 
 import shared.openair.by_id
 import shared.sync.importing.engine
@@ -22,7 +23,6 @@ from shared.kinds import RecordKind
 from shared.logging_setup import configure_logging
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
-from shared.store.memory import MemoryTables
 from shared.store.store import SyncStore
 from shared.sync.importing.report import ImportReport
 from shared.sync.mailbox import MailboxReport
