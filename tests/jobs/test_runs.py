@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from shared.store.memory import MemoryTables
 
 import shared.openair.by_id
 import shared.sync.importing.engine
@@ -28,6 +27,7 @@ from shared.sync.importing.report import ImportReport
 from shared.sync.mailbox import MailboxReport
 from shared.sync.targeted import Outcome, RecordPlan
 from tests.sync.world import World
+from twins.tables import MemoryTables
 
 engine_log = logging.getLogger("shared.sync.test-engine")
 
