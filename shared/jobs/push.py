@@ -98,7 +98,7 @@ async def _export_pass(
     a mailbox that cannot be written, fails only its own saves."""
     from shared.openair.by_id import OpenAirRecords
     from shared.sync.mailbox import MailboxReport, export_mailbox
-    from shared.sync.targeted import Outcome, RecordPlan, plan_record
+    from shared.sync.targeted import Outcome, PlanTables, RecordPlan, plan_record
 
     clock = time.monotonic()
     store = services.store()
@@ -122,10 +122,16 @@ async def _export_pass(
     found = await records.read_records(
         [(w.kind, w.record_id) for w in works], hints=hints, user_since=(user, since) if user else None
     )
+    # Several records: the administrator's tables are read once for all of them.
+    tables = await PlanTables.load(store) if len(works) + len(found) > 1 else None
     plans: list[RecordPlan | Exception] = []
     for work in works:
         try:
-            plans.append(await plan_record(work.kind, work.record_id, store=store, openair=records, run_id=run.run_id))
+            plans.append(
+                await plan_record(
+                    work.kind, work.record_id, store=store, openair=records, run_id=run.run_id, tables=tables
+                )
+            )
         except Exception as exc:  # this save's own failure, retried by its own message
             plans.append(exc)
     # The user's other saves this read saw, unless a pass already applied them as they are: applied now, their
@@ -136,7 +142,7 @@ async def _export_pass(
         if APPLIED_SAVES.unchanged(record_key(kind, record_id), updated):
             continue
         try:
-            other = await plan_record(kind, record_id, store=store, openair=records, run_id=run.run_id)
+            other = await plan_record(kind, record_id, store=store, openair=records, run_id=run.run_id, tables=tables)
         except Exception as exc:  # its own message retries it
             log.warning("a queued save not applied ahead", extra={"record": f"{kind.value}:{record_id}",
                                                                   "error": type(exc).__name__})  # fmt: skip

@@ -24,7 +24,8 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from shared.domain.links import Desire, OutboxEntry
-from shared.domain.settings import WhenRemoved
+from shared.domain.mappings import Mappings
+from shared.domain.settings import IntegrationSettings, ShowAsChoice, WhenRemoved
 from shared.kinds import RecordKind, record_key
 from shared.openair.changes import ChangeSet, Reference
 from shared.store.offload import off_loop
@@ -75,6 +76,23 @@ class RecordPlan:
         return self.outcome in (Outcome.WRITE, Outcome.REMOVE)
 
 
+@dataclass(frozen=True)
+class PlanTables:
+    """The administrator's tables a plan reads (mappings, settings, Show As): read once for a pass that plans
+    several records, not once per record."""
+
+    mappings: Mappings
+    settings: IntegrationSettings
+    show_as: dict[str, ShowAsChoice]
+
+    @classmethod
+    async def load(cls, store: SyncStore) -> PlanTables:
+        mappings, (settings, _), (show_as, _) = await asyncio.gather(
+            off_loop(store.load_mappings), off_loop(store.load_settings), off_loop(store.load_show_as)
+        )
+        return cls(mappings, settings, show_as)
+
+
 async def plan_record(
     kind: RecordKind,
     record_id: str,
@@ -82,14 +100,19 @@ async def plan_record(
     store: SyncStore,
     openair: RecordPort,
     run_id: str | None = None,
+    tables: PlanTables | None = None,
 ) -> RecordPlan:
-    """Decide what one record's event should be and write it to the outbox (unless it is already so)."""
+    """Decide what one record's event should be and write it to the outbox (unless it is already so). `tables`:
+    what a pass over several records read once; without them, this record's plan reads what it needs."""
     run_id = run_id or "push-" + uuid.uuid4().hex[:8]
     key = record_key(kind, record_id)
     changes = await openair.read_record(kind, record_id)
     requests = changes.requests_made
     # Table reads run off the event loop: a burst of saves is many of these at once in one worker.
-    mappings, (settings, _) = await asyncio.gather(off_loop(store.load_mappings), off_loop(store.load_settings))
+    if tables is None:
+        mappings, (settings, _) = await asyncio.gather(off_loop(store.load_mappings), off_loop(store.load_settings))
+    else:
+        mappings, settings = tables.mappings, tables.settings
 
     def settle(result: Outcome, detail: str, user_id: str, mailbox_id: str, entry: OutboxEntry) -> tuple[Outcome, str]:
         """Against the links, then into the outbox: table calls, so run on a worker thread (`off_loop`)."""
@@ -146,7 +169,10 @@ async def plan_record(
                 Outcome.BEFORE_EXPORT_AFTER, f"updated before ExportAfter {settings.export_after}", user_id
             )
 
-    (show_as, _), reference = await asyncio.gather(off_loop(store.load_show_as), openair.read_reference(changes))
+    if tables is None:
+        (show_as, _), reference = await asyncio.gather(off_loop(store.load_show_as), openair.read_reference(changes))
+    else:
+        show_as, reference = tables.show_as, await openair.read_reference(changes)
     zone = user_zone(mapping, settings)
     today = dt.datetime.now(dt.UTC).astimezone(ZoneInfo(zone)).date()
     rendered = render(record, reference, RenderContext(zone, settings, show_as, today=today))
