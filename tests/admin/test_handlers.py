@@ -67,6 +67,10 @@ def app(monkeypatch: pytest.MonkeyPatch) -> None:
         ("POST", "decommission", {}, b"{}", 400, '"confirm": true'),
         ("GET", "runs", {"limit": "0"}, b"", 400, "limit is '0'"),
         ("POST", "mappings/refresh", {}, b"[]", 400, "invalid JSON body"),
+        # Destructive requests need an explicit confirmation, asked before anything is read or written.
+        ("POST", "resync", {}, b"{}", 400, '"all": true'),
+        ("POST", "resync", {}, b'{"user": "1080", "mode": "recreate"}', 400, '"confirm": true'),
+        ("POST", "resync", {}, b'{"user": "1080", "all": true}', 400, "either"),
     ],
 )
 async def test_bad_input_is_a_4xx_with_a_message_and_queues_nothing(
