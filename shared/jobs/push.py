@@ -123,7 +123,7 @@ async def _export_pass(
         [(w.kind, w.record_id) for w in works], hints=hints, user_since=(user, since) if user else None
     )
     # Several records: the administrator's tables are read once for all of them.
-    tables = await PlanTables.load(store) if len(works) + len(found) > 1 else None
+    tables = await PlanTables.load(store, {user}) if len(works) + len(found) > 1 else None
     plans: list[RecordPlan | Exception] = []
     for work in works:
         try:

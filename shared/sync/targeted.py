@@ -18,6 +18,7 @@ import asyncio
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -30,7 +31,7 @@ from shared.kinds import RecordKind, record_key
 from shared.openair.changes import ChangeSet, Reference
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
-from shared.sync.planner import ExportPlan, apply_deletion_budget, drop_settled, user_zone
+from shared.sync.planner import ExportPlan, UserStates, apply_deletion_budget, drop_settled, load_states, user_zone
 from shared.sync.render import BeforeWindow, OutOfScope, RenderContext, render
 
 log = logging.getLogger(__name__)
@@ -78,19 +79,23 @@ class RecordPlan:
 
 @dataclass(frozen=True)
 class PlanTables:
-    """The administrator's tables a plan reads (mappings, settings, Show As): read once for a pass that plans
-    several records, not once per record."""
+    """What a plan reads from the tables (mappings, settings, Show As, and the user's links and pending outbox
+    keys): read once for a pass that plans several records of one user, not once per record."""
 
     mappings: Mappings
     settings: IntegrationSettings
     show_as: dict[str, ShowAsChoice]
+    states: UserStates
 
     @classmethod
-    async def load(cls, store: SyncStore) -> PlanTables:
-        mappings, (settings, _), (show_as, _) = await asyncio.gather(
-            off_loop(store.load_mappings), off_loop(store.load_settings), off_loop(store.load_show_as)
+    async def load(cls, store: SyncStore, user_ids: Collection[str] = ()) -> PlanTables:
+        mappings, (settings, _), (show_as, _), states = await asyncio.gather(
+            off_loop(store.load_mappings),
+            off_loop(store.load_settings),
+            off_loop(store.load_show_as),
+            off_loop(load_states, store, [u for u in user_ids if u]),
         )
-        return cls(mappings, settings, show_as)
+        return cls(mappings, settings, show_as, states)
 
 
 async def plan_record(
@@ -118,7 +123,8 @@ async def plan_record(
         """Against the links, then into the outbox: table calls, so run on a worker thread (`off_loop`)."""
         plan = ExportPlan(run_id=run_id)
         entries = {user_id: {key: entry}}
-        drop_settled(plan, store, entries, {user_id: mailbox_id})
+        # The pass's preloaded states where it has this user's (entries it writes itself are new keys).
+        drop_settled(plan, store, entries, {user_id: mailbox_id}, tables.states if tables is not None else None)
         if entry.desire is Desire.REMOVE:
             apply_deletion_budget(plan, entries, settings)
             if plan.deletions_blocked:

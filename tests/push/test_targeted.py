@@ -206,15 +206,15 @@ async def test_a_held_lease_makes_the_second_worker_retry_later() -> None:
 
 
 async def test_a_pass_of_several_records_reads_the_administrators_tables_once() -> None:
-    """PlanTables: the push pass plans its records against mappings, settings and Show As read once, and decides
-    exactly as a plan that reads them itself."""
+    """PlanTables: the push pass plans its records against mappings, settings, Show As and the user's links read
+    once, and decides exactly as a plan that reads them itself."""
     world = World.build()
     await world.run()
     for n in range(3):
         world.booking(f"b{n}", "u1", D(2026, 11, 23 + n), D(2026, 11, 23 + n))
     store = world.store  # one store object, its loads counted
     reads: list[str] = []
-    for name in ("load_mappings", "load_settings", "load_show_as"):
+    for name in ("load_mappings", "load_settings", "load_show_as", "links"):
         original = getattr(store, name)
 
         def counted(*args: object, _original: Any = original, _name: str = name, **kwargs: object) -> Any:
@@ -222,16 +222,16 @@ async def test_a_pass_of_several_records_reads_the_administrators_tables_once() 
             return _original(*args, **kwargs)
 
         setattr(store, name, counted)
-    tables = await PlanTables.load(store)
+    tables = await PlanTables.load(store, {"u1"})
     records = MemoryRecords(world.openair)
     plans = [
         await plan_record(RecordKind.BOOKING, f"b{n}", store=store, openair=records, tables=tables) for n in range(3)
     ]
-    assert sorted(reads) == ["load_mappings", "load_settings", "load_show_as"]
+    assert sorted(reads) == ["links", "load_mappings", "load_settings", "load_show_as"]
     assert [p.outcome for p in plans] == [Outcome.WRITE] * 3
     planned = {e.key: (e.desire, e.draft_json) for e in store.outbox("u1")}
     assert len(planned) == 3
     for n in range(3):  # planned again, each reading the tables itself: the same outbox entries
         await plan_record(RecordKind.BOOKING, f"b{n}", store=store, openair=records)
     assert {e.key: (e.desire, e.draft_json) for e in store.outbox("u1")} == planned
-    assert len(reads) == 3 + 3 * 3
+    assert len(reads) == 4 + 3 * 4
