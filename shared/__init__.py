@@ -4,7 +4,8 @@ Layout (arrows point one way: bindings -> sync -> ports; adapters never import t
 - `domain/`   the engine's vocabulary (links, outbox, events, settings, mappings, runs), imported by all
 - `openair/`  the OpenAir XML API client and its typed records
 - `graph/`    the Microsoft Graph calendar gateway (msgraph-sdk)
-- `store/`    Azure Table Storage state and admin tables
+- `ports/`    what the engine needs from Graph and OpenAir (Protocols, one module per boundary)
+- `store/`    Azure Table Storage state and admin tables, behind one typed state port (`SyncStore`)
 - `sync/`     the engine that decides what to write
 - `jobs/`     what each timer and queue worker does (export, push, importing, admin operations)
 - `settings`, `secrets`  configuration from the environment and Key Vault

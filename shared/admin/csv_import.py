@@ -27,9 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.admin.mappings import MailboxDirectory, index_mailboxes
+from shared.admin.mappings import index_mailboxes
 from shared.domain.mappings import MappedBy, UserMapping
 from shared.errors import SyncError
+from shared.ports.mailboxes import MailboxDirectory
 from shared.store.admin import SWITCH_WORDS, new_user_switches, parse_user_mapping
 from shared.store.backend import EtagMismatch, Row
 from shared.store.store import SyncStore

@@ -17,20 +17,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 
-from shared.domain.events import DeleteEvent, EventDraft, EventWrite, WriteResult
+from shared.domain.events import DeleteEvent, EventDraft
 from shared.domain.links import Desire, Link, LinkState
 from shared.errors import SyncError
-from shared.graph.models import GraphEvent
 from shared.jobs.runs import Run, status_of
+from shared.ports.mailboxes import CutoverCalendar
+from shared.ports.openair import OpenAirPort
 from shared.store.store import SyncStore
 from shared.sync.cutover import CutoverMatch, cutover_links, draft_of_link, import_window, read_and_match
 from shared.sync.planner import ExportPlan, plan_export, user_zone
-from shared.sync.ports import OpenAirPort
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +36,6 @@ log = logging.getLogger(__name__)
 class CutoverAction(StrEnum):
     ADOPT = "adopt"
     REMOVE_STALE = "remove-stale"
-
-
-class CutoverCalendar(Protocol):
-    async def apply(self, mailbox_id: str, writes: Sequence[EventWrite]) -> list[WriteResult]: ...
-
-    async def calendar_view(self, mailbox_id: str, start: dt.datetime, end: dt.datetime) -> list[GraphEvent]: ...
 
 
 @dataclass

@@ -18,24 +18,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from shared.domain.events import DeleteEvent, EventWrite, WriteResult
+from shared.domain.events import DeleteEvent
 from shared.domain.links import Link, LinkState, Origin
 from shared.jobs.runs import Run, status_of
+from shared.ports.mailboxes import DecommissionCalendar
 from shared.store.store import SyncStore
 
 log = logging.getLogger(__name__)
 
 DECOMMISSION_REASON = "decommissioned: the product's events were removed"
-
-
-class DecommissionCalendar(Protocol):
-    async def apply(self, mailbox_id: str, writes: Sequence[EventWrite]) -> list[WriteResult]: ...
-
-    async def delete_subscription(self, subscription_id: str) -> bool: ...
 
 
 @dataclass

@@ -13,24 +13,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from shared.domain.mappings import MappedBy, UserMapping
 from shared.graph.models import Mailbox
-from shared.openair.models import User
+from shared.ports.mailboxes import MailboxDirectory
+from shared.ports.openair import UserDirectory
 from shared.store.admin import USER_MAPPINGS, new_user_switches, parse_user_mapping, parse_user_mappings
 from shared.store.backend import EtagMismatch
 from shared.store.store import SyncStore
-
-
-class MailboxDirectory(Protocol):
-    async def list_mailboxes(self) -> list[Mailbox]: ...
-
-    async def mailbox_time_zone(self, user_id: str) -> str | None: ...
-
-
-class UserDirectory(Protocol):
-    async def read_active_users(self) -> list[User]: ...
 
 
 @dataclass

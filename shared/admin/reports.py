@@ -19,10 +19,10 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from shared.domain.runs import RunRecord
 from shared.domain.settings import PauseState
+from shared.ports.mailboxes import MailSender
 from shared.store.backend import EtagMismatch
 from shared.store.store import SyncStore
 
@@ -30,10 +30,6 @@ log = logging.getLogger(__name__)
 
 _LAST_RUN = "LastReportedRun"
 _WORK_COUNTS = ("created", "updated", "deleted", "recovered", "failed", "outbox_entries", "to_write")
-
-
-class MailSender(Protocol):
-    async def send_mail(self, sender_user_id: str, to: list[str], subject: str, body_text: str) -> None: ...
 
 
 @dataclass(frozen=True)

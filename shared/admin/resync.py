@@ -22,17 +22,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
 
-from shared.domain.events import DeleteEvent, EventWrite, WriteResult
+from shared.domain.events import DeleteEvent
 from shared.domain.links import Link, LinkState, Origin
 from shared.domain.settings import IntegrationSettings
 from shared.errors import SyncError
-from shared.graph.models import DeltaResult, GraphEvent
 from shared.jobs.runs import Run, status_of
+from shared.ports.mailboxes import ResyncCalendar
+from shared.ports.openair import OpenAirPort
 from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan, plan_export
-from shared.sync.ports import OpenAirPort
 from shared.sync.preview import MailboxPreview, preview_writes
 
 log = logging.getLogger(__name__)
@@ -45,16 +44,6 @@ class ResyncMode(StrEnum):
 
 class UnknownUser(SyncError):
     """An OpenAir user id that has no usable mapping (missing, unmapped, bad row, mailbox not resolved)."""
-
-
-class ResyncCalendar(Protocol):
-    async def apply(self, mailbox_id: str, writes: Sequence[EventWrite]) -> list[WriteResult]: ...
-
-    async def find_events_by_key(self, mailbox_id: str, openair_key: str) -> list[GraphEvent]: ...
-
-    async def delta(
-        self, mailbox_id: str, start: dt.datetime, end: dt.datetime, delta_link: str | None, page_size: int = 100
-    ) -> DeltaResult: ...
 
 
 @dataclass

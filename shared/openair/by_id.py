@@ -105,7 +105,7 @@ class _Prefetched:
 
 
 class OpenAirRecords:
-    """Reads records by id through an `OpenAirSource`'s client; satisfies `sync.targeted.RecordPort`.
+    """Reads records by id through an `OpenAirSource`'s client; satisfies `ports.openair.RecordPort`.
 
     One instance serves one pass of the push worker. `read_records` reads several records (a user's pending saves)
     in one request; `read_record` then answers from what was read ahead. `user_hint` is the push's user (only used

@@ -19,9 +19,9 @@ from shared.domain.links import Link, Origin
 from shared.domain.settings import IntegrationSettings
 from shared.graph.models import GraphEvent
 from shared.kinds import RecordKind, parse_record_key
+from shared.ports.mailboxes import CalendarPort
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
-from shared.sync.ports import CalendarPort
 
 HORIZON_DAYS = 60
 WORKING_DAY = (dt.time(9), dt.time(17))

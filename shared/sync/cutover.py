@@ -24,7 +24,6 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from shared.domain.events import EventDraft
 from shared.domain.links import Desire, Link, LinkState, OutboxEntry
@@ -32,6 +31,7 @@ from shared.domain.runs import RunRecord
 from shared.domain.settings import IntegrationSettings
 from shared.graph.models import GraphEvent
 from shared.kinds import RecordKind, parse_record_key
+from shared.ports.mailboxes import CalendarViewer
 from shared.store.store import SyncStore
 from shared.sync.decide import transaction_id
 from shared.sync.incumbent import (
@@ -242,12 +242,8 @@ def _ambiguous(
     result.held.update(k for k in keys if k not in adopted)
 
 
-class CalendarReader(Protocol):
-    async def calendar_view(self, mailbox_id: str, start: dt.datetime, end: dt.datetime) -> list[GraphEvent]: ...
-
-
 async def read_and_match(
-    calendar: CalendarReader,
+    calendar: CalendarViewer,
     mailbox_id: str,
     drafts: Mapping[str, EventDraft],
     zone: str,
@@ -315,7 +311,7 @@ def draft_of_link(link: Link) -> EventDraft | None:
 
 
 async def adopt_on_first_export(
-    user_id: str, mailbox_id: str, entries: Sequence[OutboxEntry], *, store: SyncStore, calendar: CalendarReader
+    user_id: str, mailbox_id: str, entries: Sequence[OutboxEntry], *, store: SyncStore, calendar: CalendarViewer
 ) -> dict[str, Link]:
     """A user's first export (no link yet), when `IncumbentEventsInMailboxes` says the mailbox may hold the
     incumbent's events: the same read and matching as the cutover operation, before anything is created.

@@ -25,12 +25,12 @@ from shared.domain.settings import IntegrationSettings
 from shared.errors import Incomplete
 from shared.graph.errors import GraphError, MailboxUnavailable
 from shared.kinds import RecordKind, openair_event_key, parse_record_key
+from shared.ports.mailboxes import CalendarPort
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 from shared.sync import conflicts, time_off
 from shared.sync.cutover import adopt_on_first_export
 from shared.sync.decide import Action, Step, content_hash, decide, new_link
-from shared.sync.ports import CalendarPort
 
 log = logging.getLogger(__name__)
 

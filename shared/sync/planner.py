@@ -30,10 +30,10 @@ from shared.kinds import KIND_OF_TYPE, KINDS, RecordKind, record_key
 from shared.openair.changes import ChangeSet, Deletion, ExportedRecord, Reference, by_kind, updated_cursor
 from shared.openair.models import Booking
 from shared.openair.xml import Unreadable
+from shared.ports.openair import OpenAirPort
 from shared.store.store import SyncStore
 from shared.sync.decide import content_hash
 from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX
-from shared.sync.ports import OpenAirPort
 from shared.sync.render import (
     RENDER_VERSION,
     BeforeWindow,

@@ -21,31 +21,19 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from shared.domain.links import Desire, OutboxEntry
 from shared.domain.mappings import Mappings
 from shared.domain.settings import IntegrationSettings, ShowAsChoice, WhenRemoved
 from shared.kinds import RecordKind, record_key
-from shared.openair.changes import ChangeSet, Reference
+from shared.ports.openair import RecordPort
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan, UserStates, apply_deletion_budget, drop_settled, load_states, user_zone
 from shared.sync.render import BeforeWindow, OutOfScope, RenderContext, render
 
 log = logging.getLogger(__name__)
-
-
-class RecordPort(Protocol):
-    async def read_record(self, kind: RecordKind, record_id: str) -> ChangeSet:
-        """The record as it is now, or its `Deletion`, or nothing when OpenAir has no such record. Raises on
-        any failure: an unreadable record is never a deleted one."""
-        ...
-
-    async def read_reference(self, changes: ChangeSet) -> Reference:
-        """What the records refer to (booking types, projects, customers, tasks, time types, request items)."""
-        ...
 
 
 class Outcome(StrEnum):

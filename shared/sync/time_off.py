@@ -23,9 +23,9 @@ from shared.domain.settings import IntegrationSettings
 from shared.graph.errors import GraphError
 from shared.graph.models import AutomaticReplies
 from shared.kinds import RecordKind
+from shared.ports.mailboxes import CalendarPort
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
-from shared.sync.ports import CalendarPort
 
 REPLIES_SCOPE = "AutoReplies"
 

@@ -25,11 +25,12 @@ from collections.abc import Callable
 from shared.domain.settings import IntegrationSettings
 from shared.errors import Incomplete
 from shared.graph.errors import DeltaExpired, MailboxUnavailable
+from shared.ports.mailboxes import MailboxReader
+from shared.ports.openair import BookingPort
 from shared.store.importing import Covered, DeltaCursor
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 from shared.sync.importing.events import EventImporter, ImportReport
-from shared.sync.importing.ports import BookingPort, MailboxReader
 from shared.sync.importing.rules import import_filter
 from shared.sync.mailbox import load_mapping
 from shared.sync.planner import user_zone

@@ -27,11 +27,12 @@ from shared.kinds import RecordKind, parse_record_key, record_key
 from shared.openair.bookings import UserDefaults
 from shared.openair.errors import OpenAirConditionFailed, OpenAirError, is_retryable
 from shared.openair.models import Booking
+from shared.ports.mailboxes import MailboxReader
+from shared.ports.openair import BookingPort
 from shared.store.importing import ImportedEvent
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 from shared.sync.importing.merge import merge
-from shared.sync.importing.ports import BookingPort, MailboxReader
 from shared.sync.importing.report import ImportReport as ImportReport
 from shared.sync.importing.rules import (
     MADE_PRIVATE,

@@ -17,10 +17,10 @@ from typing import TypeVar
 
 from shared.errors import SyncError
 from shared.graph.errors import GraphError, GraphNotFound
+from shared.ports.mailboxes import SubscriptionPort
 from shared.store.importing import ImportStore, SubscriptionRecord
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
-from shared.sync.importing.ports import SubscriptionPort
 
 log = logging.getLogger(__name__)
 
