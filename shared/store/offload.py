@@ -4,7 +4,7 @@ azure-data-tables' client is synchronous: a table round trip made on the event l
 of the worker (one mailbox's Graph writes wait on another mailbox's table read). Async code therefore reaches
 Table Storage only through `off_loop`, and a sequence of table calls with no awaits between them goes to the
 thread as one function (one hop, not one per call). Synchronous code (the command line, tests) calls the store
-directly. The in-memory twin can refuse a call made on a running loop's thread (`MemoryTables(off_loop_only=True)`),
+directly. The in-memory twin (`twins/tables.py`) can refuse a call made on a running loop's thread (`off_loop_only`),
 which is how the tests hold every worker to this rule.
 """
 
