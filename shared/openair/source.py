@@ -41,7 +41,7 @@ from shared.openair.models import (
     User,
 )
 from shared.openair.reads import ReadSpec
-from shared.openair.xml import Raw, Unreadable
+from shared.openair.xml import Raw, Unreadable, collector_paused
 
 R = TypeVar("R", bound=Record)
 
@@ -70,16 +70,18 @@ class OpenAirSource:
         return out
 
     def _parse(self, model: type[R], rows: Iterable[Raw]) -> list[R]:
-        return [model.from_raw(row, self.client.zone) for row in rows]
+        with collector_paused():  # records become models: no cycles made (see `collector_paused`)
+            return [model.from_raw(row, self.client.zone) for row in rows]
 
     def _parse_each(self, model: type[R], rows: Iterable[Raw], bad: list[Unreadable]) -> list[R]:
         """The rows as models, record by record: one whose values do not make a record is added to `bad`."""
         out: list[R] = []
-        for row in rows:
-            try:
-                out.append(model.from_raw(row, self.client.zone))
-            except (OpenAirError, ValueError, OverflowError) as exc:
-                bad.append(Unreadable(model.TYPE, _plain(row, "id"), _plain(row, "userid"), _problem(exc)))
+        with collector_paused():  # records become models: no cycles made (see `collector_paused`)
+            for row in rows:
+                try:
+                    out.append(model.from_raw(row, self.client.zone))
+                except (OpenAirError, ValueError, OverflowError) as exc:
+                    bad.append(Unreadable(model.TYPE, _plain(row, "id"), _plain(row, "userid"), _problem(exc)))
         return out
 
     async def read_changes(self, since: Mapping[str, dt.datetime | None]) -> ChangeSet:
