@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from shared.kinds import RecordKind, openair_event_key
+from shared.kinds import KINDS, RecordKind, openair_event_key
 from shared.openair.models import (
     Booking,
     BookingType,
@@ -64,9 +64,7 @@ class World:
             "Mailbox": f"{user}@contoso.com",
             "MailboxId": f"mbx-{user}",
             "MappedBy": "Email",
-            "ExportBookings": True,
-            "ExportTaskAssignments": True,
-            "ExportScheduleRequests": True,
+            **{spec.switch_column: True for spec in KINDS.values()},  # every record type
             "OpenAirTimeZone": ZONES.get(user, "UTC"),
             **columns,
         }
