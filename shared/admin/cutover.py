@@ -22,8 +22,9 @@ from enum import StrEnum
 
 from shared.domain.events import DeleteEvent, EventDraft
 from shared.domain.links import Desire, Link, LinkState
+from shared.domain.runs import status_of
 from shared.errors import SyncError
-from shared.jobs.runs import Run, status_of
+from shared.jobs.runs import Run
 from shared.ports.mailboxes import CutoverCalendar
 from shared.ports.openair import OpenAirPort
 from shared.store.store import SyncStore

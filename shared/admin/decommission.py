@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from shared.domain.events import DeleteEvent
 from shared.domain.links import Link, LinkState, Origin
-from shared.jobs.runs import Run, status_of
+from shared.domain.runs import status_of
+from shared.jobs.runs import Run
 from shared.ports.mailboxes import DecommissionCalendar
 from shared.store.store import SyncStore
 

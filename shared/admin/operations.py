@@ -19,11 +19,12 @@ from shared.admin.decommission import DecommissionReport
 from shared.admin.mappings import MappingReport, refresh_mappings
 from shared.admin.resync import ResyncMode, ResyncReport, choose_users
 from shared.admin.status import StatusReport, build_status
+from shared.domain.runs import status_of
 from shared.domain.settings import PauseState
 from shared.errors import SyncPaused
 from shared.jobs import contracts
 from shared.jobs.contracts import ExportWork, ImportWork
-from shared.jobs.runs import Run, status_of
+from shared.jobs.runs import Run
 from shared.logging_setup import log_context
 from shared.runtime import Services
 from shared.settings import StorageSettings, load

@@ -25,9 +25,10 @@ from enum import StrEnum
 
 from shared.domain.events import DeleteEvent
 from shared.domain.links import Link, LinkState, Origin
+from shared.domain.runs import status_of
 from shared.domain.settings import IntegrationSettings
 from shared.errors import SyncError
-from shared.jobs.runs import Run, status_of
+from shared.jobs.runs import Run
 from shared.ports.mailboxes import ResyncCalendar
 from shared.ports.openair import OpenAirPort
 from shared.store.store import SyncStore

@@ -18,3 +18,9 @@ class RunRecord:
     errors: tuple[str, ...] = ()
     alerts: tuple[str, ...] = ()
     user_id: str = ""
+
+
+def status_of(*, problems: bool, blocked: bool = False) -> str:
+    """The status of a run that ended, the one rule of every run: `blocked` when a guard stopped its writes (the
+    deletion budget, an import alert), `partial` when some of its work failed or was left out, `ok` otherwise."""
+    return "blocked" if blocked else ("partial" if problems else "ok")

@@ -12,9 +12,9 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from shared.domain.runs import RunRecord
+from shared.domain.runs import RunRecord, status_of
 from shared.jobs.contracts import ExportWork, decode, encode
-from shared.jobs.runs import Run, describe, status_of
+from shared.jobs.runs import Run, describe
 from shared.runtime import Services
 from shared.store.offload import off_loop
 

@@ -10,9 +10,10 @@ import datetime as dt
 import logging
 import urllib.parse
 
+from shared.domain.runs import status_of
 from shared.errors import ConfigurationError
 from shared.jobs.contracts import ImportWork, decode, encode
-from shared.jobs.runs import Run, status_of
+from shared.jobs.runs import Run
 from shared.notifications.directory import client_state
 from shared.runtime import Services
 from shared.settings import ImportSettings, load

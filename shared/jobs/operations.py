@@ -17,9 +17,10 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from shared.domain.runs import status_of
 from shared.errors import BadMessage
 from shared.jobs.contracts import OperationMessage, decode, encode
-from shared.jobs.runs import Run, describe, status_of
+from shared.jobs.runs import Run, describe
 from shared.store.store import SyncStore
 
 if TYPE_CHECKING:

@@ -18,9 +18,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from shared.domain.runs import status_of
 from shared.errors import ConfigurationError
 from shared.jobs.contracts import RecordWork, decode, encode
-from shared.jobs.runs import Run, status_of
+from shared.jobs.runs import Run
 from shared.kinds import record_key
 from shared.logging_setup import log_context
 from shared.push import AppliedSaves, PendingSaves, verify_push

@@ -1,8 +1,9 @@
 """The run recorder: every job's run is one row of the Runs table, written here, by the rules written here.
 
-- Status (`status_of`): `blocked` when a guard stopped the run's writes (the deletion budget, an import alert),
-  `partial` when some of its work failed or was left out, `ok` otherwise. Runs that have not ended yet (a queued
-  or running admin operation), were refused (`paused`) or could not start (`failed`) say so themselves.
+- Status: `shared.domain.runs.status_of` (beside `RunRecord`, so the engine's one run row, the first-export
+  cutover's, follows it too): `blocked` when a guard stopped the run's writes (the deletion budget, an import
+  alert), `partial` when some of its work failed or was left out, `ok` otherwise. Runs that have not ended yet (a
+  queued or running admin operation), were refused (`paused`) or could not start (`failed`) say so themselves.
 - Poison (`Run.poisoned_when_final`): a failed attempt at a queue message is final when the message can never
   succeed (`BadMessage`) or when the host will not deliver it again (its dequeue count reached
   maxDequeueCount, host.json); only then is the run recorded, as `poison`, before the host moves the message to
@@ -35,11 +36,6 @@ class RunLog(Protocol):
     """Where runs are kept (the Runs table, `SyncStore.record_run`)."""
 
     def record_run(self, run: RunRecord) -> None: ...
-
-
-def status_of(*, problems: bool, blocked: bool = False) -> str:
-    """The status of a run that ended: blocked, partial (it had problems) or ok."""
-    return "blocked" if blocked else ("partial" if problems else "ok")
 
 
 def is_final(exc: BaseException, *, attempts: int, max_attempts: int) -> bool:

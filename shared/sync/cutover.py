@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from shared.domain.events import EventDraft
 from shared.domain.links import Desire, Link, LinkState, OutboxEntry
-from shared.domain.runs import RunRecord
+from shared.domain.runs import RunRecord, status_of
 from shared.domain.settings import IntegrationSettings
 from shared.graph.models import GraphEvent
 from shared.kinds import RecordKind, parse_record_key
@@ -340,7 +340,7 @@ async def adopt_on_first_export(
     ambiguous = tuple(a.describe() for a in match.ambiguous)
     await asyncio.to_thread(store.record_run, RunRecord(
         run_id=f"cutover-{user_id}-{started:%Y%m%d%H%M%S}", kind="cutover-first-export", started=started,
-        finished=dt.datetime.now(dt.UTC), status="partial" if ambiguous else "ok", counts=match.counts(),
+        finished=dt.datetime.now(dt.UTC), status=status_of(problems=bool(ambiguous)), counts=match.counts(),
         errors=ambiguous, user_id=user_id,
     ))  # fmt: skip
     return {link.key: link for link in put}

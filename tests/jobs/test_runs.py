@@ -13,11 +13,11 @@ import shared.openair.by_id
 import shared.sync.importing.engine
 import shared.sync.mailbox
 import shared.sync.targeted
-from shared.domain.runs import RunRecord
+from shared.domain.runs import RunRecord, status_of
 from shared.errors import BadMessage
 from shared.jobs import export, importing, push
 from shared.jobs.contracts import ImportWork, RecordWork, encode
-from shared.jobs.runs import Run, is_final, status_of
+from shared.jobs.runs import Run, is_final
 from shared.kinds import RecordKind
 from shared.logging_setup import configure_logging
 from shared.runtime import Services
