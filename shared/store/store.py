@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -12,6 +13,7 @@ from shared.domain.links import Link, Origin, OutboxEntry, UserState
 from shared.domain.mappings import Mappings, RowProblem, UserMapping
 from shared.domain.runs import RunRecord
 from shared.domain.settings import IntegrationSettings, PauseState, ShowAsChoice
+from shared.domain.snapshot import PlanOutcome, TenantSnapshot, UserRecords
 from shared.store import admin, importing, state
 from shared.store.backend import BatchOp, EtagMismatch, Row, TableBackend
 from shared.store.importing import ImportStore
@@ -33,6 +35,11 @@ ALL_TABLES = (
 
 
 OWNER_INDEX_SCOPE, OWNER_INDEX_NAME = "Index", "LinkOwners"
+# Cursor scopes an export run reads with its snapshot: the OpenAir watermarks; what every event's rendering depends on
+# besides its record (when it changes, every record is rendered again); the automatic replies the product set.
+CURSOR_SCOPE, RENDERING_SCOPE, REPLIES_SCOPE = "OpenAir", "Rendering", "AutoReplies"
+# The mapping row column where the export planner keeps each user's skipped records (`status` shows them).
+SKIPPED_COLUMN = "SkippedRecords"
 # The Reports table: markers that make one instance send each report (created on first use, as the audit log's).
 REPORTS, REPORT_PARTITION = "Reports", "Report"
 
@@ -139,10 +146,62 @@ class SyncStore:
                     found.setdefault(key, set()).add(str(row.columns.get("UserId", "")))
         return found
 
-    def ensure_owner_index(self) -> None:
+    # ------------------------------------------------------------ an export run: read once, write once
+    def tenant_snapshot(self) -> TenantSnapshot:
+        """What an export run knows before reading OpenAir, one read per table (or cursor scope) whatever the
+        number of users: mappings, settings, show-as overrides, exported kinds, watermarks."""
+        rows, misplaced = admin.misplaced(admin.USER_MAPPINGS, admin.USER_PARTITION,
+                                          self._tables.query(admin.USER_MAPPINGS))  # fmt: skip
+        mappings = admin.parse_user_mappings(rows)
+        if misplaced:
+            mappings = dataclasses.replace(mappings, problems=mappings.problems + misplaced)
+        settings, setting_problems = self.load_settings()
+        show_as, show_as_problems = self.load_show_as()
+        return TenantSnapshot(
+            mappings=mappings,
+            settings=settings,
+            show_as=show_as,
+            problems=mappings.problems + setting_problems + show_as_problems,
+            user_states=self.user_states(),
+            watermarks=self.cursors(CURSOR_SCOPE),
+            rendering=self.cursors(RENDERING_SCOPE),
+            replies=self.cursors(REPLIES_SCOPE) if settings.auto_replies_for_time_off else {},
+            skipped={row.row_key: str(row.columns.get(SKIPPED_COLUMN) or "") for row in rows},
+            owner_index_built=bool(self.cursor(OWNER_INDEX_SCOPE, OWNER_INDEX_NAME)[0]),
+        )
+
+    def user_records(self, user_ids: Collection[str]) -> dict[str, UserRecords]:
+        """Each user's links (one partition read per user, a few at a time in threads: the table client is
+        blocking) and pending outbox keys: one user's outbox partition, or for several users the whole Outbox in
+        one query (it holds only the work not yet applied)."""
+        users = sorted(set(user_ids))
+        if not users:
+            return {}
+        if len(users) == 1:
+            pending: dict[str, set[str]] = {
+                users[0]: {row.row_key for row in self._tables.query(state.OUTBOX, users[0])}
+            }
+        else:
+            pending = {}
+            for row in self._tables.query(state.OUTBOX):
+                pending.setdefault(row.partition_key, set()).add(row.row_key)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            links = dict(zip(users, pool.map(self.links, users), strict=True))
+        return {u: UserRecords(links[u], frozenset(pending.get(u, ()))) for u in users}
+
+    def save_plan(self, outcome: PlanOutcome) -> None:
+        """Write an export plan's outcome, in the order `PlanOutcome` gives."""
+        for entries in outcome.outbox.values():
+            self.put_outbox(entries)
+        for user_id, columns in outcome.mapping_status.items():
+            self.write_mapping_status(user_id, **columns)
+        if outcome.user_states:
+            self.put_user_states(outcome.user_states)
+        for scope, values in outcome.cursors.items():
+            self.put_cursors(scope, dict(values))
+
+    def build_owner_index(self) -> None:
         """Build the owner index once from the Links table (links written before the index existed)."""
-        if self.cursor(OWNER_INDEX_SCOPE, OWNER_INDEX_NAME)[0]:
-            return
         rows = [BatchOp("upsert", state.owner_row(link.key, link.user_id)) for link in self.all_links()
                 if link.origin is Origin.OPENAIR]  # fmt: skip
         if rows:

@@ -17,21 +17,21 @@ import json
 import logging
 import uuid
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from shared.domain.events import EventDraft
-from shared.domain.links import Desire, Link, LinkState, Origin, OutboxEntry, UserState
+from shared.domain.links import Desire, LinkState, Origin, OutboxEntry, UserState
 from shared.domain.mappings import Mappings, RowProblem, UserMapping
 from shared.domain.settings import IntegrationSettings, WhenRemoved
+from shared.domain.snapshot import PlanOutcome, TenantSnapshot, UserRecords
 from shared.kinds import KIND_OF_TYPE, KINDS, RecordKind, record_key
 from shared.openair.changes import ChangeSet, Deletion, ExportedRecord, Reference, by_kind, updated_cursor
 from shared.openair.models import Booking
 from shared.openair.xml import Unreadable
 from shared.ports.openair import OpenAirPort
-from shared.store.store import SyncStore
+from shared.store.store import CURSOR_SCOPE, RENDERING_SCOPE, SKIPPED_COLUMN, SyncStore
 from shared.sync.decide import content_hash
 from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX
 from shared.sync.render import (
@@ -43,14 +43,10 @@ from shared.sync.render import (
     presentation,
     render,
 )
-from shared.sync.time_off import due_users
+from shared.sync.time_off import replies_ended
 from shared.sync.zones import choose_zone
 
 log = logging.getLogger(__name__)
-
-CURSOR_SCOPE = "OpenAir"
-# What every event's rendering depends on besides its record: when it changes, every record is rendered again.
-RENDERING_SCOPE = "Rendering"
 
 
 def rendering_cursors(settings: IntegrationSettings, today: dt.date) -> dict[str, str]:
@@ -137,27 +133,28 @@ async def plan_export(
     """
     now = now or dt.datetime.now(dt.UTC)
     plan = ExportPlan(run_id=run_id or uuid.uuid4().hex[:12])
-    mappings = store.load_mappings()
-    settings, setting_problems = store.load_settings()
-    show_as, show_as_problems = store.load_show_as()
-    plan.problems = mappings.problems + setting_problems + show_as_problems
-    states = store.user_states()
+    # Read 1 of 2 (before OpenAir): the tenant, one read per table whatever the number of users.
+    tenant = store.tenant_snapshot()
+    mappings, settings = tenant.mappings, tenant.settings
+    plan.problems = tenant.problems
     targets = set(only_users) if only_users is not None else None
-    if not dry_run:
-        store.ensure_owner_index()
+    if not dry_run and not tenant.owner_index_built:
+        store.build_owner_index()
 
     if full_resync:
         changes = ChangeSet()
         fully_read: set[RecordKind] = set()
     else:
         overlap = dt.timedelta(minutes=settings.watermark_overlap_minutes)
-        since = _since(store.cursors(CURSOR_SCOPE), overlap)
+        since = _since(tenant.watermarks, overlap)
         changes = await openair.read_changes(since)
         # A type read from the beginning of time (first run) needs no per-user backfill on top.
         fully_read = {kind for kind, spec in KINDS.items() if since.get(updated_cursor(spec.openair_type)) is None}
-    backfill, scope_out, new_states = _scope_changes(mappings, states, changes, settings, targets, full_resync)
+    backfill, scope_out, new_states = _scope_changes(
+        mappings, tenant.user_states, changes, settings, targets, full_resync
+    )
     rendering = rendering_cursors(settings, now.date())
-    rerender = targets is None and not full_resync and _rendering_changed(store.cursors(RENDERING_SCOPE), rendering)
+    rerender = targets is None and not full_resync and _rendering_changed(tenant.rendering, rendering)
     if rerender:
         # Re-read every mapped user's records; those whose event already looks like this are dropped unwritten.
         for user_id, mapping in mappings.users.items():
@@ -181,31 +178,112 @@ async def plan_export(
     for kind_set, user_ids in by_kinds.items():
         changes = changes.merged(await openair.read_user_records(user_ids, kind_set, export_after))
     plan.counts["users_backfilled"] = len(backfill)
-    if changes.reconcile and targets is None:
-        changes = await reconcile_deletions(plan, store, openair, mappings, changes)
+    reconciling = _reconciled_users(mappings, changes) if changes.reconcile and targets is None else {}
+    live = await read_live_records(openair, changes, reconciling) if reconciling else None
+
+    # Read 2 of 2 (after OpenAir): the links and pending outbox keys of every user this run's records, deletions
+    # and scope changes concern.
+    out_of_scope_users = set(scope_out) if settings.on_user_out_of_scope is WhenRemoved.REMOVE_EVENT else set()
+    concerned = {r.userid for _kind, r in changes.each() if r.userid and r.userid in mappings.users}
+    concerned |= {d.user_id for d in changes.deletions if d.user_id} | out_of_scope_users
+    concerned |= {u for user_ids in reconciling.values() for u in user_ids}
+    states = store.user_records(concerned)
+
+    if live is not None:
+        changes = reconcile_deletions(plan, changes, reconciling, live, states)
     # Records re-read by the watermark overlap whose version is already in the mailbox need no rendering, and
     # so no reference read: an idle run within the overlap costs one OpenAir request, like any other idle run.
-    candidates = [record for _kind, record in changes.each()]
-    link_states = load_states(store, {r.userid for r in candidates if r.userid and r.userid in mappings.users})
     mailbox_of = {u: m.mailbox_id for u, m in mappings.users.items()}
-    changes, already = _without_exported(changes, link_states, mailbox_of)
+    changes, already = _without_exported(changes, states, mailbox_of)
     plan.bump("already_exported", already)
     reference = await openair.read_reference(changes) if len(changes) else Reference()
     plan.openair_requests = changes.requests_made
     plan.alerts.extend(changes.notices)  # e.g. a record read with characters XML does not allow: fix it in OpenAir
 
+    records = changes.each()
+    deleted = changes.deletions if settings.on_record_deleted is WhenRemoved.REMOVE_EVENT else ()
+    keys = {record_key(kind, r.id) for kind, r in records} | {record_key(d.kind, d.record_id) for d in deleted}
+    owners: dict[str, set[str]] = {}
+    if keys:
+        # Who else holds a link for these records (a reassignment, a deletion after one): their links too.
+        owners = store.owners(keys)
+        others = {u for holders in owners.values() for u in holders} - set(states)
+        if others:
+            states = {**states, **store.user_records(others)}
+
+    entries = _decide(plan, changes, reference, records, deleted, owners, states, tenant, scope_out, targets, now)
+    _drop_settled(plan, entries, mailbox_of, states, stale)
+    apply_deletion_budget(plan, entries, settings)
+    for user_id, by_key in entries.items():
+        if by_key:
+            plan.entries[user_id] = list(by_key.values())
+    plan.bump("outbox_entries", sum(len(v) for v in plan.entries.values()))
+
+    if dry_run:
+        plan.users_with_work = sorted(plan.entries)
+        return plan
+
+    status: dict[str, dict[str, str]] = defaultdict(dict)
+    if records or changes.deletions or changes.unreadable:
+        seen = {record_key(kind, r.id) for kind, r in records} | {
+            record_key(d.kind, d.record_id) for d in changes.deletions
+        } | {_unreadable_key(u) for u in changes.unreadable}  # fmt: skip
+        for user_id, value in skipped_records(tenant.skipped, plan.skipped, seen).items():
+            status[user_id][SKIPPED_COLUMN] = value
+    for user_id, zone_name in zone_updates.items():
+        status[user_id]["OpenAirTimeZone"] = zone_name
+    watermarks = dict(changes.watermarks)
+    if not plan.deletions_blocked:
+        watermarks.update(changes.deletion_watermarks)
+    else:
+        # Keep scope-outs pending too: only record the kinds that were added.
+        new_states = [s for s in new_states if s.user_id not in scope_out]
+    cursors: dict[str, dict[str, object]] = {}
+    if watermarks and not full_resync:
+        cursors[CURSOR_SCOPE] = {k: min(v, now) for k, v in watermarks.items()}
+    if rerender:
+        cursors[RENDERING_SCOPE] = dict(rendering)
+    # The one write: outbox, mapping status, exported kinds, watermarks (in that order: `PlanOutcome`).
+    store.save_plan(PlanOutcome(plan.entries, status, new_states, cursors))
+    pending = store.outbox_users()  # includes leftovers of earlier runs (failed or interrupted writes)
+    if settings.auto_replies_for_time_off:
+        # Their automatic replies have ended: the worker schedules the next time off's (sync/time_off.py).
+        due = replies_ended(tenant.replies, now)
+        pending |= {u for u in due if u in mappings.users and mappings.users[u].mailbox_id}
+    plan.users_with_work = sorted(u for u in pending if targets is None or u in targets)
+    plan.mailbox_ids = {u: m.mailbox_id for u, m in mappings.users.items() if u in pending}
+    return plan
+
+
+def _decide(
+    plan: ExportPlan,
+    changes: ChangeSet,
+    reference: Reference,
+    records: Sequence[tuple[RecordKind, ExportedRecord]],
+    deleted: Sequence[Deletion],
+    owners: Mapping[str, Collection[str]],
+    states: UserStates,
+    tenant: TenantSnapshot,
+    scope_out: Mapping[str, set[RecordKind]],
+    targets: set[str] | None,
+    now: dt.datetime,
+) -> dict[str, dict[str, OutboxEntry]]:
+    """Each concerned user's desired outbox entries, by record key: a pure decision over what was read."""
+    mappings, settings = tenant.mappings, tenant.settings
     entries: dict[str, dict[str, OutboxEntry]] = defaultdict(dict)
 
     def put(user_id: str, entry: OutboxEntry) -> None:
         entries[user_id][entry.key] = entry
 
+    export_after = dt.datetime.combine(settings.export_after, dt.time(0), dt.UTC) if settings.export_after else None
     contexts: dict[str, RenderContext] = {}
     for user_id, mapping in mappings.users.items():
         if mapping.mailbox_id and (targets is None or user_id in targets):
             zone = user_zone(mapping, settings)
-            contexts[user_id] = RenderContext(zone, settings, show_as, today=now.astimezone(ZoneInfo(zone)).date())
+            contexts[user_id] = RenderContext(
+                zone, settings, tenant.show_as, today=now.astimezone(ZoneInfo(zone)).date()
+            )
 
-    records = changes.each()
     for kind, record in records:
         user_id = record.userid or ""
         ctx = contexts.get(user_id)
@@ -252,97 +330,87 @@ async def plan_export(
                 key = record_key(deletion.kind, deletion.record_id)
                 put(deletion.user_id, OutboxEntry(deletion.user_id, key, Desire.REMOVE, "deleted in OpenAir",
                                                   run_id=plan.run_id))  # fmt: skip
-    deleted = changes.deletions if settings.on_record_deleted is WhenRemoved.REMOVE_EVENT else ()
-    for owner, key, reason in previous_owners(store, records, deleted):
+    for owner, key, reason in previous_owners(owners, records, deleted):
         if key not in entries[owner]:
             put(owner, OutboxEntry(owner, key, Desire.REMOVE, reason, run_id=plan.run_id))
             plan.bump("reassigned_away")
     if settings.on_user_out_of_scope is WhenRemoved.REMOVE_EVENT:
         for user_id, kinds in scope_out.items():
-            for link in store.links(user_id).values():
+            for link in states[user_id].links.values():
                 if link.kind in kinds and link.key not in entries[user_id]:
                     put(user_id, OutboxEntry(user_id, link.key, Desire.REMOVE, "user or record type out of scope",
                                              run_id=plan.run_id))  # fmt: skip
-
-    drop_settled(plan, store, entries, mailbox_of, link_states, stale)
-    apply_deletion_budget(plan, entries, settings)
-    for user_id, by_key in entries.items():
-        if by_key:
-            plan.entries[user_id] = list(by_key.values())
-    plan.bump("outbox_entries", sum(len(v) for v in plan.entries.values()))
-
-    if dry_run:
-        plan.users_with_work = sorted(plan.entries)
-        return plan
-
-    for user_entries in plan.entries.values():
-        store.put_outbox(user_entries)
-    if records or changes.deletions or changes.unreadable:
-        remember_skipped(store, plan, {record_key(kind, r.id) for kind, r in records} | {
-            record_key(d.kind, d.record_id) for d in changes.deletions
-        } | {_unreadable_key(u) for u in changes.unreadable})  # fmt: skip
-    for user_id, zone_name in zone_updates.items():
-        store.write_mapping_status(user_id, OpenAirTimeZone=zone_name)
-    watermarks = dict(changes.watermarks)
-    if not plan.deletions_blocked:
-        watermarks.update(changes.deletion_watermarks)
-        store.put_user_states(new_states)
-    else:
-        # Keep scope-outs pending too: only record the kinds that were added.
-        store.put_user_states([s for s in new_states if s.user_id not in scope_out])
-    if watermarks and not full_resync:
-        store.put_cursors(CURSOR_SCOPE, {k: min(v, now) for k, v in watermarks.items()})
-    if rerender:
-        store.put_cursors(RENDERING_SCOPE, rendering)
-    pending = store.outbox_users()  # includes leftovers of earlier runs (failed or interrupted writes)
-    if settings.auto_replies_for_time_off:
-        # Their automatic replies have ended: the worker schedules the next time off's (sync/time_off.py).
-        pending |= {u for u in due_users(store, now) if u in mappings.users and mappings.users[u].mailbox_id}
-    plan.users_with_work = sorted(u for u in pending if targets is None or u in targets)
-    plan.mailbox_ids = {u: m.mailbox_id for u, m in mappings.users.items() if u in pending}
-    return plan
+    return entries
 
 
-async def reconcile_deletions(
-    plan: ExportPlan, store: SyncStore, openair: OpenAirPort, mappings: Mappings, changes: ChangeSet
-) -> ChangeSet:
-    """Deletions OpenAir can no longer tell: it purges deleted records after 180 days, so for the kinds whose
-    deletion watermark is older (`changes.reconcile`) the live records of every mapped user are read in full and
-    each link whose record is not among them is a deletion (then under `OnRecordDeleted` and the deletion guard
-    like any other). A failed read raises before anything is decided: an unreadable OpenAir is never an empty one.
-    """
+def _reconciled_users(mappings: Mappings, changes: ChangeSet) -> dict[frozenset[RecordKind], list[str]]:
+    """The mapped users whose links are reconciled, grouped by the kinds reconciled for them."""
     by_kinds: dict[frozenset[RecordKind], list[str]] = defaultdict(list)
     for user_id, mapping in sorted(mappings.users.items()):
         kinds = frozenset(set(mapping.export_kinds) & changes.reconcile)
         if mapping.mailbox_id and kinds:
             by_kinds[kinds].append(user_id)
+    return dict(by_kinds)
+
+
+@dataclass(frozen=True)
+class LiveRecords:
+    """What a full read of the reconciled users' records found: the keys alive in OpenAir, the kinds for which a
+    record whose id cannot be read makes every link of the kind uncertain, and the read itself (its requests,
+    notices and unreadable records)."""
+
+    keys: frozenset[str]
+    blind: frozenset[RecordKind]
+    read: ChangeSet
+
+
+async def read_live_records(
+    openair: OpenAirPort, changes: ChangeSet, reconciling: Mapping[frozenset[RecordKind], list[str]]
+) -> LiveRecords:
+    """Every live record of the reconciled users (a failed read raises: an unreadable OpenAir is never an empty
+    one)."""
     live = {record_key(kind, r.id) for kind, r in changes.each()}
     # A live record OpenAir sent with a value that cannot be read is still live: never a deletion. One whose id
     # cannot be read could be any link of its kind, so that kind deletes nothing by reconciliation this run.
     live.update(_unreadable_key(u) for u in changes.unreadable if u.id)
     blind = {KIND_OF_TYPE[u.type] for u in changes.unreadable if not u.id}
     read = ChangeSet()
-    for kinds, user_ids in by_kinds.items():
+    for kinds, user_ids in reconciling.items():
         found = await openair.read_user_records(user_ids, kinds, None)  # every live record, whatever its age
         live.update(_unreadable_key(u) for u in found.unreadable if u.id)
         blind.update(KIND_OF_TYPE[u.type] for u in found.unreadable if not u.id)
         live.update(record_key(kind, r.id) for kind, r in found.each())
         read = read.merged(dataclasses.replace(found, records={}, forced=frozenset()))
+    return LiveRecords(frozenset(live), frozenset(blind), read)
+
+
+def reconcile_deletions(
+    plan: ExportPlan,
+    changes: ChangeSet,
+    reconciling: Mapping[frozenset[RecordKind], list[str]],
+    live: LiveRecords,
+    states: UserStates,
+) -> ChangeSet:
+    """Deletions OpenAir can no longer tell: it purges deleted records after 180 days, so for the kinds whose
+    deletion watermark is older (`changes.reconcile`) the live records of every mapped user are read in full
+    (`read_live_records`) and each link whose record is not among them is a deletion (then under `OnRecordDeleted`
+    and the deletion guard like any other).
+    """
     known = {record_key(d.kind, d.record_id) for d in changes.deletions}
-    states = load_states(store, [u for user_ids in by_kinds.values() for u in user_ids])
     gone: list[Deletion] = []
-    for kinds, user_ids in by_kinds.items():
+    for kinds, user_ids in reconciling.items():
         for user_id in user_ids:
-            for key, link in sorted(states[user_id][0].items()):
-                if link.kind in blind:
+            for key, link in sorted(states[user_id].links.items()):
+                if link.kind in live.blind:
                     continue
-                if link.origin is Origin.OPENAIR and link.kind in kinds and key not in live and key not in known:
+                if link.origin is Origin.OPENAIR and link.kind in kinds and key not in live.keys and key not in known:
                     gone.append(Deletion(link.kind, key.partition(":")[2], user_id))
                     known.add(key)
     plan.bump("deletions_reconciled", len(gone))
     log.warning("deletion watermark older than OpenAir keeps deleted records: links reconciled against a full read",
                 extra={"run_id": plan.run_id, "kinds": sorted(k.value for k in changes.reconcile),
                        "deletions": len(gone)})  # fmt: skip
+    read = live.read
     return dataclasses.replace(
         changes,
         deletions=changes.deletions + tuple(gone),
@@ -360,7 +428,7 @@ REASSIGNED = "reassigned in OpenAir"
 
 
 def previous_owners(
-    store: SyncStore,
+    owners: Mapping[str, Collection[str]],
     records: Iterable[tuple[RecordKind, ExportedRecord]],
     deletions: Iterable[Deletion],
 ) -> list[tuple[str, str, str]]:
@@ -372,29 +440,29 @@ def previous_owners(
     """
     current: dict[str, str] = {record_key(kind, r.id): r.userid or "" for kind, r in records}
     gone = {record_key(d.kind, d.record_id) for d in deletions}
-    found = store.owners(set(current) | gone)
     out: list[tuple[str, str, str]] = []
-    for key, owners in sorted(found.items()):
+    for key, holders in sorted(owners.items()):
         if key in gone:
-            out.extend((owner, key, "deleted in OpenAir") for owner in sorted(owners))
+            out.extend((owner, key, "deleted in OpenAir") for owner in sorted(holders))
+            continue
+        if key not in current:
             continue
         now_owner = current[key]
         where = f"user {now_owner}" if now_owner else "no user"
-        out.extend((owner, key, f"{REASSIGNED} to {where}") for owner in sorted(owners) if owner != now_owner)
+        out.extend((owner, key, f"{REASSIGNED} to {where}") for owner in sorted(holders) if owner != now_owner)
     return out
 
 
-SKIPPED_COLUMN = "SkippedRecords"
-
-
-def remember_skipped(store: SyncStore, plan: ExportPlan, seen: set[str]) -> None:
-    """Keep each user's skipped records in their mapping row (`SkippedRecords`) until the record is read again and
-    exports (or is deleted): the run that met it is soon out of sight, the consultant's missing event is not."""
-    skipped_now = plan.skipped
-    for row in store.mapping_rows():
-        user_id = row.row_key
+def skipped_records(
+    stored: Mapping[str, str], skipped_now: Mapping[str, Mapping[str, str]], seen: set[str]
+) -> dict[str, str]:
+    """The `SkippedRecords` column to write for each user whose list changes: a record stays named in their mapping
+    row until it is read again and exports (or is deleted), because the run that met it is soon out of sight and the
+    consultant's missing event is not."""
+    out: dict[str, str] = {}
+    for user_id, column in stored.items():
         try:
-            known: dict[str, str] = json.loads(row.columns.get(SKIPPED_COLUMN) or "{}")
+            known: dict[str, str] = json.loads(column or "{}")
         except (ValueError, TypeError):
             known = {}
         if not isinstance(known, dict):
@@ -402,12 +470,13 @@ def remember_skipped(store: SyncStore, plan: ExportPlan, seen: set[str]) -> None
         kept = {key: message for key, message in known.items() if key not in seen}
         kept.update(skipped_now.get(user_id, {}))
         if kept != known:
-            store.write_mapping_status(user_id, **{SKIPPED_COLUMN: json.dumps(kept, sort_keys=True) if kept else ""})
+            out[user_id] = json.dumps(kept, sort_keys=True) if kept else ""
+    return out
 
 
 def _scope_changes(
     mappings: Mappings,
-    states: dict[str, UserState],
+    states: Mapping[str, UserState],
     changes: ChangeSet,
     settings: IntegrationSettings,
     targets: set[str] | None,
@@ -455,18 +524,7 @@ def _scope_changes(
     return backfill, scope_out, new_states
 
 
-UserStates = dict[str, tuple[dict[str, Link], set[str]]]
-
-
-def load_states(store: SyncStore, user_ids: Iterable[str]) -> UserStates:
-    """Each user's links and pending outbox keys: two partition reads per user, a few users at a time in threads
-    (the table client is blocking)."""
-
-    def state_of(user_id: str) -> tuple[str, dict[str, Link], set[str]]:
-        return user_id, store.links(user_id), {entry.key for entry in store.outbox(user_id)}
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return {user_id: (links, pending) for user_id, links, pending in pool.map(state_of, sorted(user_ids))}
+UserStates = Mapping[str, UserRecords]
 
 
 def _without_exported(changes: ChangeSet, states: UserStates, mailboxes: Mapping[str, str]) -> tuple[ChangeSet, int]:
@@ -474,16 +532,17 @@ def _without_exported(changes: ChangeSet, states: UserStates, mailboxes: Mapping
 
     def exported(kind: RecordKind, record: ExportedRecord) -> bool:
         key = record_key(kind, record.id)
-        if key in changes.forced or record.updated is None or record.userid not in states:
+        user_id = record.userid
+        if key in changes.forced or record.updated is None or user_id is None or user_id not in states:
             return False
-        links, pending = states[record.userid]
-        link = links.get(key)
+        mine = states[user_id]
+        link = mine.links.get(key)
         return (
             link is not None
-            and key not in pending
+            and key not in mine.pending
             and link.state is LinkState.SYNCED
             and link.source_updated == record.updated
-            and link.mailbox_id == mailboxes.get(record.userid)
+            and link.mailbox_id == mailboxes.get(user_id)
         )
 
     kept = by_kind((kind, [r for r in changes.of(kind) if not exported(kind, r)]) for kind in KINDS)
@@ -499,16 +558,24 @@ def drop_settled(
     states: UserStates | None = None,
     stale: Mapping[str, Collection[str]] | None = None,
 ) -> None:
-    """Drop what the mailbox already shows: the overlap re-reads records, and a re-read is not work.
-
-    Uses the preloaded `states` where it has them and reads the other users' (two partition reads each); what
-    remains is real work (and real deletions, which is what the deletion budget must count).
-    """
+    """Drop what the mailbox already shows (`_drop_settled`), reading the links and pending keys of the users
+    `states` does not hold."""
     users = [user_id for user_id, by_key in entries.items() if by_key]
-    known = dict(states or {})
-    known.update(load_states(store, [u for u in users if u not in known]))
-    for user_id in users:
-        links, pending = known[user_id]
+    known = {**(states or {}), **store.user_records([u for u in users if u not in (states or {})])}
+    _drop_settled(plan, entries, mailboxes, known, stale)
+
+
+def _drop_settled(
+    plan: ExportPlan,
+    entries: dict[str, dict[str, OutboxEntry]],
+    mailboxes: Mapping[str, str],
+    states: UserStates,
+    stale: Mapping[str, Collection[str]] | None = None,
+) -> None:
+    """Drop what the mailbox already shows: the overlap re-reads records, and a re-read is not work. What remains is
+    real work (and real deletions, which is what the deletion budget must count)."""
+    for user_id in [user_id for user_id, by_key in entries.items() if by_key]:
+        links, pending = states[user_id].links, states[user_id].pending
         by_key = entries[user_id]
         for key, entry in list(by_key.items()):
             link = links.get(key)

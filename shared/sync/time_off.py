@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from shared.domain.links import Link
@@ -25,9 +26,7 @@ from shared.graph.models import AutomaticReplies
 from shared.kinds import RecordKind
 from shared.ports.mailboxes import CalendarPort
 from shared.store.offload import off_loop
-from shared.store.store import SyncStore
-
-REPLIES_SCOPE = "AutoReplies"
+from shared.store.store import REPLIES_SCOPE, SyncStore
 
 
 @dataclass(frozen=True)
@@ -79,8 +78,13 @@ def _span(replies: AutomaticReplies) -> str:
 
 def due_users(store: SyncStore, now: dt.datetime) -> set[str]:
     """Users whose product-set replies have ended: their next time off (if any) is to be scheduled."""
+    return replies_ended(store.cursors(REPLIES_SCOPE), now)
+
+
+def replies_ended(replies: Mapping[str, Any], now: dt.datetime) -> set[str]:
+    """The users among `replies` (the AutoReplies cursors: user -> "start|end") whose replies have ended."""
     due = set()
-    for user_id, value in store.cursors(REPLIES_SCOPE).items():
+    for user_id, value in replies.items():
         _, _, end = str(value).partition("|")
         try:
             if dt.datetime.fromisoformat(end) <= now:

@@ -16,7 +16,7 @@ from shared.cli.main import main
 from shared.jobs import export
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
-from shared.sync.planner import CURSOR_SCOPE
+from shared.store.store import CURSOR_SCOPE
 from tests.admin.live import Live, live_world
 
 

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from shared.openair.changes import DELETED_RETENTION, DELETED_RETENTION_MARGIN, deletions_trusted
-from shared.sync.planner import CURSOR_SCOPE
+from shared.store.store import CURSOR_SCOPE
 from tests.sync.world import World
 from twins.openair import OpenAirUnavailable
 

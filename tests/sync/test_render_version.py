@@ -9,6 +9,7 @@ import pytest
 
 from shared.domain.events import EventDraft
 from shared.kinds import RecordKind
+from shared.store.store import RENDERING_SCOPE
 from shared.sync import decide, planner
 from shared.sync.decide import content_hash
 from shared.sync.render import RENDER_VERSION
@@ -56,7 +57,7 @@ async def _exported_world() -> World:
 async def test_an_upgrade_that_keeps_the_version_writes_nothing() -> None:
     world = await _exported_world()
     # A tenant upgraded from the release before render versions: its Rendering cursors do not name one.
-    world.store.put_cursors(planner.RENDERING_SCOPE, {"Presentation": planner.rendering_cursors(
+    world.store.put_cursors(RENDERING_SCOPE, {"Presentation": planner.rendering_cursors(
         world.store.load_settings()[0], TODAY)["Presentation"]})  # fmt: skip
     before = world.calendar.writes
     plan = await world.run(minutes_later=60 * 24)
