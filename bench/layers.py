@@ -27,11 +27,13 @@ class LayerClock:
     by_method: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def add(self, method: str, seconds: float) -> None:
+    def add(self, method: str, seconds: float, *, call: bool = True) -> None:
+        """Charge `seconds` to `method`; `call=False` adds time to a call already counted (a query's pages)."""
         with self._lock:  # table calls run in worker threads (asyncio.to_thread)
-            self.calls += 1
             self.seconds += seconds
-            self.by_method[method] = self.by_method.get(method, 0) + 1
+            if call:
+                self.calls += 1
+                self.by_method[method] = self.by_method.get(method, 0) + 1
 
     def reset(self) -> None:
         with self._lock:
@@ -55,7 +57,7 @@ def _timed_iterator(items: Iterator[Any], clock: LayerClock, method: str) -> Ite
             spent += time.perf_counter() - started
             yield item
     finally:
-        clock.add(method, spent)
+        clock.add(method, spent, call=False)  # the call itself was counted when it was made
 
 
 class Timed:

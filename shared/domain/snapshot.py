@@ -1,15 +1,15 @@
 """What an export run reads before it decides, and what it writes once it has decided.
 
-The planner visits the store three times in a run: once for the tenant (`TenantSnapshot`: mappings, policy,
-watermarks, who has been exported), once for the records OpenAir sent (`RecordStates`: the links and pending outbox
-keys of the users those records belong to, and who holds a link for each record), and once to write what it
-decided (`PlanOutcome`). Everything between is a pure decision over these values.
+The planner reads the store before OpenAir for the tenant (`TenantSnapshot`: mappings, policy, watermarks, who has
+been exported), after OpenAir for the records it sent (`UserRecords`: the links and pending outbox keys of each user
+concerned, and who else holds a link for those records), and writes what it decided once (`PlanOutcome`).
+Everything between is a pure decision over these values.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from shared.domain.links import Link, OutboxEntry, UserState
@@ -39,16 +39,6 @@ class UserRecords:
 
     links: Mapping[str, Link]
     pending: frozenset[str]
-
-
-@dataclass
-class RecordStates:
-    """The links, pending outbox keys and link owners a run's records need, read once and extended only with what
-    a later step finds it needs (a previous owner of a reassigned record)."""
-
-    users: dict[str, UserRecords] = field(default_factory=dict)
-    owners: dict[str, frozenset[str]] = field(default_factory=dict)  # record key -> users holding a link for it
-    owners_read: set[str] = field(default_factory=set)  # record keys whose owners were looked up
 
 
 @dataclass(frozen=True)

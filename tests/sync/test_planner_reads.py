@@ -64,7 +64,7 @@ async def _planned(world: World, *, minutes_later: int = 30) -> tuple[list[str],
     """One planner run (no mailbox worker), its store visits and its table calls."""
     world.openair.clock += dt.timedelta(minutes=minutes_later)
     tables = CountingTables(world.tables)
-    store = CountingStore(SyncStore(tables))  # type: ignore[arg-type]
+    store = CountingStore(SyncStore(tables))
     await plan_export(store=store, openair=world.openair)  # type: ignore[arg-type]
     return store.visits, tables
 
