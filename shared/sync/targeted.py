@@ -30,7 +30,7 @@ from shared.kinds import RecordKind, record_key
 from shared.ports.openair import RecordPort
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
-from shared.sync.planner import ExportPlan, UserStates, apply_deletion_budget, drop_settled, load_states, user_zone
+from shared.sync.planner import ExportPlan, UserStates, apply_deletion_budget, drop_settled, user_zone
 from shared.sync.render import BeforeWindow, OutOfScope, RenderContext, render
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class PlanTables:
             off_loop(store.load_mappings),
             off_loop(store.load_settings),
             off_loop(store.load_show_as),
-            off_loop(load_states, store, [u for u in user_ids if u]),
+            off_loop(store.user_records, [u for u in user_ids if u]),
         )
         return cls(mappings, settings, show_as, states)
 
