@@ -2,6 +2,7 @@
 
 Layout (arrows point one way: bindings -> sync -> ports; adapters never import the engine):
 - `domain/`   the engine's vocabulary (links, outbox, events, settings, mappings, runs), imported by all
+- `kinds`     the record types as data (`KINDS`): every module iterates it, none lists the kinds
 - `openair/`  the OpenAir XML API client and its typed records
 - `graph/`    the Microsoft Graph calendar gateway (msgraph-sdk)
 - `ports/`    what the engine needs from Graph and OpenAir (Protocols, one module per boundary)
