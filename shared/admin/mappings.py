@@ -21,6 +21,7 @@ from shared.ports.mailboxes import MailboxDirectory
 from shared.ports.openair import UserDirectory
 from shared.store.admin import USER_MAPPINGS, new_user_switches, parse_user_mapping, parse_user_mappings
 from shared.store.backend import EtagMismatch
+from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 
 
@@ -62,10 +63,10 @@ async def refresh_mappings(
     store: SyncStore, users: UserDirectory, directory: MailboxDirectory, *, dry_run: bool = False
 ) -> MappingReport:
     report = MappingReport()
-    settings, _ = store.load_settings()
+    (settings, _), mapping_rows = await off_loop(lambda: (store.load_settings(), store.mapping_rows()))
     mailboxes = await directory.list_mailboxes()
     by_address = index_mailboxes(mailboxes)
-    rows = {row.row_key: row for row in store.mapping_rows()}
+    rows = {row.row_key: row for row in mapping_rows}
     taken: dict[str, str] = {}  # mailbox address -> user id, from rows that keep theirs
     for user_id, existing in rows.items():
         existing_mapping = parse_user_mapping(existing)
@@ -83,7 +84,8 @@ async def refresh_mappings(
             message = f"OpenAir has no active user {user_id}: fix the RowKey (the OpenAir user id) or delete the row"
             report.not_in_openair.append(f"{user_id}: {message}")
             if not dry_run and stray.columns.get("LastError") != message:
-                store.write_mapping_status(user_id, LastError=message, LastErrorAt=dt.datetime.now(dt.UTC))
+                await off_loop(store.write_mapping_status, user_id, LastError=message,
+                               LastErrorAt=dt.datetime.now(dt.UTC))  # fmt: skip
 
     for user in active:
         row = rows.get(user.id)
@@ -108,15 +110,15 @@ async def refresh_mappings(
                 info["MailboxId"] = mailbox.id
                 info["MailboxTimeZone"] = await directory.mailbox_time_zone(mailbox.id) or ""
             info["ResolvedMailbox"] = current.mailbox if mailbox is not None else ""
-            _write(store, user.id, info, row, report, dry_run)
+            await off_loop(_write, store, user.id, info, row, report, dry_run)
             report.unchanged += 1
             continue
         match = by_address.get(email)
         if match is None:
             report.unmatched.append(f"{user.id} {user.name or ''} <{email or 'no email in OpenAir'}>")
             if row is None:
-                _write(store, user.id, {**info, "Mailbox": "", "MailboxId": "", "MappedBy": MappedBy.EMAIL.value},
-                       None, report, dry_run)  # fmt: skip
+                unmatched = {**info, "Mailbox": "", "MailboxId": "", "MappedBy": MappedBy.EMAIL.value}
+                await off_loop(_write, store, user.id, unmatched, None, report, dry_run)
             continue
         mailbox, how = match
         address = (mailbox.mail or mailbox.user_principal_name).lower()
@@ -131,7 +133,7 @@ async def refresh_mappings(
                 report.changed.append(f"{user.id} time zone {user.timezone}")
             else:
                 report.unchanged += 1
-            _write(store, user.id, info, row, report, dry_run)
+            await off_loop(_write, store, user.id, info, row, report, dry_run)
             continue
         zone = await directory.mailbox_time_zone(mailbox.id) or ""
         columns = {**info, "Mailbox": address, "MailboxId": mailbox.id, "ResolvedMailbox": address,
@@ -141,7 +143,7 @@ async def refresh_mappings(
             report.new.append(f"{user.id} {address} ({how.value})")
         else:
             report.changed.append(f"{user.id} {address} ({how.value})")
-        _write(store, user.id, columns, row, report, dry_run)
+        await off_loop(_write, store, user.id, columns, row, report, dry_run)
     return report
 
 
@@ -150,17 +152,7 @@ async def resolve_edited_mailboxes(store: SyncStore, directory: Callable[[], Mai
     hand edit takes effect at the next export run (the planner then moves the events to it). One directory listing,
     only when such a row exists; an address Microsoft 365 does not know is recorded (LastError) and not looked up
     again until the Mailbox changes. Returns what it did, one line per row."""
-    pending: list[tuple[UserMapping, Any]] = []
-    for row in store.mapping_rows():
-        mapping = parse_user_mapping(row)
-        if isinstance(mapping, UserMapping) and mapping.mailbox_id and "ResolvedMailbox" not in row.columns:
-            # A row resolved before this column existed: remember which address its id belongs to, once.
-            store.write_mapping_status(mapping.openair_user_id, ResolvedMailbox=mapping.mailbox)
-            continue
-        resolved_for = str(row.columns.get("ResolvedMailbox", "") or "").lower()
-        if isinstance(mapping, UserMapping) and mapping.mailbox and not mapping.mailbox_id \
-                and resolved_for != mapping.mailbox:  # fmt: skip
-            pending.append((mapping, row))
+    pending = await off_loop(_edited_rows, store)
     if not pending:
         return []
     graph = directory()  # only now: a run with nothing edited needs no Graph client
@@ -179,10 +171,26 @@ async def resolve_edited_mailboxes(store: SyncStore, directory: Callable[[], Mai
                         "MailboxTimeZone": await graph.mailbox_time_zone(found[0].id) or ""}  # fmt: skip
             done.append(f"{mapping.openair_user_id}: {mapping.mailbox} resolved")
         try:
-            store.put_mapping_row(mapping.openair_user_id, columns, etag=row.etag)
+            await off_loop(store.put_mapping_row, mapping.openair_user_id, columns, etag=row.etag)
         except EtagMismatch:
             continue  # edited again meanwhile: the next run looks at the new value
     return done
+
+
+def _edited_rows(store: SyncStore) -> list[tuple[UserMapping, Any]]:
+    """The rows whose Mailbox awaits resolving (table calls: run off the event loop)."""
+    pending: list[tuple[UserMapping, Any]] = []
+    for row in store.mapping_rows():
+        mapping = parse_user_mapping(row)
+        if isinstance(mapping, UserMapping) and mapping.mailbox_id and "ResolvedMailbox" not in row.columns:
+            # A row resolved before this column existed: remember which address its id belongs to, once.
+            store.write_mapping_status(mapping.openair_user_id, ResolvedMailbox=mapping.mailbox)
+            continue
+        resolved_for = str(row.columns.get("ResolvedMailbox", "") or "").lower()
+        if isinstance(mapping, UserMapping) and mapping.mailbox and not mapping.mailbox_id \
+                and resolved_for != mapping.mailbox:  # fmt: skip
+            pending.append((mapping, row))
+    return pending
 
 
 def _write(

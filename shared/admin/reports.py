@@ -17,13 +17,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from shared.domain.runs import RunRecord
 from shared.domain.settings import PauseState
 from shared.ports.mailboxes import MailSender
 from shared.store.backend import EtagMismatch
+from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,29 @@ def _claim(store: SyncStore, row_key: str, value: dt.datetime, etag: str | None)
 async def send_due_reports(store: SyncStore, mail: MailSender, now: dt.datetime | None = None) -> ReportSent | None:
     """Send the report `ReportWhen` asks for, if one is due now; None when nothing was sent."""
     now = now or dt.datetime.now(dt.UTC)
+    due = await off_loop(_due_report, store, now)  # the table reads and the claim, off the event loop
+    if due is None:
+        return None
+    try:
+        return await _send(mail, due.sender, due.recipients, due.runs, due.title, due.paused)
+    except Exception:
+        await off_loop(due.undo)  # not sent: the next tick tries again
+        raise
+
+
+@dataclass(frozen=True)
+class _DueReport:
+    """A report claimed for sending (its marker written), and how to give the claim back if sending fails."""
+
+    sender: str
+    recipients: str
+    runs: list[RunRecord]
+    title: str
+    paused: PauseState | None
+    undo: Callable[[], object]
+
+
+def _due_report(store: SyncStore, now: dt.datetime) -> _DueReport | None:
     settings, _ = store.load_settings()
     when = settings.report_when
     if when == "Never":
@@ -124,13 +148,9 @@ async def send_due_reports(store: SyncStore, mail: MailSender, now: dt.datetime 
         if store.report_marker(marker) is not None or _claim(store, marker, now, None) is None:
             return None
         runs = [r for r in store.recent_runs(500) if r.started >= now - dt.timedelta(days=1)]
-        try:
-            title = f"Runs of the 24 hours before {now:%Y-%m-%d %H:%M} UTC"
-            return await _send(mail, settings.report_sender, settings.report_recipients, runs, title,
-                               store.pause_state())  # fmt: skip
-        except Exception:
-            store.delete_report_marker(marker)  # not sent: the next tick tries again
-            raise
+        title = f"Runs of the 24 hours before {now:%Y-%m-%d %H:%M} UTC"
+        return _DueReport(settings.report_sender, settings.report_recipients, runs, title, store.pause_state(),
+                          lambda: store.delete_report_marker(marker))  # fmt: skip
     cursor = store.report_marker(_LAST_RUN)
     stored, cursor_etag = cursor if cursor is not None else (None, None)
     since: dt.datetime = stored if isinstance(stored, dt.datetime) else now - dt.timedelta(hours=1)
@@ -144,12 +164,9 @@ async def send_due_reports(store: SyncStore, mail: MailSender, now: dt.datetime 
     etag = _claim(store, _LAST_RUN, latest, cursor_etag)
     if etag is None:
         return None  # another instance is reporting these runs
-    try:
-        return await _send(mail, settings.report_sender, settings.report_recipients, runs,
-                           f"Runs since {since:%Y-%m-%d %H:%M} UTC", store.pause_state())  # fmt: skip
-    except Exception:
-        store.put_report_marker(_LAST_RUN, since, etag=etag)
-        raise
+    return _DueReport(settings.report_sender, settings.report_recipients, runs,
+                      f"Runs since {since:%Y-%m-%d %H:%M} UTC", store.pause_state(),
+                      lambda: store.put_report_marker(_LAST_RUN, since, etag=etag))  # fmt: skip
 
 
 async def _send(
@@ -164,9 +181,9 @@ async def _send(
 
 async def send_test_report(store: SyncStore, mail: MailSender) -> ReportSent:
     """A report of the last day's runs, now, whatever ReportWhen says (check --send-test-mail)."""
-    settings, _ = store.load_settings()
     now = dt.datetime.now(dt.UTC)
-    runs = [r for r in store.recent_runs(100) if r.started >= now - dt.timedelta(days=1)]
+    (settings, _), recent, paused = await off_loop(lambda: (store.load_settings(), store.recent_runs(100),
+                                                            store.pause_state()))  # fmt: skip
+    runs = [r for r in recent if r.started >= now - dt.timedelta(days=1)]
     return await _send(mail, settings.report_sender, settings.report_recipients, runs,
-                       "Test report (check --send-test-mail): the runs of the last 24 hours",
-                       store.pause_state())  # fmt: skip
+                       "Test report (check --send-test-mail): the runs of the last 24 hours", paused)  # fmt: skip
