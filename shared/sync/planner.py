@@ -31,6 +31,7 @@ from shared.openair.changes import ChangeSet, Deletion, ExportedRecord, Referenc
 from shared.openair.models import Booking
 from shared.openair.xml import Unreadable
 from shared.ports.openair import OpenAirPort
+from shared.store.offload import off_loop
 from shared.store.store import CURSOR_SCOPE, RENDERING_SCOPE, SKIPPED_COLUMN, SyncStore
 from shared.sync.decide import content_hash
 from shared.sync.importing.rules import IMPORT_EXTERNALID_PREFIX
@@ -134,12 +135,12 @@ async def plan_export(
     now = now or dt.datetime.now(dt.UTC)
     plan = ExportPlan(run_id=run_id or uuid.uuid4().hex[:12])
     # Read 1 of 2 (before OpenAir): the tenant, one read per table whatever the number of users.
-    tenant = store.tenant_snapshot()
+    tenant = await off_loop(store.tenant_snapshot)
     mappings, settings = tenant.mappings, tenant.settings
     plan.problems = tenant.problems
     targets = set(only_users) if only_users is not None else None
     if not dry_run and not tenant.owner_index_built:
-        store.build_owner_index()
+        await off_loop(store.build_owner_index)
 
     if full_resync:
         changes = ChangeSet()
@@ -187,7 +188,7 @@ async def plan_export(
     concerned = {r.userid for _kind, r in changes.each() if r.userid and r.userid in mappings.users}
     concerned |= {d.user_id for d in changes.deletions if d.user_id} | out_of_scope_users
     concerned |= {u for user_ids in reconciling.values() for u in user_ids}
-    states = store.user_records(concerned)
+    states = await off_loop(store.user_records, concerned)
 
     if live is not None:
         changes = reconcile_deletions(plan, changes, reconciling, live, states)
@@ -206,10 +207,8 @@ async def plan_export(
     owners: dict[str, set[str]] = {}
     if keys:
         # Who else holds a link for these records (a reassignment, a deletion after one): their links too.
-        owners = store.owners(keys)
-        others = {u for holders in owners.values() for u in holders} - set(states)
-        if others:
-            states = {**states, **store.user_records(others)}
+        owners, others_states = await off_loop(_owners_and_their_records, store, keys, set(states))
+        states = {**states, **others_states}
 
     entries = _decide(plan, changes, reference, records, deleted, owners, states, tenant, scope_out, targets, now)
     _drop_settled(plan, entries, mailbox_of, states, stale)
@@ -244,8 +243,7 @@ async def plan_export(
     if rerender:
         cursors[RENDERING_SCOPE] = dict(rendering)
     # The one write: outbox, mapping status, exported kinds, watermarks (in that order: `PlanOutcome`).
-    store.save_plan(PlanOutcome(plan.entries, status, new_states, cursors))
-    pending = store.outbox_users()  # includes leftovers of earlier runs (failed or interrupted writes)
+    pending = await off_loop(_save, store, PlanOutcome(plan.entries, status, new_states, cursors))
     if settings.auto_replies_for_time_off:
         # Their automatic replies have ended: the worker schedules the next time off's (sync/time_off.py).
         due = replies_ended(tenant.replies, now)
@@ -253,6 +251,23 @@ async def plan_export(
     plan.users_with_work = sorted(u for u in pending if targets is None or u in targets)
     plan.mailbox_ids = {u: m.mailbox_id for u, m in mappings.users.items() if u in pending}
     return plan
+
+
+def _save(store: SyncStore, outcome: PlanOutcome) -> set[str]:
+    """The one write, then the users with pending work: this run's and the leftovers of earlier runs (failed or
+    interrupted writes). Table calls: run off the event loop."""
+    store.save_plan(outcome)
+    return store.outbox_users()
+
+
+def _owners_and_their_records(
+    store: SyncStore, keys: set[str], known: set[str]
+) -> tuple[dict[str, set[str]], UserStates]:
+    """Who holds a link for these records, and the links and pending keys of those not read yet (table calls:
+    run off the event loop)."""
+    owners = store.owners(keys)
+    others = {u for holders in owners.values() for u in holders} - known
+    return owners, (store.user_records(others) if others else {})
 
 
 def _decide(

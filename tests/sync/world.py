@@ -95,16 +95,19 @@ class World:
 
         `minutes_later`: time since the previous run; under 10 the watermark overlap re-reads recent changes."""
         self.openair.clock += dt.timedelta(minutes=minutes_later)
-        plan = await plan_export(store=self.store, openair=self.openair, dry_run=dry_run)
-        self.last_plan = plan
-        if dry_run:
-            return plan
-        for user_id in plan.users_with_work:
-            if swallow:
-                with contextlib.suppress(MailboxIncomplete, LostResponse):
+        # The planner and the mailbox workers make no table call on the event loop's thread (store/offload.py).
+        with self.tables.refusing_calls_on_loop():
+            plan = await plan_export(store=self.store, openair=self.openair, dry_run=dry_run)
+            self.last_plan = plan
+            if dry_run:
+                return plan
+            for user_id in plan.users_with_work:
+                if swallow:
+                    with contextlib.suppress(MailboxIncomplete, LostResponse):
+                        self.reports.append(await export_mailbox(user_id, store=self.store, calendar=self.calendar))
+                else:
                     self.reports.append(await export_mailbox(user_id, store=self.store, calendar=self.calendar))
-            else:
-                self.reports.append(await export_mailbox(user_id, store=self.store, calendar=self.calendar))
+        assert self.tables.calls_on_loop == []
         return plan
 
     def events(self, user: str) -> dict[str, list[Any]]:
