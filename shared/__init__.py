@@ -9,6 +9,10 @@ Layout (arrows point one way: bindings -> sync -> ports; adapters never import t
 - `store/`    Azure Table Storage state and admin tables, behind one typed state port (`SyncStore`)
 - `sync/`     the engine that decides what to write
 - `jobs/`     what each timer and queue worker does (export, push, importing, admin operations)
+- `notifications/`  the Graph webhooks' light logic; `push` the form script's signed notice and the saves' passes
+- `admin/`, `cli/`  operations for administrators: the admin API's handlers and the command line
+- `access`, `errors`, `logging_setup`, `redaction`  route keys, the error tree, structured logs without secrets
+- `runtime`   the composition root: real adapters built from settings, once per process
 - `settings`, `secrets`  configuration from the environment and Key Vault
 The adapters' in-memory twins live outside this package, in the top-level `twins/` (never deployed).
 """
