@@ -1,4 +1,4 @@
-"""The in-memory twins of the adapters, for tests, benchmarks and the offline demo; never deployed.
+"""The in-memory twins of the adapters, for the unit tests and the benchmarks; never deployed.
 
 Each twin answers as its real adapter does (same methods, same errors) and lets a test inject what the real
 service can do (outages, lost answers, edits made meanwhile):
