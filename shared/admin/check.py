@@ -38,6 +38,7 @@ from shared.settings import (
     SyncSettings,
     load,
 )
+from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 
 if TYPE_CHECKING:
@@ -240,7 +241,7 @@ async def run_checks(
         return CheckResult("Key Vault", Outcome.OK, f"{vault} readable; {configured}")
 
     def in_thread(probe: Callable[[], CheckResult]) -> Callable[[], Awaitable[CheckResult]]:
-        return lambda: asyncio.to_thread(probe)
+        return lambda: off_loop(probe)
 
     tables, pause_switch = in_thread(tables_now), in_thread(pause_now)
     queues, key_vault = in_thread(queues_now), in_thread(key_vault_now)
@@ -277,8 +278,10 @@ async def run_checks(
 
     async def show_as_ids() -> CheckResult:
         name = "Booking types (BookingTypeShowAs)"
-        _, problems = services.store().load_show_as()
-        keys = {row.row_key for row in services.store().table_rows("BookingTypeShowAs")}
+        store = services.store()
+        (_, problems), keys = await off_loop(
+            lambda: (store.load_show_as(), {row.row_key for row in store.table_rows("BookingTypeShowAs")})
+        )
         if not keys:
             return CheckResult(name, Outcome.SKIPPED, "no BookingTypeShowAs rows; Show As comes from OpenAir")
         types = await services.openair().read_booking_types()
@@ -306,7 +309,8 @@ async def run_checks(
             found = await services.calendar().list_mailboxes()
         except GraphError as exc:
             return CheckResult("Graph: list users", Outcome.FAILED, _graph_advice(exc, "User.Read.All"))
-        mapped = [m.mailbox_id for m in services.store().load_mappings().users.values() if m.mailbox_id]
+        mappings = await off_loop(services.store().load_mappings)
+        mapped = [m.mailbox_id for m in mappings.users.values() if m.mailbox_id]
         mailbox.extend(mapped[:1] or [m.id for m in found[:1]])
         return CheckResult("Graph: list users", Outcome.OK, f"token accepted; User.Read.All works ({len(found)} users)")
 
@@ -329,7 +333,7 @@ async def run_checks(
         )
 
     async def mail() -> CheckResult:
-        store_settings, _ = services.store().load_settings()
+        store_settings, _ = await off_loop(services.store().load_settings)
         name = "Graph: Mail.Send (reports)"
         if store_settings.report_when == "Never":
             return CheckResult(name, Outcome.SKIPPED, "ReportWhen is Never; Mail.Send is not needed")
@@ -383,7 +387,8 @@ async def run_checks(
         """Whether Exchange access looks scoped: a mailbox outside the sync group must be refused."""
         name = "Graph: access scope"
         outside = load(AdminSettings, env).check_unscoped_mailbox.strip()
-        mapped = {m.mailbox_id.lower() for m in services.store().load_mappings().users.values() if m.mailbox_id}
+        mappings = await off_loop(services.store().load_mappings)
+        mapped = {m.mailbox_id.lower() for m in mappings.users.values() if m.mailbox_id}
         if not outside:
             listed = await services.calendar().list_mailboxes()
             outside = next((m.id for m in listed if m.id.lower() not in mapped), "")

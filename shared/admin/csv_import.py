@@ -33,6 +33,7 @@ from shared.errors import SyncError
 from shared.ports.mailboxes import MailboxDirectory
 from shared.store.admin import SWITCH_WORDS, new_user_switches, parse_user_mapping
 from shared.store.backend import EtagMismatch, Row
+from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 
 # Pragmatic, not RFC 5322: one @, no spaces, a dot in the domain. What Exchange accepts as a primary SMTP address.
@@ -155,9 +156,9 @@ async def import_mailbox_csv(
         raise CsvImportError("choose what to do: add new (map users without a mailbox), replace existing, or both")
     report = CsvImportReport()
     lines, report.problems = parse_mailbox_csv(text, report.warnings)
-    settings, _ = store.load_settings()
+    (settings, _), mapping_rows = await off_loop(lambda: (store.load_settings(), store.mapping_rows()))
     switches = new_user_switches(settings)
-    rows = {row.row_key: row for row in store.mapping_rows()}
+    rows = {row.row_key: row for row in mapping_rows}
     parsed: dict[str, UserMapping] = {}
     for user_id, row in rows.items():
         mapping = parse_user_mapping(row)
@@ -190,7 +191,8 @@ async def import_mailbox_csv(
             elif rows[owner].columns.get("ExchangeServer", "") == item.exchange_server:
                 report.unchanged.append(f"{where}: {owner} → {item.email}")
             else:
-                if _put(store, owner, {"ExchangeServer": item.exchange_server}, rows[owner], report, dry_run):
+                if await off_loop(_put, store, owner, {"ExchangeServer": item.exchange_server}, rows[owner], report,
+                                  dry_run):  # fmt: skip
                     report.replaced.append(
                         f"{where}: {owner} → {item.email} (Exchange server '{item.exchange_server}')"
                     )
@@ -237,7 +239,7 @@ async def import_mailbox_csv(
                                            **given}.items() if value is True]  # fmt: skip
             switched_on = f" (syncs: {', '.join(SWITCH_WORDS[n] for n in on)})" if on else \
                 " (syncs nothing: every switch is off; set them in UserMappings or the NewUsers* settings)"  # fmt: skip
-        if not _put(store, target, columns, rows[target], report, dry_run):
+        if not await off_loop(_put, store, target, columns, rows[target], report, dry_run):
             continue
         by_mailbox[item.email] = target
         if current.mailbox:

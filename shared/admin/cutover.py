@@ -27,6 +27,7 @@ from shared.errors import SyncError
 from shared.jobs.runs import Run
 from shared.ports.mailboxes import CutoverCalendar
 from shared.ports.openair import OpenAirPort
+from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 from shared.sync.cutover import CutoverMatch, cutover_links, draft_of_link, import_window, read_and_match
 from shared.sync.planner import ExportPlan, plan_export, user_zone
@@ -115,13 +116,13 @@ async def cutover(
     """Cut `users` (OpenAir user id → mailbox id, see `resync.choose_users`) over from the incumbent."""
     now = now or dt.datetime.now(dt.UTC)
     report = CutoverReport(run_id=uuid.uuid4().hex[:12], action=action, dry_run=dry_run)
-    settings, _ = store.load_settings()
-    mappings = store.load_mappings().users
+    (settings, _), loaded = await off_loop(lambda: (store.load_settings(), store.load_mappings()))
+    mappings = loaded.users
     # The records we would export for these users, all of them, rendered as the export would: writes nothing.
     wanted = await plan_export(store=store, openair=openair, now=now, run_id=report.run_id, dry_run=True,
                                only_users=list(users), full_resync=True)  # fmt: skip
     for user_id, mailbox_id in users.items():
-        links = store.links(user_id)
+        links = await off_loop(store.links, user_id)
         drafts = _drafts(wanted, user_id, links)
         mapping = mappings.get(user_id)
         zone = user_zone(mapping, settings) if mapping else settings.default_time_zone
@@ -140,8 +141,7 @@ async def cutover(
             continue
         if action is CutoverAction.ADOPT:
             put, release = cutover_links(mailbox.match, user_id, mailbox_id, links)
-            store.put_links(put)
-            store.delete_links(user_id, release)
+            await off_loop(_adopt, store, user_id, put, release)
         else:
             await _remove_stale(calendar, mailbox)
     if not dry_run and action is CutoverAction.ADOPT:
@@ -150,7 +150,7 @@ async def cutover(
             report.plan = await plan_export(store=store, openair=openair, now=now, run_id=report.run_id,
                                             only_users=ready, full_resync=True)  # fmt: skip
     if not dry_run:
-        _record(store, report, now)
+        await off_loop(_record, store, report, now)
     log.info("cutover", extra={"run_id": report.run_id, "action": action.value, "dry_run": dry_run,
                                **report.counts()})  # fmt: skip
     return report
@@ -164,6 +164,12 @@ async def _remove_stale(calendar: CutoverCalendar, mailbox: MailboxCutover) -> N
             mailbox.removed += 1
         else:
             mailbox.errors.append(f"'{event.subject}' could not be removed: {result.status} {result.error_code or ''}")
+
+
+def _adopt(store: SyncStore, user_id: str, put: list[Link], release: list[str]) -> None:
+    """The incumbent's events become ours (links written), the holds nothing matched are released."""
+    store.put_links(put)
+    store.delete_links(user_id, release)
 
 
 def _record(store: SyncStore, report: CutoverReport, now: dt.datetime) -> None:

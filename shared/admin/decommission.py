@@ -21,10 +21,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from shared.domain.events import DeleteEvent
-from shared.domain.links import Link, LinkState, Origin
+from shared.domain.links import Link, LinkState, Origin, OutboxEntry
 from shared.domain.runs import status_of
 from shared.jobs.runs import Run
 from shared.ports.mailboxes import DecommissionCalendar
+from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 
 log = logging.getLogger(__name__)
@@ -78,29 +79,25 @@ async def decommission(
     now = now or dt.datetime.now(dt.UTC)
     report = DecommissionReport(dry_run=dry_run)
     by_mailbox: dict[tuple[str, str], list[Link]] = defaultdict(list)
-    for link in store.all_links():
+    imports = store.imports
+    links_now, subscriptions, pending = await off_loop(lambda: (
+        list(store.all_links()), imports.subscriptions(), {u: store.outbox(u) for u in store.outbox_users()}
+    ))  # fmt: skip
+    for link in links_now:
         if _ours(link):
             by_mailbox[(link.user_id, link.mailbox_id)].append(link)
         elif link.origin is Origin.OUTLOOK:
             report.kept_outlook_events += 1
     report.mailboxes = [MailboxRemoval(u, m, len(links)) for (u, m), links in sorted(by_mailbox.items())]
-    imports = store.imports
-    subscriptions = imports.subscriptions()
     report.subscriptions = len(subscriptions)
-    pending = {u: store.outbox(u) for u in store.outbox_users()}
     report.pending_writes_dropped = sum(len(entries) for entries in pending.values())
     if dry_run:
         return report
 
-    if store.pause_state() is None:
-        store.set_paused(True, by=actor, reason=DECOMMISSION_REASON, now=now)
-    store.put_setting("ImportEnabled", False)
-    for entries in pending.values():  # nothing queued may write an event back
-        for entry in entries:
-            store.settle_outbox(entry)
+    await off_loop(_stop_everything, store, actor, now, pending)
     for subscription in subscriptions:
         await calendar.delete_subscription(subscription.subscription_id)  # False: Graph had already dropped it
-        imports.delete_subscription(subscription.subscription_id)
+        await off_loop(imports.delete_subscription, subscription.subscription_id)
         report.subscriptions_deleted += 1
     for removal in report.mailboxes:
         links = by_mailbox[(removal.user_id, removal.mailbox_id)]
@@ -112,11 +109,21 @@ async def decommission(
             else:
                 removal.errors.append(f"{link.key}: {result.status} {result.error_code or ''}".strip())
         if gone:
-            store.delete_links(removal.user_id, gone)
+            await off_loop(store.delete_links, removal.user_id, gone)
         removal.removed = len(gone)
     errors = tuple(f"user {m.user_id}: {e}" for m in report.mailboxes for e in m.errors)
-    Run(store, "decommission", run_id=f"decommission-{now:%H%M%S}", started=now).record(
+    await Run(store, "decommission", run_id=f"decommission-{now:%H%M%S}", started=now).record_off_loop(
         status_of(problems=not report.complete), counts=report.counts(), errors=errors
     )
     log.info("decommissioned", extra=report.counts())
     return report
+
+
+def _stop_everything(store: SyncStore, actor: str, now: dt.datetime, pending: dict[str, list[OutboxEntry]]) -> None:
+    """Paused, import off, nothing queued left to write an event back (table calls: run off the event loop)."""
+    if store.pause_state() is None:
+        store.set_paused(True, by=actor, reason=DECOMMISSION_REASON, now=now)
+    store.put_setting("ImportEnabled", False)
+    for entries in pending.values():
+        for entry in entries:
+            store.settle_outbox(entry)

@@ -31,6 +31,7 @@ from shared.errors import SyncError
 from shared.jobs.runs import Run
 from shared.ports.mailboxes import ResyncCalendar
 from shared.ports.openair import OpenAirPort
+from shared.store.offload import off_loop
 from shared.store.store import SyncStore
 from shared.sync.planner import ExportPlan, plan_export
 from shared.sync.preview import MailboxPreview, preview_writes
@@ -152,14 +153,15 @@ async def resync(
 ) -> ResyncReport:
     """Prepare a resync of `user_ids` (None or empty: every mapped user); the outbox then holds the writes."""
     now = now or dt.datetime.now(dt.UTC)
-    chosen = choose_users(store, user_ids)
-    settings, _ = store.load_settings()
+    chosen = await off_loop(choose_users, store, user_ids)
+    settings, _ = await off_loop(store.load_settings)
     start, end = window(settings, now)
     report = ResyncReport(run_id=uuid.uuid4().hex[:12], mode=mode, users=list(chosen), dry_run=dry_run)
     if not user_ids:
-        report.skipped = skipped_users(store)
+        report.skipped = await off_loop(skipped_users, store)
     for user_id, mailbox_id in chosen.items():
-        links = [link for link in store.links(user_id).values() if _ours(link) and _in_window(link, start, end)]
+        mine = await off_loop(store.links, user_id)
+        links = [link for link in mine.values() if _ours(link) and _in_window(link, start, end)]
         if not links:
             continue
         if mode is ResyncMode.UPDATE:
@@ -176,13 +178,14 @@ async def resync(
         full_resync=True,
         stale={u: set(keys) for u, keys in report.stale.items()},
     )
-    report.writes = preview_writes(store, report.plan.entries, chosen, users=set(chosen), stale=report.stale)
+    report.writes = await off_loop(preview_writes, store, report.plan.entries, chosen, users=set(chosen),
+                                   stale=report.stale)  # fmt: skip
     if mode is ResyncMode.RECREATE and not dry_run:
-        _forget_unplanned(store, report.recreating)
+        await off_loop(_forget_unplanned, store, report.recreating)
     if not dry_run:
         user = report.users[0] if len(report.users) == 1 else ""
         # A resync is partial when its plan raised an alert (the deletion budget): the alert is the problem.
-        Run(store, f"resync-{mode.value}", run_id=report.run_id, user_id=user, started=now).record(
+        await Run(store, f"resync-{mode.value}", run_id=report.run_id, user_id=user, started=now).record_off_loop(
             status_of(problems=bool(report.delete_failures or report.plan.alerts)),
             counts=report.counts(),
             errors=report.delete_failures,
@@ -216,7 +219,7 @@ async def _find_drift(
         # No hash = "unknown content": the worker writes it (and re-creates it when the update finds it gone).
         drifted.append(dataclasses.replace(link, content_hash="", etag=None))
     if drifted and not report.dry_run:
-        store.put_links(drifted)
+        await off_loop(store.put_links, drifted)
 
 
 async def _delete_events(store: SyncStore, calendar: ResyncCalendar, report: ResyncReport, links: list[Link]) -> None:
@@ -245,7 +248,7 @@ async def _delete_events(store: SyncStore, calendar: ResyncCalendar, report: Res
             tombstones.append(dataclasses.replace(link, content_hash="", etag=None))
             report.recreating.setdefault(link.user_id, set()).add(link.key)
         if tombstones:
-            store.put_links(tombstones)
+            await off_loop(store.put_links, tombstones)
 
 
 def _forget_unplanned(store: SyncStore, recreating: dict[str, set[str]]) -> None:
