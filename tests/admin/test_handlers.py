@@ -112,3 +112,19 @@ async def test_an_outsiders_key_opens_no_admin_route(monkeypatch: pytest.MonkeyP
                                                      headers={"x-functions-key": "an-outsiders-key"}))  # fmt: skip
     assert answer.status_code == 401
     assert "does not open the admin API" in json.loads(answer.get_body())["error"]
+
+
+async def test_an_operation_is_read_by_the_id_in_its_route_and_an_unknown_one_is_404() -> None:
+    headers = {"x-functions-key": "the-host-key"}
+    answer = await call(admin.manage_operations_get, request("GET", "manage/operations/op-nothing", headers=headers,
+                                                             route_params={"id": "op-nothing"}))  # fmt: skip
+    assert answer.status_code == 404, answer.get_body()
+    assert "op-nothing" in json.loads(answer.get_body())["error"]
+
+
+async def test_the_openapi_document_describes_the_admin_routes() -> None:
+    answer = await call(admin.manage_openapi, request("GET", "manage/openapi.json",
+                                                      headers={"x-functions-key": "the-host-key"}))  # fmt: skip
+    assert answer.status_code == 200
+    document = json.loads(answer.get_body())
+    assert "/api/manage/status" in document["paths"]
