@@ -118,9 +118,11 @@ def traced(enabled: bool) -> Iterator[dict[str, float]]:
 
 class Bench:
     def __init__(self, services: Services, tables: Any, sims: tuple[SimulatorControl, GraphControl],
-                 limits: Limits, cpu: CpuMeter, trace_memory: bool = False) -> None:  # fmt: skip
+                 limits: Limits, cpu: CpuMeter, trace_memory: bool = False, planner_only: bool = False,
+                 ) -> None:  # fmt: skip
         self.services, self.sims, self.limits, self.cpu = services, sims, limits, cpu
         self.trace_memory = trace_memory
+        self.planner_only = planner_only
         self.clocks = [LayerClock("openair"), LayerClock("graph"), LayerClock("tables")]
         self.store = SyncStore(Timed(tables, self.clocks[2]))  # the services' tables, each call timed
         self.openair = Timed(services.openair(), self.clocks[0])
@@ -141,6 +143,12 @@ class Bench:
         oa_requests = openair.stats()["requests"] - oa_before
         users = list(plan.users_with_work)
         writes = [len(plan.entries.get(u, [])) for u in users]
+        if self.planner_only:
+            # The planner's CPU per booking read, without the fan-out after it (`--planner-only`).
+            return {"phase": name, "traced": self.trace_memory, "planner_s": round(planner_s, 2),
+                    "planner_cpu_s": round(planner_cpu_s, 2), "entries": sum(writes),
+                    "planner_cpu_ms_per_entry": round(1000 * planner_cpu_s / sum(writes), 3) if any(writes) else None,
+                    "openair_requests": oa_requests, "planner_peak_mb": planner_memory.get("peak_mb")}  # fmt: skip
         totals = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0, "failed": 0, "incomplete": 0}
         worker_memory: dict[str, float] = {}
         if users:
@@ -246,8 +254,11 @@ async def scenario(args: argparse.Namespace, users: int) -> list[dict[str, Any]]
             if args.overlap_minutes is not None:
                 store.put_setting("WatermarkOverlapMinutes", args.overlap_minutes)
             await refresh_mappings(store, services.openair(), services.calendar())
-            bench = Bench(services, backend, sims, limits, CpuMeter(groups), trace_memory=args.trace_memory)
+            bench = Bench(services, backend, sims, limits, CpuMeter(groups), trace_memory=args.trace_memory,
+                          planner_only=args.planner_only)  # fmt: skip
             results = [await bench.phase("initial")]
+            if args.planner_only:
+                return _annotated(results, args, users)
             bookings = sims[0].records("Booking")
             count = args.change_count or max(1, int(len(bookings) * args.change_fraction))
             for booking in random.Random(2).sample(bookings, count):
@@ -263,6 +274,10 @@ async def scenario(args: argparse.Namespace, users: int) -> list[dict[str, Any]]
             results.append(await bench.phase("idle-settled"))
         finally:
             await services.aclose()
+    return _annotated(results, args, users)
+
+
+def _annotated(results: list[dict[str, Any]], args: argparse.Namespace, users: int) -> list[dict[str, Any]]:
     for result in results:
         result.update(users=users, records_per_user=args.records, tables=args.tables, workers=args.workers,
                       graph_latency_ms=args.latency_ms, openair_latency_ms=args.openair_latency_ms,
@@ -299,6 +314,11 @@ def main() -> None:
         "--trace-memory",
         action="store_true",
         help="a memory run: tracemalloc peaks of the planner and one worker (slows them; not for timing)",
+    )
+    parser.add_argument(
+        "--planner-only",
+        action="store_true",
+        help="the initial phase's planner alone (its CPU per booking read), no fan-out and no later phases",
     )
     args = parser.parse_args()
     for users in (int(n) for n in args.users.split(",")):
