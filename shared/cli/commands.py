@@ -21,6 +21,7 @@ from shared.admin.resync import ResyncMode
 from shared.admin.status import StatusReport
 from shared.cli.main import FAILURE, OK, UsageError
 from shared.runtime import Services
+from shared.store.offload import off_loop
 
 _MARK = {Outcome.OK: "[green]ok[/]", Outcome.WARNING: "[yellow]warning[/]", Outcome.FAILED: "[red]FAILED[/]",
          Outcome.SKIPPED: "[dim]skipped[/]"}  # fmt: skip
@@ -144,7 +145,7 @@ def _runs_table(runs: Sequence[dict[str, Any]], out: Output, title: str = "Recen
 
 
 async def status(services: Services, args: argparse.Namespace, out: Output) -> int:
-    report = operations.status(services, user_id=args.user, runs=args.runs)
+    report = await off_loop(operations.status, services, user_id=args.user, runs=args.runs)
     if out.json_mode:
         out.data({"healthy": report.healthy, "state": report.state, **report.as_json()})
     show_status(report, out)
@@ -154,7 +155,7 @@ async def status(services: Services, args: argparse.Namespace, out: Output) -> i
 async def runs(services: Services, args: argparse.Namespace, out: Output) -> int:
     from shared.admin.status import runs_of
 
-    found = runs_of(services.store(), args.limit, run_id=args.run)
+    found = await off_loop(runs_of, services.store(), args.limit, run_id=args.run)
     if out.json_mode:
         out.data({"runs": found})
     _runs_table(found, out)
@@ -170,7 +171,7 @@ async def runs(services: Services, args: argparse.Namespace, out: Output) -> int
 async def pause(services: Services, args: argparse.Namespace, out: Output) -> int:
     from shared.admin.audit import cli_actor
 
-    outcome = operations.pause(services, actor=cli_actor(), reason=args.reason.strip())
+    outcome = await off_loop(operations.pause, services, actor=cli_actor(), reason=args.reason.strip())
     if out.json_mode:
         out.data({"paused": True, "changed": not outcome.was_paused})
     out.say("[bold red]PAUSED[/]" + (" (it already was)" if outcome.was_paused else "")
@@ -183,7 +184,7 @@ async def resume(services: Services, args: argparse.Namespace, out: Output) -> i
     from shared.admin.audit import cli_actor
     from shared.jobs.importing import run_import_mailbox
 
-    outcome = operations.resume(services, actor=cli_actor())
+    outcome = await off_loop(operations.resume, services, actor=cli_actor())
     if out.json_mode:
         out.data({"paused": False, "changed": outcome.was_paused, "import_passes": len(outcome.import_passes)})
     if not outcome.was_paused:
@@ -224,7 +225,7 @@ async def decommission(services: Services, args: argparse.Namespace, out: Output
 async def audit_trail(services: Services, args: argparse.Namespace, out: Output) -> int:
     from shared.admin.audit import recent
 
-    entries = [e.as_json() for e in recent(services.store(), args.limit)]
+    entries = [e.as_json() for e in await off_loop(recent, services.store(), args.limit)]
     if out.json_mode:
         out.data({"entries": entries})
     out.table("Administrative changes (newest first)", ["When", "Who", "What", "Detail", "Counts"],
