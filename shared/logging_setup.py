@@ -54,6 +54,18 @@ def log_context(**fields: str | None) -> Iterator[None]:
         _CONTEXT.reset(token)
 
 
+def counted(counts: Mapping[str, object], **fields: object) -> dict[str, object]:
+    """`extra=` fields for a log line that carries a run's counts beside its own fields.
+
+    The logging module refuses an `extra` key naming one of a record's own attributes (KeyError "Attempt to
+    overwrite 'created' in LogRecord"), and a count may well be called `created`, `module` or `name`: such a count
+    goes out as `<name>_count`, so a line logging a pass that created bookings is logged instead of raising."""
+    out: dict[str, object] = dict(fields)
+    for key, value in counts.items():
+        out[f"{key}_count" if key in _STANDARD else key] = value
+    return out
+
+
 def secret_values(environ: Mapping[str, str]) -> tuple[str, ...]:
     """The secrets the environment itself holds: secret settings, the platform's keys, the storage account key."""
     names = (*SECRET_SETTINGS, *_KEY_SETTINGS)

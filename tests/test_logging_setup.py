@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from shared import redaction
-from shared.logging_setup import configure_logging
+from shared.logging_setup import configure_logging, counted
 from shared.secrets import EnvironmentSecrets, KeyVaultSecrets, key_vault_name
 
 # What Key Vault holds: nothing of it is in the environment. Quotes, backslashes, non-ASCII, URL-special
@@ -160,3 +160,13 @@ def test_the_function_app_installs_logging_and_no_blueprint_does_it_on_import() 
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, env=env, capture_output=True, text=True,
                           timeout=60, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_counts_named_like_a_log_record_attribute_are_logged_not_refused(caplog: pytest.LogCaptureFixture) -> None:
+    log = logging.getLogger("shared.test.counted")
+    with caplog.at_level(logging.INFO, logger="shared.test.counted"):
+        log.info("pass done", extra=counted({"created": 2, "module": 1, "deleted": 0}, user="u1"))
+        with pytest.raises(KeyError, match="created"):  # what the logging module does without it
+            log.info("pass done", extra={"created": 2})
+    (record,) = caplog.records
+    assert (record.created_count, record.module_count, record.deleted, record.user) == (2, 1, 0, "u1")  # type: ignore[attr-defined]

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.logging_setup import counted
 from shared.store.state import AUDIT_LOG
 from shared.store.store import SyncStore
 
@@ -72,7 +73,7 @@ def record(store: SyncStore, who: str, action: str, detail: str = "", counts: Ma
         store.append_audit(now.strftime("%Y-%m"), f"{inverted:013d}-{uuid.uuid4().hex[:8]}", columns)
     except Exception:
         log.exception("audit entry not recorded", extra={"action": action})
-    log.info("administrative change", extra={"action": action, "who": who, **clean})
+    log.info("administrative change", extra=counted(clean, action=action, who=who))
 
 
 def recent(store: SyncStore, limit: int = 50, *, now: dt.datetime | None = None) -> list[AuditEntry]:

@@ -25,7 +25,7 @@ from shared.errors import SyncPaused
 from shared.jobs import contracts
 from shared.jobs.contracts import ExportWork, ImportWork
 from shared.jobs.runs import Run
-from shared.logging_setup import log_context
+from shared.logging_setup import counted, log_context
 from shared.runtime import Services
 from shared.settings import StorageSettings, load
 from shared.store.offload import off_loop
@@ -125,7 +125,7 @@ async def refresh(services: Services, *, dry_run: bool = False, actor: str = "")
         store = services.store()
         await off_loop(store.ensure_tables)
         report = await refresh_mappings(store, services.openair(), services.calendar(), dry_run=dry_run)
-        log.info("mappings refreshed", extra={"dry_run": dry_run, **report.counts()})
+        log.info("mappings refreshed", extra=counted(report.counts(), dry_run=dry_run))
         if actor and not dry_run:
             await off_loop(audit.record, store, actor, "mappings-refresh", "", report.counts())
         return report
@@ -140,7 +140,7 @@ async def import_csv(
         text = decode(data)
         report = await import_mailbox_csv(store, text, add_new=add_new, replace_existing=replace_existing,
                                           directory=services.calendar(), dry_run=dry_run)  # fmt: skip
-        log.info("mailbox list imported", extra={"dry_run": dry_run, **report.counts()})
+        log.info("mailbox list imported", extra=counted(report.counts(), dry_run=dry_run))
         if actor and not dry_run:
             switches = " and ".join(n for n, on in (("add new", add_new), ("replace existing", replace_existing)) if on)
             await off_loop(audit.record, store, actor, "mappings-import-csv", switches, report.counts())

@@ -14,6 +14,7 @@ from shared.domain.runs import status_of
 from shared.errors import ConfigurationError
 from shared.jobs.contracts import ImportWork, decode, encode
 from shared.jobs.runs import Run
+from shared.logging_setup import counted
 from shared.notifications.directory import client_state
 from shared.runtime import Services
 from shared.settings import ImportSettings, load
@@ -118,5 +119,5 @@ async def run_import_mailbox(services: Services, body: bytes | str, *, dequeue_c
         await run.record_off_loop(status_of(problems=bool(report.errors), blocked=bool(report.alerts)),
                                   counts=counts, errors=report.errors, alerts=report.alerts,
                                   finished=finished)  # fmt: skip
-        log.info("import pass done", extra={"user": work.user_id, "reason": work.reason, **counts})
+        log.info("import pass done", extra=counted(counts, user=work.user_id, reason=work.reason))
     return counts

@@ -151,7 +151,8 @@ async def test_every_record_the_import_worker_logs_names_the_run_and_the_user(
 ) -> None:
     async def import_pass(user_id: str, **_: Any) -> ImportReport:
         engine_log.info("engine at work")
-        return ImportReport(user_id, updated=1)  # not `created`: logging refuses that key in `extra`
+        # `created` is also a LogRecord attribute: the pass's line must still be logged (it raised KeyError once).
+        return ImportReport(user_id, created=1)
 
     monkeypatch.setattr(shared.sync.importing.engine, "import_mailbox", import_pass)
     store = SyncStore(MemoryTables())
@@ -159,6 +160,8 @@ async def test_every_record_the_import_worker_logs_names_the_run_and_the_user(
                         _openair_client=Counted())  # type: ignore[arg-type]  # fmt: skip
     await importing.run_import_mailbox(services, encode(ImportWork("u1", "mbx-u1", "reconcile")))
     (run,) = store.recent_runs()
+    done = logged.records[-1]
+    assert (done.getMessage(), getattr(done, "created_count", None)) == ("import pass done", 1)
     records = logged.take()
     assert [m for m, _, _ in records] == ["engine at work", "import pass done"]
     assert {(run_id, user) for _, run_id, user in records} == {(run.run_id, "u1")}
