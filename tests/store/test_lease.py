@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
 from shared.store.backend import Row, StoreError
 from shared.store.lease import LEASE_PARTITION, LeaseLost, MailboxBusy, mailbox_lease
 from shared.store.state import CURSORS
+from shared.store.store import SyncStore
+from shared.sync.mailbox import export_mailbox
+from shared.sync.planner import plan_export
+from tests.sync.world import World
 from twins.tables import MemoryTables
 
 TTL = 0.3  # renewed every 0.1 s
@@ -145,3 +151,29 @@ async def test_a_block_that_fails_releases_the_lease_and_keeps_its_error() -> No
         async with mailbox_lease(tables, "u1", ttl=TTL):
             raise ValueError("the work failed")
     assert await lease_row(tables, "u1") is None
+
+
+async def test_a_mailbox_worker_that_loses_its_lease_stops_before_writing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export worker holds the lease while it writes: lost mid-run (another worker took the row over while a
+    Graph call was on its way), the worker is stopped there, writes nothing more, and the message is retried."""
+    world = World.build()
+    world.booking("b1", "u1", dt.date(2026, 11, 23), dt.date(2026, 11, 25))
+    await plan_only(world)
+    monkeypatch.setattr(SyncStore, "mailbox_lease", lambda self, user_id: mailbox_lease(world.tables, user_id, ttl=TTL))
+    original = world.calendar.apply
+
+    async def slow_apply(mailbox_id: str, writes: Any) -> Any:
+        take_over(world.tables, "u1")  # meanwhile, the lease ran out and another worker took it
+        await asyncio.sleep(1)  # the Graph round trip, during which the renewal finds the lease gone
+        return await original(mailbox_id, writes)
+
+    monkeypatch.setattr(world.calendar, "apply", slow_apply)
+    with pytest.raises(LeaseLost):
+        await export_mailbox("u1", store=world.store, calendar=world.calendar)
+    assert world.calendar.events("mbx-u1") == []  # stopped before the write reached the mailbox
+    assert len(world.store.outbox("u1")) == 1  # still queued: the retry (or the new holder) applies it
+
+
+async def plan_only(world: World) -> None:
+    world.openair.clock += dt.timedelta(minutes=30)
+    await plan_export(store=world.store, openair=world.openair)
