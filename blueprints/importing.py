@@ -21,7 +21,7 @@ from shared.notifications import webhook
 from shared.notifications.directory import SubscriptionDirectory, client_state
 from shared.runtime import services
 from shared.settings import ImportSettings, load
-from shared.store.backend import StoreError
+from shared.store.tables import StoreError
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@
     ├── PushRefused               (shared/push.py) a push that will never be accepted as sent (4xx)
     ├── Unrenderable              (shared/sync/render.py) one record cannot become an event
     ├── MissingDefaults           (shared/sync/importing/events.py) an import needs a setting the admin must fill
-    ├── StoreError, GraphError, OpenAirError   (store/backend.py, graph/errors.py, openair/errors.py) a service
+    ├── StoreError, GraphError, OpenAirError   (store/tables.py, graph/errors.py, openair/errors.py) a service
     │                             refused or failed, with their own branches
     └── the admin's refusals: BadRequest, CsvImportError, UnknownUser, UnknownRun, UsageError, MailboxBusy
 

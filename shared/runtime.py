@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from shared.graph.gateway import CalendarGateway
     from shared.openair.client import OpenAirClient
     from shared.openair.source import OpenAirSource
-    from shared.store.backend import TableBackend
+    from shared.store.tables import TableBackend
 
 
 @dataclass

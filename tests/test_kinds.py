@@ -23,7 +23,7 @@ from shared.store.admin import (
     parse_user_mapping,
     setting_value,
 )
-from shared.store.backend import Row
+from shared.store.tables import Row
 from shared.sync.render import RENDERERS, presentation
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from shared.store.backend import BatchOp, EtagMismatch, Row, batch_chunks
+from shared.store.tables import BatchOp, EtagMismatch, Row, batch_chunks
 
 # The values a table entity can hold (Azure's property types). None of them can be changed in place, so a row
 # holding only these is copied with its dict alone; anything else (a test's odd value) is deep-copied, so a

@@ -32,9 +32,9 @@ from shared.domain.mappings import MappedBy, UserMapping
 from shared.errors import SyncError
 from shared.ports.mailboxes import MailboxDirectory
 from shared.store.admin import SWITCH_WORDS, new_user_switches, parse_user_mapping
-from shared.store.backend import EtagMismatch, Row
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
+from shared.store.tables import EtagMismatch, Row
 
 # Pragmatic, not RFC 5322: one @, no spaces, a dot in the domain. What Exchange accepts as a primary SMTP address.
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")

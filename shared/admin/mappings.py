@@ -20,9 +20,9 @@ from shared.graph.models import Mailbox
 from shared.ports.mailboxes import MailboxDirectory
 from shared.ports.openair import UserDirectory
 from shared.store.admin import USER_MAPPINGS, new_user_switches, parse_user_mapping, parse_user_mappings
-from shared.store.backend import EtagMismatch
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
+from shared.store.tables import EtagMismatch
 
 
 @dataclass

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from shared.domain.runs import RunRecord
 from shared.domain.settings import PauseState
 from shared.ports.mailboxes import MailSender
-from shared.store.backend import EtagMismatch
 from shared.store.offload import off_loop
 from shared.store.store import SyncStore
+from shared.store.tables import EtagMismatch
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@
 - `openair`: OpenAir — the tenant-wide and by-id reads, booking writes, the user directory (adapters:
   `openair/source.py`, `openair/by_id.py`, `openair/bookings.py`; twins: `twins/openair.py`, `twins/bookings.py`).
 - The state (mappings, settings, links, outbox, cursors, user state, runs, imports, the mailbox lease, audit) is
-  `shared/store/store.py` `SyncStore`: one typed class over the `TableBackend` seam (`store/backend.py`), with
+  `shared/store/store.py` `SyncStore`: one typed class over the `TableBackend` seam (`store/tables.py`), with
   Azure Table Storage (`store/azure_backend.py`) and the in-memory twin (`twins/tables.py`) behind it. Async code
   calls it through `shared/store/offload.py` `off_loop`.
 

@@ -30,7 +30,7 @@ from shared.domain.settings import (
     WhenRemoved,
 )
 from shared.kinds import KINDS, RecordKind
-from shared.store.backend import Row
+from shared.store.tables import Row
 
 USER_MAPPINGS = "UserMappings"
 SHOW_AS = "BookingTypeShowAs"

@@ -16,7 +16,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableServiceClient, UpdateMode
 
-from shared.store.backend import BatchOp, EtagMismatch, Row, StoreError, batch_chunks
+from shared.store.tables import BatchOp, EtagMismatch, Row, StoreError, batch_chunks
 
 _SYSTEM = {"PartitionKey", "RowKey", "Timestamp", "etag"}
 

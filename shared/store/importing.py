@@ -16,8 +16,8 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, replace
 
-from shared.store.backend import EtagMismatch, Row, TableBackend
 from shared.store.state import CURSORS
+from shared.store.tables import EtagMismatch, Row, TableBackend
 
 SUBSCRIPTIONS = "Subscriptions"
 IMPORTED_EVENTS = "ImportedEvents"

@@ -25,9 +25,9 @@ import weakref
 from collections.abc import AsyncIterator
 
 from shared.errors import Incomplete, SyncError
-from shared.store.backend import EtagMismatch, Row, StoreError, TableBackend
 from shared.store.offload import off_loop
 from shared.store.state import CURSORS
+from shared.store.tables import EtagMismatch, Row, StoreError, TableBackend
 
 log = logging.getLogger(__name__)
 

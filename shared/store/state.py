@@ -21,7 +21,7 @@ import zlib
 from shared.domain.links import Desire, Link, LinkState, Origin, OutboxEntry, UserState
 from shared.domain.runs import RunRecord
 from shared.kinds import RecordKind
-from shared.store.backend import Row
+from shared.store.tables import Row
 
 LINKS = "Links"
 LINK_OWNERS = "LinkOwners"

@@ -15,9 +15,9 @@ from shared.domain.runs import RunRecord
 from shared.domain.settings import IntegrationSettings, PauseState, ShowAsChoice
 from shared.domain.snapshot import PlanOutcome, TenantSnapshot, UserRecords
 from shared.store import admin, importing, state
-from shared.store.backend import BatchOp, EtagMismatch, Row, TableBackend
 from shared.store.importing import ImportStore
 from shared.store.lease import mailbox_lease
+from shared.store.tables import BatchOp, EtagMismatch, Row, TableBackend
 
 ALL_TABLES = (
     admin.USER_MAPPINGS,

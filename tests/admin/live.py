@@ -22,8 +22,8 @@ from sandbox.sample import build
 from shared.runtime import Services, table_backend
 from shared.secrets import EnvironmentSecrets
 from shared.settings import StorageSettings, load
-from shared.store.backend import TableBackend
 from shared.store.store import SyncStore
+from shared.store.tables import TableBackend
 
 # Unique, greppable values: the no-secrets test searches every log record for them.
 SECRETS = {

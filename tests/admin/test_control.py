@@ -179,7 +179,7 @@ def test_decommission_removes_every_event_the_product_wrote_and_nothing_else(
 
 
 def test_check_names_the_id_of_a_show_as_row_keyed_by_name(live: Live, capsys: pytest.CaptureFixture[str]) -> None:
-    from shared.store.backend import Row
+    from shared.store.tables import Row
 
     booking_type = live.openair.records("BookingType")[0]
     live.tables.upsert("BookingTypeShowAs", Row("BookingType", booking_type["name"],

@@ -8,8 +8,8 @@ from shared.admin.mappings import refresh_mappings
 from shared.graph.models import Mailbox
 from shared.openair.models import User
 from shared.store.admin import USER_MAPPINGS, USER_PARTITION
-from shared.store.backend import Row
 from shared.store.store import SyncStore
+from shared.store.tables import Row
 from twins.tables import MemoryTables
 
 

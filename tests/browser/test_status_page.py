@@ -40,8 +40,8 @@ from shared.runtime import Services, table_backend
 from shared.secrets import EnvironmentSecrets
 from shared.settings import StorageSettings, load
 from shared.store.admin import USER_MAPPINGS, USER_PARTITION
-from shared.store.backend import BatchOp, Row, TableBackend
 from shared.store.store import SyncStore
+from shared.store.tables import BatchOp, Row, TableBackend
 
 ANCHOR = dt.date(2027, 3, 1)
 SCRIPT = Path(__file__).with_name("status_page.mjs")

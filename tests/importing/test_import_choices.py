@@ -8,7 +8,7 @@ import pytest
 from shared.domain.mappings import RowProblem, UserMapping
 from shared.domain.settings import ImportDetail
 from shared.store.admin import USER_MAPPINGS, parse_settings, parse_user_mapping
-from shared.store.backend import Row
+from shared.store.tables import Row
 from tests.importing.world import ImportWorld
 
 

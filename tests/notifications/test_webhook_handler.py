@@ -16,9 +16,9 @@ from shared.jobs.contracts import ImportWork, decode
 from shared.notifications import webhook
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
-from shared.store.backend import Row, StoreError
 from shared.store.importing import SubscriptionRecord
 from shared.store.store import SyncStore
+from shared.store.tables import Row, StoreError
 from tests.direct import Output, call, request
 from twins.tables import MemoryTables
 

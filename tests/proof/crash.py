@@ -14,7 +14,7 @@ from typing import Any
 from shared.domain.events import EventWrite, WriteResult
 from shared.openair.bookings import BookingWritten
 from shared.openair.models import Booking
-from shared.store.backend import BatchOp, Row
+from shared.store.tables import BatchOp, Row
 from twins.bookings import MemoryBookings
 from twins.graph_delta import MemoryMailboxes
 from twins.tables import MemoryTables

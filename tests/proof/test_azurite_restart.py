@@ -25,7 +25,7 @@ from sandbox.sample import build
 from shared.jobs import export
 from shared.runtime import Services
 from shared.secrets import EnvironmentSecrets
-from shared.store.backend import StoreError
+from shared.store.tables import StoreError
 
 
 @pytest.fixture

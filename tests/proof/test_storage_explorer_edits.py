@@ -22,7 +22,7 @@ from shared.store.admin import (
     parse_user_mappings,
     setting_value,
 )
-from shared.store.backend import Row
+from shared.store.tables import Row
 
 GOOD = {"Mailbox": "jane@contoso.com", "MailboxId": "m-1", "MappedBy": "Manual", "ExportBookings": True,
         "ExportTaskAssignments": False, "ExportScheduleRequests": True, "Import": False, "TimeZone": "Europe/Berlin",

@@ -10,7 +10,7 @@ from shared.domain.mappings import MappedBy
 from shared.domain.settings import ConflictResolution, ShowAsChoice, WhenRemoved
 from shared.kinds import RecordKind
 from shared.store.admin import SETTINGS, USER_MAPPINGS, parse_settings, parse_show_as, parse_user_mappings
-from shared.store.backend import Row
+from shared.store.tables import Row
 
 
 def mapping(row_key: str, **columns: object) -> Row:

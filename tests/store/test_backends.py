@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.azurite import Azurite
 from shared.store.azure_backend import AzureTables
-from shared.store.backend import BatchOp, EtagMismatch, Row, TableBackend
+from shared.store.tables import BatchOp, EtagMismatch, Row, TableBackend
 from twins.tables import MemoryTables
 
 

@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from shared.store.backend import Row, StoreError
 from shared.store.lease import LEASE_PARTITION, LeaseLost, MailboxBusy, mailbox_lease
 from shared.store.state import CURSORS
 from shared.store.store import SyncStore
+from shared.store.tables import Row, StoreError
 from shared.sync.mailbox import export_mailbox
 from shared.sync.planner import plan_export
 from tests.sync.world import World

@@ -7,7 +7,7 @@ import datetime as dt
 
 from shared.kinds import RecordKind
 from shared.store.admin import parse_settings
-from shared.store.backend import Row
+from shared.store.tables import Row
 from tests.sync.world import World
 
 TODAY = dt.datetime.now(dt.UTC).date()

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from shared.graph.models import AutomaticReplies
 from shared.store.admin import parse_settings
-from shared.store.backend import Row
+from shared.store.tables import Row
 from shared.sync.mailbox import export_mailbox
 from shared.sync.planner import plan_export
 from tests.sync.world import World
