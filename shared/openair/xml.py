@@ -167,6 +167,10 @@ def _parse_unpaused(body: bytes, label: str) -> Element:
             label,
             f"refused hostile XML ({type(exc).__name__}: DTDs, entities and external references are not accepted)",
         ) from None
+    except (ValueError, LookupError) as exc:
+        # expat reads UTF-8, UTF-16 (with a byte order mark or declared as "UTF-16"), Latin-1 and ASCII; a body
+        # declaring another encoding ("utf-16-le", an unknown name) makes it raise these, not a ParseError.
+        raise OpenAirProtocolError(0, label, f"response declares an encoding XML cannot be read in ({exc})") from None
     _refuse_deep(root, label)
     return root
 

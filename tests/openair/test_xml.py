@@ -142,6 +142,21 @@ def test_truncated_response_is_a_retryable_protocol_error() -> None:
     assert caught.value.retryable
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        '<?xml version="1.0" encoding="utf-16-le"?><response/>'.encode("utf-16-le"),
+        b'<?xml version="1.0" encoding="utf-16-le"?><response/>',
+        b'<?xml version="1.0" encoding="klingon"?><response/>',
+    ],
+    ids=["utf-16-le", "utf-16-le declared on utf-8 bytes", "unknown"],
+)
+def test_a_response_in_an_encoding_xml_cannot_be_read_in_is_a_protocol_error(body: bytes) -> None:
+    with pytest.raises(OpenAirProtocolError, match="declares an encoding") as caught:
+        parse_response(body, "Read Booking")
+    assert "Read Booking" in str(caught.value)
+
+
 def test_root_status_of_an_unparseable_request_is_reported() -> None:
     replies = parse_response(b'<response status="1">unclosed token at line 1, column 322</response>', "Read User")
     assert replies[0].tag == "response"
