@@ -1,4 +1,4 @@
-"""The documentation names code that exists: every backticked repository path, module, function and class member.
+"""The documentation names code that exists (every backticked path, module, function, class member) and every module.
 
 What is checked, in README.md, docs/*.md and the layout docstring of `shared/__init__.py`:
 - a path (`shared/sync/planner.py`, `twins/`, `infra/app/*.bicep`) starting at a top-level folder of the repository;
@@ -12,6 +12,7 @@ What is checked, in README.md, docs/*.md and the layout docstring of `shared/__i
 - a bare snake_case name (`plan_export`, `outbox_users()`, `sync_run_id`): the code, the form script, the page or
   the templates hold that word (`FOREIGN_NAMES` lists the libraries' names the documents quote).
 Other backticked words (settings, table columns, routes, Graph permissions) are not code names and are left alone.
+The layout tables (README.md's and shared/__init__.py's) have a row for every top-level folder and module of `shared/`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,8 +42,14 @@ SNAKE = re.compile(r"^[a-z_][a-z0-9]*_[a-z0-9_]+(\(\))?$")
 FOREIGN_NAMES = {"is_idle"}  # httpcore's, in docs/scaling.md
 
 
-def _top_dirs() -> set[str]:
-    return {p.name for p in ROOT.iterdir() if p.is_dir() and p.name not in SKIP_DIRS and not p.name.startswith(".")}
+@functools.cache
+def _top_dirs() -> frozenset[str]:
+    """The repository's top-level folders: those git tracks (not `*.egg-info`, Azurite's data or a test's output)."""
+    try:
+        listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):  # not a checkout: every folder but the tools' own
+        return frozenset(p.name for p in ROOT.iterdir() if p.is_dir() and p.name not in SKIP_DIRS | {"__pycache__"})
+    return frozenset(line.split("/")[0] for line in listed.splitlines() if "/" in line and not line.startswith("."))
 
 
 def _shared_names() -> set[str]:
@@ -238,3 +246,26 @@ def test_a_stale_name_is_caught(stale: str) -> None:
 )
 def test_a_name_that_exists_or_is_no_code_name_passes(fine: str) -> None:
     assert problems_in(f"See {fine} for details.") == []
+
+
+def _layout_tokens() -> set[str]:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    return {token.rstrip("/") for token in TOKEN.findall(table)}
+
+
+def _shared_entries() -> list[str]:
+    return sorted(n for n in _shared_names() if n != "__init__")
+
+
+@pytest.mark.parametrize("name", sorted(_top_dirs()))
+def test_every_top_level_folder_has_a_row_in_the_readme_layout(name: str) -> None:
+    assert name in _layout_tokens(), f"add `{name}/` to the Layout table of README.md"
+
+
+@pytest.mark.parametrize("name", _shared_entries())
+def test_every_module_and_package_of_shared_is_in_both_layout_tables(name: str) -> None:
+    path = f"shared/{name}" if (ROOT / "shared" / name).is_dir() else f"shared/{name}.py"
+    assert path in _layout_tokens(), f"add `{path}` to the Layout table of README.md"
+    docstring = _doc_text(Path("shared/__init__.py"))
+    assert f"`{name}`" in docstring or f"`{name}/`" in docstring, f"add `{name}` to the layout in shared/__init__.py"
