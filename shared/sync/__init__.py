@@ -1,2 +1,3 @@
 """The engine: decides what each mailbox should contain and what to write. Pure of Azure Functions; it reaches
-OpenAir, Graph and the store only through the ports in `ports.py`."""
+OpenAir and Graph only through the ports in `shared/ports/`, and the tables only through the state port, `SyncStore`
+(`shared/store/store.py`)."""
