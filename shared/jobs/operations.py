@@ -24,7 +24,7 @@ from shared.jobs.runs import Run, describe
 from shared.store.store import SyncStore
 
 if TYPE_CHECKING:
-    from shared.admin.endpoints import Answer, Request
+    from shared.admin.endpoints import Answer, Handler, Request
     from shared.runtime import Services
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,19 @@ def accept(store: SyncStore, handler: str, request: Request) -> Answer:
     return Answer(202, body, headers={"Location": location}, operation=encode(message))
 
 
+def _endpoint(handler: str) -> Handler:
+    """The admin endpoint an operation runs, named, not looked up by the message's string. Imported here: the admin
+    surface is loaded only when an operation message arrives."""
+    from shared.admin import endpoints
+
+    handlers: dict[str, Handler] = {
+        "refresh": endpoints.refresh,
+        "export": endpoints.export,
+        "resync": endpoints.resync,
+    }
+    return handlers[handler]
+
+
 async def run_operation(services: Services, raw: bytes | str) -> list[str]:
     """Run one queued operation to its end and record it; returns the export work it planned (for the queue)."""
     from shared.admin import endpoints
@@ -70,7 +83,7 @@ async def run_operation(services: Services, raw: bytes | str) -> list[str]:
         await run.record_off_loop("running")
         request = endpoints.Request({}, message.body.encode(), message.actor, in_queue=True)
         try:
-            answer = await endpoints.handle(getattr(endpoints, message.handler), services, request)
+            answer = await endpoints.handle(_endpoint(message.handler), services, request)
         except Exception as exc:  # a bug: recorded as the operation's failure rather than retried five times
             log.exception("admin operation failed", extra={"operation": message.operation_id})
             await run.record_off_loop("failed", errors=(describe(exc),))

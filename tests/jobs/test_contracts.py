@@ -111,3 +111,11 @@ def test_queue_names_are_distinct_and_poison_queues_follow_the_hosts_rule() -> N
     names = [contracts.EXPORT_QUEUE, contracts.EXPORT_RECORD_QUEUE, contracts.IMPORT_QUEUE, contracts.OPERATIONS_QUEUE]
     assert len(set(names)) == len(names)
     assert not any(name.endswith(contracts.POISON_SUFFIX) for name in names)
+
+
+def test_every_admin_operation_kind_runs_a_named_endpoint() -> None:
+    from shared.admin import endpoints
+    from shared.jobs import operations
+
+    named = {kind: operations._endpoint(kind) for kind in operations.KINDS}
+    assert named == {"refresh": endpoints.refresh, "export": endpoints.export, "resync": endpoints.resync}
