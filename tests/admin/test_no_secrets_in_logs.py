@@ -13,6 +13,7 @@ from sandbox.azurite import ACCOUNT_KEY
 from shared.cli.main import main
 from shared.logging_setup import log_context
 from tests.admin.live import SECRETS, Live, live_world
+from tests.logcapture import on_root
 
 
 class Capture(logging.Handler):
@@ -34,15 +35,8 @@ class Capture(logging.Handler):
 
 @pytest.fixture
 def captured() -> Iterator[Capture]:
-    root = logging.getLogger()
-    handler, level = Capture(), root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
+    with on_root(Capture()) as handler:
         yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 def test_no_secret_token_or_event_body_is_ever_logged(captured: Capture) -> None:

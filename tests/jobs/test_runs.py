@@ -26,6 +26,7 @@ from shared.store.store import SyncStore
 from shared.sync.importing.report import ImportReport
 from shared.sync.mailbox import MailboxReport
 from shared.sync.targeted import Outcome, RecordPlan
+from tests.logcapture import on_root
 from tests.sync.world import World
 from twins.tables import MemoryTables
 
@@ -62,15 +63,8 @@ class Captured(logging.Handler):
 @pytest.fixture
 def logged() -> Iterator[Captured]:
     configure_logging({})  # installs the record factory that stamps the context (once per process)
-    root = logging.getLogger()
-    handler, level = Captured(), root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    try:
+    with on_root(Captured()) as handler:
         yield handler
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 def test_the_status_rule() -> None:

@@ -28,10 +28,18 @@ def linked(world: World) -> dict[str, list[str]]:
     return out
 
 
-async def test_a_booking_moved_to_another_user_leaves_the_first_mailbox() -> None:
+async def booked_for_u1(**settings: object) -> World:
+    """A world whose booking 7 (u1's) is exported to u1's mailbox, with these IntegrationSettings."""
     world = World.build()
+    for name, value in settings.items():
+        world.setting(name, value)
     world.booking("7", "u1", D(2026, 11, 23), D(2026, 11, 25))
     await world.run()
+    return world
+
+
+async def test_a_booking_moved_to_another_user_leaves_the_first_mailbox() -> None:
+    world = await booked_for_u1()
     assert keys(world, "u1") == {"openair:booking:7": 1}
 
     world.openair.edit("Booking", "7", userid="u2")
@@ -60,9 +68,7 @@ async def test_a_task_assignment_moved_to_an_unmapped_user_leaves_the_mailbox() 
 
 @pytest.mark.parametrize("order", [("u1", "u2"), ("u2", "u1")])
 async def test_either_mailbox_may_be_applied_first(order: tuple[str, str]) -> None:
-    world = World.build()
-    world.booking("7", "u1", D(2026, 11, 23), D(2026, 11, 25))
-    await world.run()
+    world = await booked_for_u1()
     world.openair.edit("Booking", "7", userid="u2")
     world.openair.clock += dt.timedelta(minutes=30)
     plan = await plan_export(store=world.store, openair=world.openair)
@@ -77,9 +83,7 @@ async def test_either_mailbox_may_be_applied_first(order: tuple[str, str]) -> No
 
 
 async def test_a_crash_between_the_two_mailboxes_is_finished_by_the_next_run() -> None:
-    world = World.build()
-    world.booking("7", "u1", D(2026, 11, 23), D(2026, 11, 25))
-    await world.run()
+    world = await booked_for_u1()
     world.openair.edit("Booking", "7", userid="u2")
     world.openair.clock += dt.timedelta(minutes=30)
     await plan_export(store=world.store, openair=world.openair)
@@ -91,9 +95,7 @@ async def test_a_crash_between_the_two_mailboxes_is_finished_by_the_next_run() -
 
 
 async def test_the_previous_mailbox_being_away_delays_only_the_removal() -> None:
-    world = World.build()
-    world.booking("7", "u1", D(2026, 11, 23), D(2026, 11, 25))
-    await world.run()
+    world = await booked_for_u1()
     world.calendar.take_away("mbx-u1")
     world.openair.edit("Booking", "7", userid="u2")
     await world.run()
@@ -106,9 +108,7 @@ async def test_the_previous_mailbox_being_away_delays_only_the_removal() -> None
 
 
 async def test_moved_then_deleted_before_the_removal_ran_leaves_no_copy() -> None:
-    world = World.build()
-    world.booking("7", "u1", D(2026, 11, 23), D(2026, 11, 25))
-    await world.run()
+    world = await booked_for_u1()
     world.calendar.take_away("mbx-u1")
     world.openair.edit("Booking", "7", userid="u2")
     await world.run()
@@ -122,10 +122,7 @@ async def test_moved_then_deleted_before_the_removal_ran_leaves_no_copy() -> Non
 
 
 async def test_reassignments_are_not_held_back_by_the_deletion_guard() -> None:
-    world = World.build()
-    world.setting("MaxDeletionsPerRun", 0)
-    world.booking("7", "u1", D(2026, 11, 23), D(2026, 11, 25))
-    await world.run()
+    world = await booked_for_u1(MaxDeletionsPerRun=0)
     world.openair.edit("Booking", "7", userid="u2")
     plan = await world.run()
     assert not plan.deletions_blocked
@@ -134,9 +131,7 @@ async def test_reassignments_are_not_held_back_by_the_deletion_guard() -> None:
 
 
 async def test_links_made_before_the_owner_index_existed_are_found() -> None:
-    world = World.build()
-    world.booking("7", "u1", D(2026, 11, 23), D(2026, 11, 25))
-    await world.run()
+    world = await booked_for_u1()
     # As an installation upgraded from a version without the index: no LinkOwners rows, no "built" marker.
     for row in list(world.tables.query(LINK_OWNERS)):
         world.tables.delete(LINK_OWNERS, row.partition_key, row.row_key)
